@@ -1,0 +1,28 @@
+"""platesvc: QR-code door plates and the civil-affairs services behind them."""
+
+import os
+import secrets
+
+from flask import Flask
+
+from platesvc import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then PLATESVC_* environment, then `config` (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.settings_from_environment(os.environ))
+    app.config.update(config or {})
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = config_module.default_database_url(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+    from platesvc import cli, database, web
+
+    database.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,123 @@
+"""The `platesvc` command line (also `flask --app platesvc`)."""
+
+import os
+import shutil
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from platesvc import demo, plate_ids, schema
+from platesvc.database import db
+from platesvc.errors import PlatesvcError
+
+db_cli = AppGroup("db", help="Create or migrate the database schema.")
+demo_cli = AppGroup("demo", help="The synthetic demo city.")
+plates_cli = AppGroup("plates", help="Issue plate IDs.")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, demo_cli, plates_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(serve)
+
+
+def main() -> None:
+    from platesvc import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=True,
+               help="platesvc: QR door plates and civil-affairs services.")(prog_name="platesvc")
+
+
+def _fail_on_domain_error(action):
+    try:
+        return action()
+    except PlatesvcError as error:
+        raise click.ClickException(error.message) from error
+
+
+def _stage_printer():
+    started = time.monotonic()
+
+    def stage(message: str) -> None:
+        click.echo(f"[{time.monotonic() - started:6.1f}s] {message}", err=True)
+
+    return stage
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision):
+    """Bring the database schema up to REVISION (default: the latest)."""
+    before = schema.current_revision(db.engine)
+    schema.upgrade(db.engine, revision)
+    after = schema.current_revision(db.engine)
+    click.echo(f"database schema: {before or 'empty'} → {after}" if before != after
+               else f"database schema already at {after}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision):
+    """Take the database schema back to REVISION ('base' removes every table)."""
+    schema.downgrade(db.engine, revision)
+    click.echo(f"database schema now at {schema.current_revision(db.engine) or 'base (empty)'}")
+
+
+@db_cli.command("current")
+def db_current():
+    """Show the schema revision of the database and the latest one available."""
+    click.echo(f"database: {schema.current_revision(db.engine) or 'empty'}; latest: {schema.head_revision()}")
+
+
+@demo_cli.command("seed")
+@click.option("--buildings", default=55_000, show_default=True, help="How many buildings to generate.")
+@click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same city.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has buildings.")
+def demo_seed(buildings, seed, if_empty):
+    """Fill an empty database with a synthetic Yinchuan: divisions, roads, buildings, beats, services."""
+    existing = demo.count_buildings(db.session)
+    if existing and if_empty:
+        click.echo(f"the database already holds {existing} buildings; nothing seeded")
+        return
+    with click.progressbar(length=buildings, label="buildings stored", file=sys.stderr) as bar:
+        city = _fail_on_domain_error(lambda: demo.seed_demo_city(
+            db.session, buildings, seed, stage=_stage_printer(), progress=bar.update))
+    click.echo(
+        f"seeded the demo city: {len(city.divisions)} divisions, {len(city.roads)} roads, "
+        f"{len(city.buildings)} buildings, {len(city.beats)} police beats, "
+        f"{len(city.services)} service points, {len(city.culture)} culture notes")
+    click.echo("next: `platesvc plates issue` gives every building its plate ID")
+
+
+@plates_cli.command("issue")
+@click.option("--batch-size", default=None, type=click.IntRange(1, 100_000),
+              help="Plates per transaction (default from PLATESVC_ISSUE_BATCH_SIZE, 2000).")
+def plates_issue(batch_size):
+    """Give every active building that has no plate yet a new, permanent plate ID."""
+    batch_size = batch_size or int(current_app.config["ISSUE_BATCH_SIZE"])
+    awaiting = sum(plate_ids.buildings_awaiting_plates(db.session).values())
+    with click.progressbar(length=awaiting, label="plates issued", file=sys.stderr) as bar:
+        report = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update)
+    for prefix, count in sorted(report.issued.items()):
+        click.echo(f"  {prefix}: issued {count}")
+    for prefix, reason in sorted(report.refused.items()):
+        click.echo(f"  {prefix}: not issued: {reason}")
+    click.echo(f"issued {report.total} plate IDs" + (f"; {len(report.refused)} division codes refused"
+                                                    if report.refused else ""))
+    if report.refused:
+        sys.exit(1)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=(os.cpu_count() or 1) * 2 + 1, show_default="2 × cores + 1")
+def serve(host, port, workers):
+    """Serve the app with gunicorn (the production server)."""
+    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    click.echo(f"serving on http://{host}:{port}/ with {workers} workers")
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+                        "--access-logfile", "-", "platesvc:create_app()"])

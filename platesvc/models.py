@@ -1,0 +1,201 @@
+"""The data model: divisions, roads, buildings and their plates, beats, services, culture."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shapely import MultiLineString, MultiPolygon, Point
+
+from platesvc.spatial_types import GeometryColumn
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DivisionLevel(StrEnum):
+    DISTRICT = "district"  # county-level: 区, 县, 县级市 (GB/T 2260 six-digit code)
+    SUBDISTRICT = "subdistrict"  # 街道, 镇, 乡
+    COMMUNITY = "community"  # 社区, 村
+
+
+class BuildingStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"  # demolished or merged; its plate ID stays reserved
+
+
+class PlateStatus(StrEnum):
+    ISSUED = "issued"
+    PRINTED = "printed"
+    INSTALLED = "installed"
+    DAMAGED = "damaged"
+    MISSING = "missing"
+    REPLACED = "replaced"
+    RETIRED = "retired"
+
+
+class ServiceCategory(StrEnum):
+    ELDERLY_CARE = "elderly_care"  # 养老服务中心/站
+    DAY_CARE = "day_care"  # 日间照料中心
+    MEAL_POINT = "meal_point"  # 老年助餐点
+    ASSISTANCE_STATION = "assistance_station"  # 社会救助站
+
+
+def _enum_check(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class Division(Base):
+    """An administrative division: district (county level), subdistrict or community."""
+
+    __tablename__ = "divisions"
+    __table_args__ = (_enum_check("level", DivisionLevel),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"), index=True)
+    geom: Mapped[MultiPolygon] = mapped_column(GeometryColumn("MULTIPOLYGON"))
+
+    parent: Mapped["Division | None"] = relationship(remote_side=[id])
+
+
+class Road(Base):
+    __tablename__ = "roads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    pinyin: Mapped[str] = mapped_column(String(200))
+    division_code: Mapped[str | None] = mapped_column(String(6))
+    geom: Mapped[MultiLineString] = mapped_column(GeometryColumn("MULTILINESTRING"))
+
+
+class Building(Base):
+    """A building; `division_code` is where it lies now, not the prefix of its plate."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (_enum_check("status", BuildingStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id"), index=True)
+    number: Mapped[str | None] = mapped_column(String(16))
+    division_code: Mapped[str] = mapped_column(String(6), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    floors: Mapped[int | None] = mapped_column(Integer)
+    footprint: Mapped[MultiPolygon | None] = mapped_column(GeometryColumn("MULTIPOLYGON"))
+    point: Mapped[Point] = mapped_column(GeometryColumn("POINT"))  # representative point, inside the footprint
+    status: Mapped[str] = mapped_column(String(16), default=BuildingStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    road: Mapped[Road | None] = relationship()
+    community: Mapped[Division | None] = relationship()
+    plate: Mapped["Plate | None"] = relationship(back_populates="building")
+
+
+class PlateSeries(Base):
+    """The next serial a division code may issue; serials are never handed out twice."""
+
+    __tablename__ = "plate_series"
+
+    prefix: Mapped[str] = mapped_column(String(6), primary_key=True)
+    next_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Plate(Base):
+    """One plate ID per building, for good: retiring the building retires, never frees, the ID."""
+
+    __tablename__ = "plates"
+    __table_args__ = (
+        UniqueConstraint("prefix", "serial", name="uq_plates_prefix_serial"),
+        _enum_check("status", PlateStatus),
+    )
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)  # canonical form
+    prefix: Mapped[str] = mapped_column(String(6), ForeignKey("plate_series.prefix"))
+    serial: Mapped[int] = mapped_column(Integer)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=PlateStatus.ISSUED)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    building: Mapped[Building] = relationship(back_populates="plate")
+
+
+class PoliceBeat(Base):
+    """A community police beat (警务区) and the station it reports to."""
+
+    __tablename__ = "police_beats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    station: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[MultiPolygon] = mapped_column(GeometryColumn("MULTIPOLYGON"))
+
+    officers: Mapped[list["Officer"]] = relationship(back_populates="beat")
+
+
+class Officer(Base):
+    """A community police officer (社区民警); the phone is the beat's duty phone."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beat_id: Mapped[int] = mapped_column(ForeignKey("police_beats.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(32))
+
+    beat: Mapped[PoliceBeat] = relationship(back_populates="officers")
+
+
+class ServicePoint(Base):
+    __tablename__ = "service_points"
+    __table_args__ = (_enum_check("category", ServiceCategory),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    hours: Mapped[str | None] = mapped_column(String(100))
+    geom: Mapped[Point] = mapped_column(GeometryColumn("POINT"))
+
+
+class CultureZone(Base):
+    """A block or area with local-culture notes (街区特色)."""
+
+    __tablename__ = "culture_zones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[MultiPolygon] = mapped_column(GeometryColumn("MULTIPOLYGON"))
+
+
+class CultureNote(Base):
+    """A culture or place-name note (地名文化), attached to a road or to a zone."""
+
+    __tablename__ = "culture_notes"
+    __table_args__ = (
+        CheckConstraint("(road_id IS NULL) <> (zone_id IS NULL)", name="culture_note_has_one_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("culture_zones.id"), index=True)

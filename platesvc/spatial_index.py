@@ -1,0 +1,64 @@
+"""Spatial indexes: GiST on PostGIS, an R*Tree kept in step by triggers on SQLite.
+
+The SQLite triggers read bounds with ST_MinX/ST_MaxX/ST_MinY/ST_MaxY, which
+database.py registers on every SQLite connection the service opens. A migration
+that rebuilds an indexed table in batch mode drops its triggers and must call
+create_spatial_index again.
+"""
+
+import shapely
+
+def rtree_table(table: str, column: str) -> str:
+    return f"rtree_{table}_{column}"
+
+
+def create_spatial_index(dialect: str, table: str, column: str) -> list[str]:
+    """The statements that index `table.column` and fill the index from existing rows."""
+    if dialect == "postgresql":
+        return [f"CREATE INDEX ix_{table}_{column}_gist ON {table} USING gist ({column})"]
+    rtree = rtree_table(table, column)
+    bounds = f"ST_MinX(new.{column}), ST_MaxX(new.{column}), ST_MinY(new.{column}), ST_MaxY(new.{column})"
+    return [
+        f"CREATE VIRTUAL TABLE {rtree} USING rtree(id, min_x, max_x, min_y, max_y)",
+        f"CREATE TRIGGER {rtree}_insert AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {rtree} VALUES (new.id, {bounds}); END",
+        f"CREATE TRIGGER {rtree}_update AFTER UPDATE OF id, {column} ON {table} BEGIN "
+        f"DELETE FROM {rtree} WHERE id = old.id; INSERT INTO {rtree} VALUES (new.id, {bounds}); END",
+        f"CREATE TRIGGER {rtree}_delete AFTER DELETE ON {table} BEGIN "
+        f"DELETE FROM {rtree} WHERE id = old.id; END",
+        f"INSERT INTO {rtree} SELECT id, ST_MinX({column}), ST_MaxX({column}), ST_MinY({column}), "
+        f"ST_MaxY({column}) FROM {table}",
+    ]
+
+
+def drop_spatial_index(dialect: str, table: str, column: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"DROP INDEX IF EXISTS ix_{table}_{column}_gist"]
+    rtree = rtree_table(table, column)
+    return [f"DROP TRIGGER IF EXISTS {rtree}_{event}" for event in ("insert", "update", "delete")] + [
+        f"DROP TABLE IF EXISTS {rtree}"
+    ]
+
+
+class _Bounds:
+    """Bounds of the last WKB seen: a trigger asks for all four of the same row in turn."""
+
+    def __init__(self):
+        self._wkb = None
+        self._bounds = None
+
+    def of(self, wkb: bytes) -> tuple[float, float, float, float]:
+        if wkb != self._wkb:
+            self._bounds = tuple(shapely.bounds(shapely.from_wkb(wkb)).tolist())
+            self._wkb = wkb
+        return self._bounds
+
+
+def sqlite_functions() -> dict:
+    """The ST_Min/Max functions for one connection (each has its own memo)."""
+    bounds = _Bounds()
+
+    def bound(index):
+        return lambda wkb: None if wkb is None else bounds.of(wkb)[index]
+
+    return {"ST_MinX": bound(0), "ST_MinY": bound(1), "ST_MaxX": bound(2), "ST_MaxY": bound(3)}
