@@ -1,8 +1,8 @@
 """WGS84, GCJ-02 and BD-09: the datums Chinese map apps expect.
 
 GCJ-02 is the obfuscated datum Amap, Tencent and WeChat use; BD-09 is Baidu's
-further offset of it. The forward formulas are the public ones; the inverse of
-GCJ-02 has no closed form, so it is solved by fixed-point iteration.
+further offset of it. The forward formulas are the public ones; neither has an
+exact closed-form inverse, so inverses are solved by fixed-point iteration.
 All functions take and return longitude/latitude arrays (or scalars).
 """
 
@@ -49,19 +49,23 @@ def wgs84_to_gcj02(lon, lat):
     return lon + dlon, lat + dlat
 
 
-def gcj02_to_wgs84(lon, lat, tolerance=1e-10, max_iterations=30):
-    """GCJ-02 → WGS84 to well under a millimetre, by iterating the forward shift."""
+def _invert(forward, lon, lat, start, tolerance=1e-10, max_iterations=30):
+    """Solve forward(x) = (lon, lat) by fixed-point iteration from `start`."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    wgs_lon, wgs_lat = lon.copy(), lat.copy()
+    x_lon, x_lat = (np.asarray(v, dtype=float) for v in start)
     for _ in range(max_iterations):
-        fwd_lon, fwd_lat = wgs84_to_gcj02(wgs_lon, wgs_lat)
+        fwd_lon, fwd_lat = forward(x_lon, x_lat)
         err_lon, err_lat = fwd_lon - lon, fwd_lat - lat
-        wgs_lon = wgs_lon - err_lon
-        wgs_lat = wgs_lat - err_lat
+        x_lon, x_lat = x_lon - err_lon, x_lat - err_lat
         if np.all(np.abs(err_lon) < tolerance) and np.all(np.abs(err_lat) < tolerance):
             break
-    return wgs_lon, wgs_lat
+    return x_lon, x_lat
+
+
+def gcj02_to_wgs84(lon, lat):
+    """GCJ-02 → WGS84 to well under a millimetre."""
+    return _invert(wgs84_to_gcj02, lon, lat, start=(lon, lat))
 
 
 def gcj02_to_bd09(lon, lat):
@@ -74,12 +78,12 @@ def gcj02_to_bd09(lon, lat):
 
 
 def bd09_to_gcj02(lon, lat):
-    """BD-09 → GCJ-02."""
+    """BD-09 → GCJ-02, refining the published approximate inverse (off by up to ~20 cm)."""
     x = np.asarray(lon, dtype=float) - 0.0065
     y = np.asarray(lat, dtype=float) - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    return _invert(gcj02_to_bd09, lon, lat, start=(z * np.cos(theta), z * np.sin(theta)))
 
 
 def wgs84_to_bd09(lon, lat):
