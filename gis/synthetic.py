@@ -110,6 +110,9 @@ LANDMARKS = (
 )
 
 
+MIN_BUILDINGS = len(TOWNS)
+
+
 @dataclass
 class City:
     """The demo city as GeoDataFrames with the canonical import fields, in WGS84."""
@@ -124,8 +127,8 @@ class City:
 
 def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
     """Generate the demo city with `buildings` buildings."""
-    if buildings < len(TOWNS):
-        raise ValueError(f"the demo city needs at least {len(TOWNS)} buildings, one per division")
+    if buildings < MIN_BUILDINGS:
+        raise ValueError(f"the demo city needs at least {MIN_BUILDINGS} buildings, one per division")
     rng = np.random.default_rng(seed)
     districts = load_districts().to_crs(WORK_CRS)
     districts["seat"] = districts["seat"].to_crs(WORK_CRS)

@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
+from gis.synthetic import DEFAULT_BUILDINGS, MIN_BUILDINGS
 from platesvc import demo, plate_ids, schema
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
@@ -73,7 +74,8 @@ def db_current():
 
 
 @demo_cli.command("seed")
-@click.option("--buildings", default=55_000, show_default=True, help="How many buildings to generate.")
+@click.option("--buildings", default=DEFAULT_BUILDINGS, show_default=True, type=click.IntRange(min=MIN_BUILDINGS),
+              help="How many buildings to generate.")
 @click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same city.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has buildings.")
 def demo_seed(buildings, seed, if_empty):

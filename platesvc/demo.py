@@ -24,7 +24,17 @@ def seed_demo_city(session: Session, buildings: int, seed: int, stage: Stage = l
     if existing:
         raise DataError(f"the database already holds {existing} buildings; the demo city needs an empty one")
     stage(f"generating a synthetic Yinchuan with {buildings} buildings (seed {seed})")
-    city = generate_city(buildings=buildings, seed=seed)
+    try:
+        city = generate_city(buildings=buildings, seed=seed)
+    except ValueError as error:  # a size the demo grid cannot hold
+        raise DataError(str(error)) from error
+    store_city(session, city, stage, progress)
+    return city
+
+
+def store_city(session: Session, city: City, stage: Stage = lambda _: None,
+               progress: loading.Progress | None = None) -> None:
+    """Store a generated city in one transaction: all of it or, on any error, nothing."""
     try:
         stage(f"storing {len(city.divisions)} divisions and {len(city.roads)} roads")
         loading.load_divisions(session, city.divisions)
@@ -40,4 +50,3 @@ def seed_demo_city(session: Session, buildings: int, seed: int, stage: Stage = l
     except BaseException:
         session.rollback()
         raise
-    return city

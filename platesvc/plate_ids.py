@@ -40,15 +40,21 @@ class PlateId:
     prefix: str
     serial: int
 
+    def __post_init__(self):
+        if len(self.prefix) != PREFIX_LENGTH or not (self.prefix.isascii() and self.prefix.isdigit()):
+            raise ValueError(f"plate ID prefix must be a 6-digit division code, not {self.prefix!r}")
+        if not is_issuable(self.prefix, self.serial):
+            raise ValueError(f"serial {self.serial} is not issuable under {self.prefix}")
+
     @property
     def canonical(self) -> str:
-        """The ID as encoded in QR codes and URLs: 6401040A3KX7."""
+        """The ID as encoded in QR codes and URLs: 6401040A3KXD."""
         body = self.prefix + encode_serial(self.serial)
         return body + ALPHABET[check_value(body)]
 
     @property
     def display(self) -> str:
-        """The ID grouped for people: 640104-0A3KX-7."""
+        """The ID grouped for people: 640104-0A3KX-D."""
         text = self.canonical
         return f"{text[:PREFIX_LENGTH]}-{text[PREFIX_LENGTH:-1]}-{text[-1]}"
 
@@ -106,7 +112,7 @@ def parse_plate_id(text: str) -> PlateId:
     candidate = normalize(text)
     if len(candidate) != ID_LENGTH:
         raise InvalidPlateIdError(
-            f"a plate ID has {ID_LENGTH} characters (like 640104-0A3KX-7); this one has {len(candidate)}")
+            f"a plate ID has {ID_LENGTH} characters (like 640104-0A3KX-D); this one has {len(candidate)}")
     prefix, serial_text, check = candidate[:PREFIX_LENGTH], candidate[PREFIX_LENGTH:-1], candidate[-1]
     if not prefix.isascii() or not prefix.isdigit():
         raise InvalidPlateIdError("a plate ID starts with the 6-digit code of the division that issued it")
