@@ -1,0 +1,98 @@
+"""Shared fixtures: the app on every backend, a small demo city, and a CLI runner.
+
+`database_url` is parametrised over SQLite and PostGIS, so every test that uses it
+(directly or through `app`) is a contract test run on both. PostGIS needs
+PLATESVC_TEST_POSTGIS_URL, a URL of a database on a server where the test user may
+create databases; without it the PostGIS half is skipped, except under CI, where
+it fails.
+"""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from gis.synthetic import generate_city
+from platesvc import create_app, schema
+from platesvc.database import db
+from platesvc.demo import store_city
+
+POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
+TEMPLATE_DATABASE = "platesvc_test_template"
+SMALL_CITY_BUILDINGS = 1500
+
+
+def _postgis_admin_url() -> str:
+    url = os.environ.get(POSTGIS_URL_VARIABLE)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGIS_URL_VARIABLE} is not set: CI must run the contract tests on PostGIS")
+        pytest.skip(f"{POSTGIS_URL_VARIABLE} is not set: PostGIS half of the contract tests skipped")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgis_server():
+    """An autocommit engine on the PostGIS server and a template database with PostGIS in it."""
+    admin = create_engine(_postgis_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
+    template = create_engine(make_url(admin.url).set(database=TEMPLATE_DATABASE))
+    with template.begin() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    template.dispose()
+    yield admin
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def database_url(request, tmp_path):
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'platesvc.sqlite3'}"
+        return
+    admin = request.getfixturevalue("postgis_server")
+    name = f"platesvc_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}"))
+    yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def app(database_url):
+    """The app on an empty database migrated to head."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "PUBLIC_URL": "https://plates.example"})
+    with app.app_context():
+        schema.upgrade(db.engine)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def small_city():
+    """A small demo city, generated once per test run."""
+    return generate_city(buildings=SMALL_CITY_BUILDINGS, seed=7)
+
+
+@pytest.fixture
+def seeded_app(app, small_city):
+    """The app with the small demo city stored through the same path `demo seed` uses."""
+    store_city(db.session, small_city)
+    return app
