@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` serves the demo city, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test bench clean
+
+$(BIN)/platesvc: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/platesvc
+
+run: install
+	$(BIN)/platesvc db upgrade
+	$(BIN)/platesvc demo seed --if-empty
+	$(BIN)/platesvc plates issue
+	$(BIN)/platesvc serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/seed_and_issue.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis
