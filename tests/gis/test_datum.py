@@ -20,6 +20,32 @@ def _metres(lon_a, lat_a, lon_b, lat_b):
     return np.hypot((lon_a - lon_b) * 111_320 * np.cos(lat), (lat_a - lat_b) * 110_574)
 
 
+# Published pairs, from the test suites of open-source converters (eviltransform's
+# python/test.py; coordtransform's README; gcoord's GCJ02.spec.ts), as (lon, lat).
+WGS84_TO_GCJ02 = [
+    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),  # Beijing
+    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),  # Shanghai
+    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),  # Shenzhen
+    ((116.404, 39.915), (116.41024449916938, 39.91640428150164)),  # Beijing
+]
+GCJ02_TO_BD09 = [
+    ((116.404, 39.915), (116.41036949371029, 39.92133699351021)),
+    ((123.0, 45.0), (123.00636499, 45.00636899)),
+]
+
+
+@pytest.mark.parametrize("wgs84, gcj02", WGS84_TO_GCJ02)
+def test_wgs84_to_gcj02_matches_published_pairs(wgs84, gcj02):
+    assert tuple(map(float, wgs84_to_gcj02(*wgs84))) == pytest.approx(gcj02, abs=1e-7)
+    assert tuple(map(float, gcj02_to_wgs84(*gcj02))) == pytest.approx(wgs84, abs=1e-7)
+
+
+@pytest.mark.parametrize("gcj02, bd09", GCJ02_TO_BD09)
+def test_gcj02_to_bd09_matches_published_pairs(gcj02, bd09):
+    assert tuple(map(float, gcj02_to_bd09(*gcj02))) == pytest.approx(bd09, abs=1e-7)
+    assert tuple(map(float, bd09_to_gcj02(*bd09))) == pytest.approx(gcj02, abs=1e-7)
+
+
 def test_gcj02_shift_in_yinchuan_is_a_few_hundred_metres():
     lon, lat = wgs84_to_gcj02(*YINCHUAN_DRUM_TOWER)
     assert 100 < _metres(lon, lat, *YINCHUAN_DRUM_TOWER) < 800
