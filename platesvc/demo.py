@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.synthetic import City, generate_city
-from platesvc import loading
+from platesvc import links, loading
 from platesvc.errors import DataError
 from platesvc.models import Building
 
@@ -46,6 +46,8 @@ def store_city(session: Session, city: City, stage: Stage = lambda _: None,
         loading.load_beats(session, city.beats)
         loading.load_services(session, city.services)
         loading.load_culture(session, city.culture)
+        stage("linking every building to its beat, culture zones and nearest services")
+        links.refresh_links(session)
         session.commit()
     except BaseException:
         session.rollback()

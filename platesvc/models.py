@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shapely import MultiLineString, MultiPolygon, Point
@@ -145,7 +145,7 @@ class PoliceBeat(Base):
     station: Mapped[str] = mapped_column(String(100))
     geom: Mapped[MultiPolygon] = mapped_column(GeometryColumn("MULTIPOLYGON"))
 
-    officers: Mapped[list["Officer"]] = relationship(back_populates="beat")
+    officers: Mapped[list["Officer"]] = relationship(back_populates="beat", cascade="all, delete-orphan")
 
 
 class Officer(Base):
@@ -199,3 +199,35 @@ class CultureNote(Base):
     body: Mapped[str] = mapped_column(Text)
     road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("culture_zones.id"), index=True)
+
+
+class BuildingLink(Base):
+    """What contains a building, computed when buildings or beats change (links.py)."""
+
+    __tablename__ = "building_links"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
+    beat_id: Mapped[int | None] = mapped_column(ForeignKey("police_beats.id", ondelete="SET NULL"), index=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BuildingZone(Base):
+    """A culture zone that contains a building."""
+
+    __tablename__ = "building_zones"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("culture_zones.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+
+
+class BuildingNearest(Base):
+    """One of a building's k nearest service points of a category, rank 1 nearest."""
+
+    __tablename__ = "building_nearest"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id", ondelete="CASCADE"), index=True)
+    distance_m: Mapped[float] = mapped_column(Float)
