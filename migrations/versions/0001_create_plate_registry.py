@@ -34,6 +34,16 @@ def _in(column, values):
     return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=f"{column}_valid")
 
 
+def _create_sourced_table(name, *columns):
+    """A table of rows that come from a source file, each keyed by that file's own id."""
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
+        *columns,
+    )
+
+
 def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
@@ -49,19 +59,15 @@ def upgrade():
         sa.Column("geom", GeometryColumn("MULTIPOLYGON"), nullable=False),
         _in("level", ("district", "subdistrict", "community")),
     )
-    op.create_table(
+    _create_sourced_table(
         "roads",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("name", sa.String(100), nullable=False, index=True),
         sa.Column("pinyin", sa.String(200), nullable=False),
         sa.Column("division_code", sa.String(6)),
         sa.Column("geom", GeometryColumn("MULTILINESTRING"), nullable=False),
     )
-    op.create_table(
+    _create_sourced_table(
         "buildings",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("road_id", sa.Integer, sa.ForeignKey("roads.id"), index=True),
         sa.Column("number", sa.String(16)),
         sa.Column("division_code", sa.String(6), nullable=False, index=True),
@@ -93,10 +99,8 @@ def upgrade():
         sa.UniqueConstraint("prefix", "serial", name="uq_plates_prefix_serial"),
         _in("status", ("issued", "printed", "installed", "damaged", "missing", "replaced", "retired")),
     )
-    op.create_table(
+    _create_sourced_table(
         "police_beats",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("station", sa.String(100), nullable=False),
         sa.Column("geom", GeometryColumn("MULTIPOLYGON"), nullable=False),
@@ -108,10 +112,8 @@ def upgrade():
         sa.Column("name", sa.String(50), nullable=False),
         sa.Column("phone", sa.String(32), nullable=False),
     )
-    op.create_table(
+    _create_sourced_table(
         "service_points",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("category", sa.String(32), nullable=False, index=True),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("phone", sa.String(32)),
@@ -119,17 +121,13 @@ def upgrade():
         sa.Column("geom", GeometryColumn("POINT"), nullable=False),
         _in("category", ("elderly_care", "day_care", "meal_point", "assistance_station")),
     )
-    op.create_table(
+    _create_sourced_table(
         "culture_zones",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("geom", GeometryColumn("MULTIPOLYGON"), nullable=False),
     )
-    op.create_table(
+    _create_sourced_table(
         "culture_notes",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.String(64), nullable=False, unique=True),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("road_id", sa.Integer, sa.ForeignKey("roads.id"), index=True),
