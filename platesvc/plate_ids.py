@@ -159,10 +159,9 @@ def issue_plates(session: Session, batch_size: int = 2000,
     series, or nothing. Concurrent issuers queue on the series row (see _issue_batch).
     """
     report = IssueReport()
-    session.commit()
     awaiting = buildings_awaiting_plates(session)
     series = set(session.scalars(select(PlateSeries.prefix)))
-    session.commit()
+    session.commit()  # each batch must begin its own transaction with the lock
     for prefix in sorted(awaiting):
         if prefix not in series:
             report.refused[prefix] = (
