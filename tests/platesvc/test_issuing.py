@@ -135,7 +135,7 @@ def test_two_concurrent_issuers_never_duplicate_or_skip(seeded_app, database_url
     time.sleep(0.5)
     start_line.touch()
     outputs = [issuer.communicate(timeout=120) for issuer in issuers]
-    for issuer, (out, err) in zip(issuers, outputs):
+    for issuer, (_, err) in zip(issuers, outputs):
         assert issuer.returncode == 0, err
     totals = [int(out.strip()) for out, _ in outputs]
     assert sum(totals) == len(small_city.buildings)
