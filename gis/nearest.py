@@ -20,6 +20,12 @@ def geodesic_distance(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.asarray(distance)
 
 
+def bbox_around(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of a box reaching radius_m east, west, north and south."""
+    lons, lats, _ = GEOD.fwd([lon] * 4, [lat] * 4, [90, 270, 0, 180], [radius_m] * 4)
+    return (lons[1], lats[3], lons[0], lats[2])
+
+
 def _local_projection(lon: np.ndarray, lat: np.ndarray) -> Transformer:
     centre_lon, centre_lat = float(np.mean(lon)), float(np.mean(lat))
     crs = CRS.from_proj4(f"+proj=aeqd +lat_0={centre_lat} +lon_0={centre_lon} +datum=WGS84 +units=m")

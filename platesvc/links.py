@@ -6,17 +6,17 @@ refresh_links recomputes them for given buildings; the functions below it find e
 the buildings a change can affect and recompute those. Nothing here commits.
 """
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import numpy as np
 import shapely
-from pyproj import Geod
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gis.joins import containing_polygon
-from gis.nearest import geodesic_distance, k_nearest
+from gis.nearest import bbox_around, geodesic_distance, k_nearest
+from platesvc.loading import chunks, insert_rows
 from platesvc.models import (
     Building,
     BuildingLink,
@@ -31,13 +31,6 @@ from platesvc.models import (
 from platesvc.spatial_store import active_buildings_covered_by, active_buildings_in_bbox
 
 K_NEAREST = 3
-_CHUNK = 5000
-_GEOD = Geod(ellps="WGS84")
-
-
-def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _active_buildings(session: Session, building_ids: Collection[int] | None) -> tuple[list[int], np.ndarray]:
@@ -45,7 +38,7 @@ def _active_buildings(session: Session, building_ids: Collection[int] | None) ->
     if building_ids is None:
         rows = session.execute(query.order_by(Building.id)).all()
     else:
-        rows = [row for chunk in _chunks(sorted(building_ids))
+        rows = [row for chunk in chunks(sorted(building_ids))
                 for row in session.execute(query.where(Building.id.in_(chunk))).all()]
     return [row[0] for row in rows], np.array([row[1] for row in rows], dtype=object)
 
@@ -56,10 +49,9 @@ def _replace_rows(session: Session, model, ids: list[int], rows: list[dict], eve
     if everything:
         session.execute(delete(model).where(*condition))
     else:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(delete(model).where(model.building_id.in_(chunk), *condition))
-    for chunk in _chunks(rows):
-        session.execute(insert(model.__table__), chunk)
+    insert_rows(session, model, rows)
 
 
 def refresh_links(session: Session, building_ids: Collection[int] | None = None,
@@ -127,20 +119,23 @@ def refresh_after_service_change(session: Session, service: ServicePoint) -> int
     Those are the buildings that list it now, and those its position is closer to than
     their current k-th nearest of the category (or that list fewer than k).
     """
-    affected = set(session.scalars(
-        select(BuildingNearest.building_id).where(BuildingNearest.service_point_id == service.id)))
+    affected = _buildings_listing(session, service)
     affected.update(_buildings_closer_than_their_kth(session, service.category, service.geom))
     return refresh_links(session, affected, categories=[service.category], containment=False) if affected else 0
 
 
 def remove_service_point(session: Session, service: ServicePoint) -> int:
     """Delete a service point and give the buildings that listed it their next nearest."""
-    affected = set(session.scalars(
-        select(BuildingNearest.building_id).where(BuildingNearest.service_point_id == service.id)))
+    affected = _buildings_listing(session, service)
     session.execute(delete(BuildingNearest).where(BuildingNearest.service_point_id == service.id))
     session.delete(service)
     session.flush()
     return refresh_links(session, affected, categories=[service.category], containment=False) if affected else 0
+
+
+def _buildings_listing(session: Session, service: ServicePoint) -> set[int]:
+    return set(session.scalars(
+        select(BuildingNearest.building_id).where(BuildingNearest.service_point_id == service.id)))
 
 
 def _buildings_closer_than_their_kth(session: Session, category: str, point: shapely.Point) -> set[int]:
@@ -156,7 +151,7 @@ def _buildings_closer_than_their_kth(session: Session, category: str, point: sha
         # Some buildings list fewer than k of this category: a new point belongs on their list.
         ids, points = _active_buildings(session, None)
     elif kth:
-        found = active_buildings_in_bbox(session, _bbox_around(point, max(kth.values())))
+        found = active_buildings_in_bbox(session, bbox_around(point.x, point.y, max(kth.values())))
         ids, points = [i for i, _ in found], np.array([p for _, p in found], dtype=object)
     else:
         return set()
@@ -167,10 +162,3 @@ def _buildings_closer_than_their_kth(session: Session, category: str, point: sha
     return {building_id for building_id, d in zip(ids, distance.tolist())
             if building_id not in kth or d < kth[building_id]}
 
-
-def _bbox_around(point: shapely.Point, radius_m: float) -> tuple[float, float, float, float]:
-    east, _, _ = _GEOD.fwd(point.x, point.y, 90, radius_m)
-    west, _, _ = _GEOD.fwd(point.x, point.y, 270, radius_m)
-    _, north, _ = _GEOD.fwd(point.x, point.y, 0, radius_m)
-    _, south, _ = _GEOD.fwd(point.x, point.y, 180, radius_m)
-    return (west, south, east, north)

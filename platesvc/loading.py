@@ -5,7 +5,7 @@ through the same code. Frames must be in WGS84. Nothing here commits: the caller
 decides what one transaction holds.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -18,7 +18,6 @@ from gis.joins import containing_polygon
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
 from platesvc.errors import DataError
-from platesvc.spatial_types import encode_geometries
 from platesvc.models import (
     Building,
     BuildingStatus,
@@ -32,6 +31,7 @@ from platesvc.models import (
     Road,
     ServicePoint,
 )
+from platesvc.spatial_types import encode_geometries
 
 Progress = Callable[[int], None]
 CHUNK_ROWS = 5000
@@ -51,11 +51,17 @@ def _require_wgs84(frame: gpd.GeoDataFrame) -> None:
         raise DataError(f"expected WGS84 (EPSG:4326) data, got {frame.crs}")
 
 
-def _insert_rows(session: Session, model, rows: list[dict], progress: Progress | None = None) -> None:
+def chunks(values: list, size: int = CHUNK_ROWS) -> Iterable[list]:
+    """Consecutive slices of at most `size` values (bulk statements and IN lists stay bounded)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def insert_rows(session: Session, model, rows: list[dict], progress: Progress | None = None) -> None:
+    """Insert plain row dicts into the model's table, a chunk per executemany."""
     # A Core insert of the table runs one executemany per chunk; the ORM bulk path
     # splits rows into groups by which values are None.
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start:start + CHUNK_ROWS]
+    for chunk in chunks(rows):
         session.execute(insert(model.__table__), chunk)
         if progress:
             progress(len(chunk))
@@ -78,7 +84,7 @@ def load_divisions(session: Session, frame: gpd.GeoDataFrame) -> int:
                          "parent_id": known.get(str(parent_code)) if parent_code is not None else None,
                          "geom": geom})
         if rows:
-            _insert_rows(session, Division, rows)
+            insert_rows(session, Division, rows)
             known = dict(session.execute(select(Division.code, Division.id)).all())
         if level == DivisionLevel.DISTRICT:
             open_plate_series(session, [row["code"] for row in rows])
@@ -90,7 +96,7 @@ def open_plate_series(session: Session, prefixes: list[str]) -> None:
     existing = set(session.scalars(select(PlateSeries.prefix)))
     new = sorted(set(prefixes) - existing)
     if new:
-        _insert_rows(session, PlateSeries, [{"prefix": p, "next_serial": 0} for p in new])
+        insert_rows(session, PlateSeries, [{"prefix": p, "next_serial": 0} for p in new])
 
 
 def load_roads(session: Session, frame: gpd.GeoDataFrame) -> int:
@@ -103,7 +109,7 @@ def load_roads(session: Session, frame: gpd.GeoDataFrame) -> int:
             _values(frame, "source_id"), _values(frame, "name"), _values(frame, "pinyin"),
             _values(frame, "division_code"), to_multilinestrings(frame.geometry))
     ]
-    _insert_rows(session, Road, rows)
+    insert_rows(session, Road, rows)
     return len(rows)
 
 
@@ -167,7 +173,7 @@ def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress
             "created_at": now,
             "updated_at": now,
         })
-    _insert_rows(session, Building, rows, progress)
+    insert_rows(session, Building, rows, progress)
     return len(rows)
 
 
@@ -195,7 +201,7 @@ def load_services(session: Session, frame: gpd.GeoDataFrame) -> int:
             _values(frame, "source_id"), _values(frame, "name"), _values(frame, "category"),
             _values(frame, "phone"), _values(frame, "hours"), representative_points(frame.geometry.to_numpy()))
     ]
-    _insert_rows(session, ServicePoint, rows)
+    insert_rows(session, ServicePoint, rows)
     return len(rows)
 
 
