@@ -199,7 +199,6 @@ def _road_name_sequence(rng):
 
 def _grid_roads(district, town, road_names, rng) -> gpd.GeoDataFrame:
     seat = district.seat
-    polygon = district.geometry
     steps = np.arange(-np.floor(town.radius_m / town.block_m), np.floor(town.radius_m / town.block_m) + 1)
     jitter = rng.uniform(-0.1, 0.1, size=(2, len(steps))) * town.block_m
     xs = seat.x + steps * town.block_m + jitter[0]
@@ -210,7 +209,7 @@ def _grid_roads(district, town, road_names, rng) -> gpd.GeoDataFrame:
     lines += [shapely.LineString([(x, y0), (x, y1)]) for x in xs]  # north-south: 街
     east_west = np.array([True] * len(ys) + [False] * len(xs))
     major = np.concatenate([steps % 3 == 0, steps % 3 == 0])
-    clipped = shapely.intersection(np.array(lines, dtype=object), polygon)
+    clipped = shapely.intersection(np.array(lines, dtype=object), district.geometry)
     lengths = shapely.length(clipped)
     keep = lengths >= 3 * town.block_m
     rows = []

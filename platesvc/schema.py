@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _config(connection) -> Config:
+def _config(connection=None) -> Config:
     if not MIGRATIONS_DIR.is_dir():
         raise RuntimeError(f"migrations not found at {MIGRATIONS_DIR}: install platesvc from a checkout (pip install -e .)")
     config = Config()
@@ -36,6 +36,4 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str:
-    with_config = Config()
-    with_config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(with_config).get_current_head()
+    return ScriptDirectory.from_config(_config()).get_current_head()
