@@ -99,7 +99,7 @@ def demo_seed(buildings, seed, if_empty):
               help="Plates per transaction (default from PLATESVC_ISSUE_BATCH_SIZE, 2000).")
 def plates_issue(batch_size):
     """Give every active building that has no plate yet a new, permanent plate ID."""
-    batch_size = batch_size or int(current_app.config["ISSUE_BATCH_SIZE"])
+    batch_size = batch_size or current_app.config["ISSUE_BATCH_SIZE"]
     awaiting = sum(plate_ids.buildings_awaiting_plates(db.session).values())
     with click.progressbar(length=awaiting, label="plates issued", file=sys.stderr) as bar:
         report = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update)
