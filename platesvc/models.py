@@ -1,12 +1,21 @@
 """The data model: divisions, roads, buildings and their plates, beats, services, culture."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
 from shapely import MultiLineString, MultiPolygon, Point
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from platesvc.spatial_types import GeometryColumn
 
@@ -99,10 +108,13 @@ class Building(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where a retired building went when it was merged into another; a scan of its plate points there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
 
     road: Mapped[Road | None] = relationship()
     community: Mapped[Division | None] = relationship()
     plate: Mapped["Plate | None"] = relationship(back_populates="building")
+    merged_into: Mapped["Building | None"] = relationship(remote_side=[id])
 
 
 class PlateSeries(Base):
@@ -132,6 +144,16 @@ class Plate(Base):
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     building: Mapped[Building] = relationship(back_populates="plate")
+
+
+class PlateScan(Base):
+    """How many times a plate's page was opened on a local day; nothing about who opened it."""
+
+    __tablename__ = "plate_scans"
+
+    plate_id: Mapped[str] = mapped_column(ForeignKey("plates.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class PoliceBeat(Base):
@@ -231,3 +253,17 @@ class BuildingNearest(Base):
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id", ondelete="CASCADE"), index=True)
     distance_m: Mapped[float] = mapped_column(Float)
+
+
+class ReferenceGeneration(Base):
+    """One row counting committed changes to the reference data every plate page shows.
+
+    Divisions, roads, beats, officers, service points and culture are shared by many
+    buildings; each worker keeps them in memory and reloads when this number moves
+    (see reference_data.py, which also bumps it).
+    """
+
+    __tablename__ = "reference_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
