@@ -16,8 +16,8 @@ from pathlib import Path
 
 import shapely
 
-from gis.synthetic import DEFAULT_BUILDINGS, generate_city
 from gis.shapes import representative_points, to_multipolygons
+from gis.synthetic import DEFAULT_BUILDINGS, generate_city
 from platesvc import create_app, schema
 from platesvc.database import db
 from platesvc.demo import store_city

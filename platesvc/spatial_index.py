@@ -8,6 +8,7 @@ create_spatial_index again.
 
 import shapely
 
+
 def rtree_table(table: str, column: str) -> str:
     return f"rtree_{table}_{column}"
 
