@@ -10,6 +10,10 @@ class PlatesvcError(Exception):
         super().__init__(message)
         self.message = message
 
+    def details(self) -> dict:
+        """Fields a JSON error answer carries beside the message."""
+        return {}
+
 
 class InvalidPlateIdError(PlatesvcError):
     """Text that cannot be a plate ID (wrong shape or failed check character)."""
@@ -19,6 +23,31 @@ class InvalidPlateIdError(PlatesvcError):
 
 class NotFoundError(PlatesvcError):
     http_status = 404
+
+
+class UnknownPlateError(NotFoundError):
+    """No plate answers to this text; `suggestions` are real plates one character away."""
+
+    def __init__(self, message: str, suggestions: list[str]):
+        super().__init__(message)
+        self.suggestions = suggestions
+
+    def details(self) -> dict:
+        return {"suggestions": self.suggestions}
+
+
+class RetiredPlateError(PlatesvcError):
+    """The plate's building was demolished or merged; `successor` is the plate it went to."""
+
+    http_status = 410
+
+    def __init__(self, message: str, plate_id: str, successor: str | None):
+        super().__init__(message)
+        self.plate_id = plate_id
+        self.successor = successor
+
+    def details(self) -> dict:
+        return {"id": self.plate_id, "successor": self.successor}
 
 
 class DataError(PlatesvcError):

@@ -128,6 +128,36 @@ def parse_plate_id(text: str) -> PlateId:
     return PlateId(prefix, serial)
 
 
+def one_character_away(text: str) -> list[str]:
+    """Valid canonical IDs one slip away from `text`: a wrong, swapped, missing or extra character.
+
+    The check character catches every such slip, so none of these can equal `text`; the
+    caller looks them up to offer the plate a person most likely meant.
+    """
+    typed = normalize(text)
+    if not ID_LENGTH - 1 <= len(typed) <= ID_LENGTH + 1:
+        return []
+    spellings = set()
+    if len(typed) == ID_LENGTH:
+        for i in range(ID_LENGTH):
+            spellings.update(typed[:i] + symbol + typed[i + 1:] for symbol in ALPHABET)
+        spellings.update(typed[:i] + typed[i + 1] + typed[i] + typed[i + 2:] for i in range(ID_LENGTH - 1))
+    elif len(typed) == ID_LENGTH - 1:
+        for i in range(ID_LENGTH):
+            spellings.update(typed[:i] + symbol + typed[i:] for symbol in ALPHABET)
+    else:
+        spellings.update(typed[:i] + typed[i + 1:] for i in range(len(typed)))
+    spellings.discard(typed)
+    return sorted(spelling for spelling in spellings if _is_valid(spelling))
+
+
+def _is_valid(candidate: str) -> bool:
+    try:
+        return parse_plate_id(candidate).canonical == candidate
+    except (InvalidPlateIdError, ValueError):
+        return False
+
+
 @dataclass
 class IssueReport:
     """What an issuing run did, per division code, and what it could not do."""
