@@ -25,9 +25,10 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from platesvc import cli, database, web
+    from platesvc import cli, database, scans, web
 
     database.init_app(app)
+    scans.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -8,15 +8,19 @@ it fails.
 """
 
 import os
+import shutil
+import threading
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from werkzeug.serving import make_server
 
 from gis.synthetic import generate_city
 from platesvc import create_app, schema
 from platesvc.database import db
 from platesvc.demo import store_city
+from platesvc.plate_ids import issue_plates
 
 POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
 TEMPLATE_DATABASE = "platesvc_test_template"
@@ -67,7 +71,8 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def app(database_url):
     """The app on an empty database migrated to head."""
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "PUBLIC_URL": "https://plates.example"})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "PUBLIC_URL": "https://plates.example",
+                      "SCAN_FLUSH_SECONDS": 0})
     with app.app_context():
         schema.upgrade(db.engine)
         yield app
@@ -96,3 +101,32 @@ def seeded_app(app, small_city):
     """The app with the small demo city stored through the same path `demo seed` uses."""
     store_city(db.session, small_city)
     return app
+
+
+@pytest.fixture
+def issued_app(seeded_app):
+    """The small demo city with every building's plate issued."""
+    issue_plates(db.session)
+    return seeded_app
+
+
+@pytest.fixture
+def live_server(issued_app):
+    """The issued app served over HTTP on a free local port, for real clients."""
+    server = make_server("127.0.0.1", 0, issued_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    """Debian's Chromium; the browser tests fail without it under CI and are skipped elsewhere."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: CI must run the browser tests (apt-get install chromium)")
+        pytest.skip("chromium is not installed: browser tests skipped")
+    return path

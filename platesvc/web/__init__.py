@@ -1,21 +1,32 @@
 """Web blueprints and the one place domain errors become responses."""
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from platesvc.database import db
 from platesvc.errors import PlatesvcError
+from platesvc.reference_data import ReferenceCache
+from platesvc.resolve import resolve_plate
+
+
+def resolve(plate_text: str) -> dict:
+    """Resolve a plate for this request, with this worker's reference snapshot."""
+    return resolve_plate(db.session, plate_text, current_app.config, current_app.extensions["platesvc_references"])
 
 
 def init_app(app: Flask) -> None:
-    from platesvc.web import health
+    app.extensions["platesvc_references"] = ReferenceCache()
+    from platesvc.web import api, health, pages
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
 
 
 def _domain_error(error: PlatesvcError):
-    return jsonify(error=type(error).__name__, message=error.message), error.http_status
+    return jsonify(error=type(error).__name__, message=error.message, **error.details()), error.http_status
 
 
 def _http_error(error: HTTPException):

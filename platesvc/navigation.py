@@ -1,0 +1,54 @@
+"""Where a point is in each datum the map apps use, and the link that opens it in each app.
+
+Stored coordinates are WGS84. Amap, Tencent and Apple Maps in China take GCJ-02,
+Baidu takes BD-09, and geo: URIs are WGS84 by definition (RFC 5870). Every link is
+https except geo:, because WeChat's browser does not open custom app schemes.
+"""
+
+from urllib.parse import quote
+
+import numpy as np
+
+from gis.datum import gcj02_to_bd09, wgs84_to_gcj02
+
+APPS = ("amap", "baidu", "tencent", "apple", "geo")
+DECIMALS = 6  # about 0.1 m
+SOURCE = "platesvc"  # how the apps' URI APIs ask a caller to name itself
+
+
+def locations(lons, lats) -> list[dict[str, list[float]]]:
+    """{"wgs84", "gcj02", "bd09": [lon, lat]} for each WGS84 point, converted in one pass."""
+    lon = np.asarray(lons, dtype=float)
+    lat = np.asarray(lats, dtype=float)
+    gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
+    bd_lon, bd_lat = gcj02_to_bd09(gcj_lon, gcj_lat)
+    columns = np.round(np.column_stack([lon, lat, gcj_lon, gcj_lat, bd_lon, bd_lat]), DECIMALS).tolist()
+    return [{"wgs84": row[0:2], "gcj02": row[2:4], "bd09": row[4:6]} for row in columns]
+
+
+def navigation_links(location: dict[str, list[float]], name: str, address: str = "") -> dict[str, str]:
+    """One link per app that opens the point, labelled `name`, in that app.
+
+    Built by hand, not with urlencode: coordinates need no escaping (",", ":" and ";" are
+    legal in a query), and a page holds a dozen of these sets.
+    """
+    wgs_lon, wgs_lat = location["wgs84"]
+    gcj_lon, gcj_lat = location["gcj02"]
+    bd_lon, bd_lat = location["bd09"]
+    label = quote(name, safe="")
+    where = quote(address, safe="") if address else label
+    return {
+        # Amap URI API, marker: position is lon,lat; coordinate=gaode means GCJ-02.
+        "amap": f"https://uri.amap.com/marker?position={gcj_lon},{gcj_lat}&name={label}&src={SOURCE}"
+                "&coordinate=gaode&callnative=1",
+        # Baidu URI API, marker: location is lat,lng; coord_type=bd09ll says BD-09.
+        "baidu": f"https://api.map.baidu.com/marker?location={bd_lat},{bd_lon}&title={label}&content={where}"
+                 f"&output=html&coord_type=bd09ll&src=webapp.{SOURCE}",
+        # Tencent URI API, marker: coord is lat,lng in GCJ-02 (its default coord_type).
+        "tencent": f"https://apis.map.qq.com/uri/v1/marker?marker=coord:{gcj_lat},{gcj_lon};title:{label};"
+                   f"addr:{where}&referer={SOURCE}",
+        # Apple Maps: ll is lat,lon; its map of China is GCJ-02, as Amap supplies it.
+        "apple": f"https://maps.apple.com/?ll={gcj_lat},{gcj_lon}&q={label}",
+        # geo: URI (RFC 5870), WGS84, with the label Android map apps show.
+        "geo": f"geo:{wgs_lat},{wgs_lon}?q={wgs_lat},{wgs_lon}({label})",
+    }

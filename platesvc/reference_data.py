@@ -1,0 +1,136 @@
+"""The reference data every plate page shows, held in memory by each worker.
+
+Divisions, roads, police beats and officers, service points and culture notes are
+few and shared by many buildings, so a scan reads only its own building's row and
+takes the rest from a snapshot. Any session that writes one of those tables bumps
+`reference_generation` in the same transaction; a reader compares the generation it
+reads with its snapshot's and reloads when they differ, so a committed change shows
+on the very next scan in every worker. (Writes must go through a Session: plain SQL
+on a Connection is not seen.)
+"""
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from platesvc.models import (
+    CultureNote,
+    CultureZone,
+    Division,
+    DivisionLevel,
+    Officer,
+    PoliceBeat,
+    ReferenceGeneration,
+    Road,
+    ServicePoint,
+)
+from platesvc.navigation import locations, navigation_links
+
+REFERENCE_TABLES = frozenset(model.__tablename__ for model in (
+    Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote))
+CURRENT_GENERATION = select(ReferenceGeneration.generation).where(ReferenceGeneration.id == 1)
+_BUMPED = "platesvc_reference_generation_bumped"
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    generation: int
+    district_names: dict[str, str]  # division code → name
+    communities: dict[int, tuple[str, str | None]]  # community id → (name, subdistrict name)
+    roads: dict[int, tuple[str, str]]  # road id → (name, pinyin)
+    police: dict[int, dict]  # beat id → the page's police block
+    services: dict[int, dict]  # service point id → its entry, less the distance
+    road_notes: dict[int, list[dict]]
+    zone_notes: dict[int, list[dict]]
+
+
+def load_snapshot(connection: Connection) -> ReferenceSnapshot:
+    """Read every reference table; the generation is read first, so the data is at least that new."""
+    generation = connection.execute(CURRENT_GENERATION).scalar_one()
+    divisions = connection.execute(select(Division.id, Division.code, Division.name, Division.level,
+                                          Division.parent_id)).all()
+    names = {row.id: row.name for row in divisions}
+    police = {}
+    for beat in connection.execute(select(PoliceBeat.id, PoliceBeat.name, PoliceBeat.station)):
+        police[beat.id] = {"beat": beat.name, "station": beat.station, "officer": None, "phone": None,
+                           "officers": []}
+    for officer in connection.execute(select(Officer.beat_id, Officer.name, Officer.phone).order_by(Officer.id)):
+        block = police[officer.beat_id]
+        block["officers"].append({"name": officer.name, "phone": officer.phone})
+        if block["officer"] is None:
+            block["officer"], block["phone"] = officer.name, officer.phone
+    road_notes, zone_notes = defaultdict(list), defaultdict(list)
+    for note in connection.execute(select(CultureNote.road_id, CultureNote.zone_id, CultureNote.title,
+                                          CultureNote.body).order_by(CultureNote.id)):
+        entry = {"title": note.title, "body": note.body}
+        (road_notes[note.road_id] if note.road_id is not None else zone_notes[note.zone_id]).append(entry)
+    return ReferenceSnapshot(
+        generation=generation,
+        district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
+        communities={row.id: (row.name, names.get(row.parent_id)) for row in divisions
+                     if row.level == DivisionLevel.COMMUNITY},
+        roads={row.id: (row.name, row.pinyin) for row in connection.execute(select(Road.id, Road.name, Road.pinyin))},
+        police=police,
+        services=_service_entries(connection),
+        road_notes=dict(road_notes),
+        zone_notes=dict(zone_notes),
+    )
+
+
+def _service_entries(connection: Connection) -> dict[int, dict]:
+    rows = connection.execute(select(ServicePoint.id, ServicePoint.name, ServicePoint.category,
+                                     ServicePoint.phone, ServicePoint.hours, ServicePoint.geom)).all()
+    where = locations([row.geom.x for row in rows], [row.geom.y for row in rows])
+    return {row.id: {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
+                     "hours": row.hours, "location": location, "navigation": navigation_links(location, row.name)}
+            for row, location in zip(rows, where)}
+
+
+class ReferenceCache:
+    """One worker's snapshot, reloaded when the database's generation moves past it."""
+
+    def __init__(self):
+        self._snapshot: ReferenceSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def at(self, connection: Connection, generation: int) -> ReferenceSnapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation == generation:
+            return snapshot
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = load_snapshot(connection)
+            return self._snapshot
+
+
+def _bump(session: Session) -> None:
+    if not session.info.get(_BUMPED):
+        session.info[_BUMPED] = True
+        # On the Connection, so the bump does not come back through do_orm_execute.
+        session.connection().execute(
+            update(ReferenceGeneration).where(ReferenceGeneration.id == 1)
+            .values(generation=ReferenceGeneration.generation + 1))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    changed = session.new | session.dirty | session.deleted
+    if any(getattr(obj, "__tablename__", None) in REFERENCE_TABLES for obj in changed):
+        _bump(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _after_bulk_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in REFERENCE_TABLES:
+            _bump(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_bump(session: Session, _transaction) -> None:
+    session.info.pop(_BUMPED, None)

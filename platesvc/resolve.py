@@ -1,0 +1,159 @@
+"""A scanned plate, resolved: everything the resident page and the JSON API show.
+
+Everything spatial was worked out when the data was written (links.py). A scan reads
+one row: its plate, building and links, with the nearest services and culture zones
+folded into strings and the reference generation beside them. Names, officers,
+services and notes come from the worker's reference snapshot (reference_data.py).
+The page and the API share the document this returns.
+"""
+
+from collections.abc import Mapping
+
+from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy.orm import Session
+
+from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
+from platesvc.models import (
+    Building,
+    BuildingLink,
+    BuildingNearest,
+    BuildingStatus,
+    BuildingZone,
+    Plate,
+    PlateStatus,
+    ServiceCategory,
+)
+from platesvc.navigation import locations, navigation_links
+from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id
+from platesvc.reference_data import (
+    CURRENT_GENERATION,
+    ReferenceCache,
+    ReferenceSnapshot,
+)
+
+_NEAREST = (
+    select(func.aggregate_strings(
+        BuildingNearest.category + ":" + cast(BuildingNearest.rank, String) + ":"
+        + cast(BuildingNearest.service_point_id, String) + ":" + cast(BuildingNearest.distance_m, String), ";"))
+    .where(BuildingNearest.building_id == Building.id)
+    .scalar_subquery()
+)
+_ZONES = (
+    select(func.aggregate_strings(cast(BuildingZone.zone_id, String), ";"))
+    .where(BuildingZone.building_id == Building.id)
+    .scalar_subquery()
+)
+_PLATE = (
+    select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
+           Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
+           Building.road_id, Building.community_id, BuildingLink.beat_id, _NEAREST.label("nearest"),
+           _ZONES.label("zones"), CURRENT_GENERATION.scalar_subquery().label("generation"))
+    .join(Building, Building.id == Plate.building_id)
+    .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
+    .where(Plate.id == bindparam("plate_id"))
+)
+
+
+def resolve_plate(session: Session, text: str, config: Mapping, references: ReferenceCache) -> dict:
+    """The resolution of any accepted spelling of a plate ID.
+
+    :raises UnknownPlateError: not a plate ID, or no such plate (with real plates one character away).
+    :raises RetiredPlateError: the plate's building is gone (with where it went).
+    """
+    plate_id = _parse_or_suggest(session, text)
+    connection = session.connection()
+    plate = connection.execute(_PLATE, {"plate_id": plate_id.canonical}).one_or_none()
+    if plate is None:
+        raise UnknownPlateError(f"no plate {plate_id.display} has been issued",
+                                _existing_plates(session, one_character_away(text)))
+    if plate.status == PlateStatus.RETIRED or plate.building_status == BuildingStatus.RETIRED:
+        raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
+                                plate_id.canonical, _successor_plate(session, plate.merged_into_id))
+    snapshot = references.at(connection, plate.generation)
+    where = locations([plate.point.x], [plate.point.y])[0]
+    address = _address(plate, snapshot, config)
+    return {
+        "id": plate_id.canonical,
+        "display_id": plate_id.display,
+        "url": public_plate_url(config, plate_id.canonical),
+        "status": plate.status,
+        "address": address,
+        "location": where,
+        "navigation": navigation_links(where, address["short"], address["full"]),
+        "culture": _culture(plate, snapshot),
+        "police": snapshot.police.get(plate.beat_id),
+        "nearest": _nearest(plate.nearest, snapshot),
+        "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
+    }
+
+
+def public_plate_url(config: Mapping, canonical_id: str) -> str:
+    """The URL a plate's QR code carries, upper-case so the symbol stays alphanumeric."""
+    return config["PUBLIC_URL"].rstrip("/") + "/P/" + canonical_id
+
+
+def _parse_or_suggest(session: Session, text: str) -> PlateId:
+    try:
+        return parse_plate_id(text)
+    except InvalidPlateIdError as error:  # say why, and offer a real plate one slip away
+        raise UnknownPlateError(error.message, _existing_plates(session, one_character_away(text))) from error
+
+
+def _existing_plates(session: Session, candidates: list[str]) -> list[str]:
+    if not candidates:
+        return []
+    return list(session.scalars(
+        select(Plate.id).where(Plate.id.in_(candidates), Plate.status != PlateStatus.RETIRED).order_by(Plate.id)))
+
+
+def _successor_plate(session: Session, building_id: int | None) -> str | None:
+    """The plate of the building a retired one was merged into, following merges onward."""
+    seen = set()
+    while building_id is not None and building_id not in seen:
+        seen.add(building_id)
+        row = session.execute(
+            select(Building.status, Building.merged_into_id, Plate.id)
+            .outerjoin(Plate, Plate.building_id == Building.id).where(Building.id == building_id)).one()
+        if row.status == BuildingStatus.ACTIVE:
+            return row.id
+        building_id = row.merged_into_id
+    return None
+
+
+def _address(plate, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
+    road, road_pinyin = snapshot.roads.get(plate.road_id, (None, None))
+    community, subdistrict = snapshot.communities.get(plate.community_id, (None, None))
+    district = snapshot.district_names.get(plate.division_code)
+    short = (road or "") + (f"{plate.number}号" if plate.number else "") + (f" {plate.name}" if plate.name else "")
+    parts = [config["PROVINCE"], config["CITY"], district, subdistrict, community]
+    return {
+        "full": "".join(part for part in parts if part) + short,
+        "short": short,
+        "province": config["PROVINCE"],
+        "city": config["CITY"],
+        "division_code": plate.division_code,
+        "district": district,
+        "subdistrict": subdistrict,
+        "community": community,
+        "road": road,
+        "road_pinyin": road_pinyin,
+        "number": plate.number,
+        "name": plate.name,
+    }
+
+
+def _culture(plate, snapshot: ReferenceSnapshot) -> list[dict]:
+    notes = list(snapshot.road_notes.get(plate.road_id, ()))
+    for zone_id in sorted(int(z) for z in plate.zones.split(";")) if plate.zones else ():
+        notes.extend(snapshot.zone_notes.get(zone_id, ()))
+    return notes
+
+
+def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
+    """Unfold "category:rank:service id:distance;..." into lists, nearest first."""
+    listed = sorted((category, int(rank), int(service_id), float(distance)) for category, rank, service_id, distance
+                    in (item.split(":") for item in (folded.split(";") if folded else ())))
+    nearest = {category.value: [] for category in ServiceCategory}
+    for category, _, service_id, distance in listed:
+        nearest.setdefault(category, []).append({**snapshot.services[service_id], "distance_m": round(distance, 1)})
+    return nearest
