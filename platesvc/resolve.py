@@ -23,7 +23,7 @@ from platesvc.models import (
     PlateStatus,
     ServiceCategory,
 )
-from platesvc.navigation import locations, navigation_links
+from platesvc.navigation import location, navigation_links
 from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id
 from platesvc.reference_data import (
     CURRENT_GENERATION,
@@ -70,7 +70,7 @@ def resolve_plate(session: Session, text: str, config: Mapping, references: Refe
         raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
                                 plate_id.canonical, _successor_plate(session, plate.merged_into_id))
     snapshot = references.at(connection, plate.generation)
-    where = locations([plate.point.x], [plate.point.y])[0]
+    where = location(plate.point.x, plate.point.y)
     address = _address(plate, snapshot, config)
     return {
         "id": plate_id.canonical,

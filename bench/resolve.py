@@ -1,0 +1,143 @@
+"""Requests per second of the plate resolve (JSON) and the plate page (HTML) under gunicorn,
+as ratios to a bare Flask endpoint returning a constant JSON, all measured in this run.
+
+The demo city is seeded into a fresh SQLite database (or --database is reused), then
+each server runs with the same gunicorn worker count and class, and wrk asks for
+random plates. Rounds alternate bare / JSON / HTML so that drift on a shared machine
+hits all three; the median round of each is reported. Targets: JSON >= 0.7, HTML >= 0.5.
+
+    python bench/resolve.py [--buildings N] [--workers W] [--seconds S] [--rounds R]
+
+Needs wrk (Debian: apt-get install wrk).
+"""
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gis.synthetic import DEFAULT_BUILDINGS
+from platesvc import create_app, schema
+from platesvc.database import db
+from platesvc.demo import seed_demo_city
+from platesvc.models import Plate
+from platesvc.plate_ids import issue_plates
+
+TARGETS = {"json": 0.7, "html": 0.5}
+BENCH_DIR = Path(__file__).resolve().parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+WRK_SCRIPT = """
+ids = {%s}
+request = function()
+  return wrk.format("GET", "%s" .. ids[math.random(#ids)])
+end
+"""
+
+
+def seed(url: str, buildings: int) -> list[str]:
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        schema.upgrade(db.engine)
+        if not db.session.scalar(select(Plate.id).limit(1)):
+            print(f"seeding {buildings} buildings and issuing their plates…", flush=True)
+            seed_demo_city(db.session, buildings=buildings, seed=1)
+            issue_plates(db.session)
+        return list(db.session.scalars(select(Plate.id)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(target: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen([str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                               "--chdir", str(BENCH_DIR), "--log-level", "warning", target],
+                              env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, base
+
+
+def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in output:
+        raise SystemExit(f"errors while loading {url}:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=DEFAULT_BUILDINGS)
+    parser.add_argument("--database", help="reuse this SQLite file (seeded on first use)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{args.database or Path(tmp) / 'bench.sqlite3'}"
+        plate_ids = random.Random(1).sample(seed(url, args.buildings), k=5000)
+        scripts = {}
+        for kind, prefix in (("json", "/api/v1/plates/"), ("html", "/P/")):
+            scripts[kind] = Path(tmp) / f"{kind}.lua"
+            scripts[kind].write_text(WRK_SCRIPT % (",".join(f'"{i}"' for i in plate_ids), prefix))
+
+        env = {**os.environ, "PLATESVC_DATABASE_URL": url, "PYTHONPATH": str(BENCH_DIR.parent)}
+        bare, bare_url = start_gunicorn("bare_flask:app", args.workers, env)
+        app, app_url = start_gunicorn("platesvc:create_app()", args.workers, env)
+        try:
+            for kind in scripts:  # warm every worker's snapshot and caches
+                run_wrk(app_url, 1, args.connections, scripts[kind])
+            rates = {"bare": [], "json": [], "html": []}
+            for round_number in range(1, args.rounds + 1):
+                rates["bare"].append(run_wrk(bare_url + "/", args.seconds, args.connections))
+                for kind, script in scripts.items():
+                    rates[kind].append(run_wrk(app_url, args.seconds, args.connections, script))
+                print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rates.items()),
+                      flush=True)
+        finally:
+            for server in (bare, app):
+                server.terminate()
+                server.wait()
+
+    median = {kind: statistics.median(values) for kind, values in rates.items()}
+    print(f"\ngunicorn, {args.workers} sync workers, wrk 1 thread × {args.connections} connections, "
+          f"{args.rounds} rounds of {args.seconds} s")
+    print(f"  bare Flask constant JSON   {median['bare']:8.0f} req/s")
+    below = []
+    for kind, label in (("json", "GET /api/v1/plates/<id>"), ("html", "GET /P/<id> (page)")):
+        ratio = median[kind] / median["bare"]
+        verdict = "ok" if ratio >= TARGETS[kind] else "BELOW TARGET"
+        print(f"  {label:26} {median[kind]:8.0f} req/s   ratio {ratio:.2f} (target ≥ {TARGETS[kind]})  {verdict}")
+        if ratio < TARGETS[kind]:
+            below.append(kind)
+    sys.exit(1 if below else 0)
+
+
+if __name__ == "__main__":
+    main()
