@@ -111,8 +111,8 @@ def main() -> None:
         bare, bare_url = start_gunicorn("bare_flask:app", args.workers, env)
         app, app_url = start_gunicorn("platesvc:create_app()", args.workers, env)
         try:
-            for kind in scripts:  # warm every worker's snapshot and caches
-                run_wrk(app_url, 1, args.connections, scripts[kind])
+            for script in scripts.values():  # warm every worker's snapshot and connection
+                run_wrk(app_url, 1, args.connections, script)
             rates = {"bare": [], "json": [], "html": []}
             for round_number in range(1, args.rounds + 1):
                 rates["bare"].append(run_wrk(bare_url + "/", args.seconds, args.connections))

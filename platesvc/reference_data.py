@@ -9,12 +9,13 @@ on the very next scan in every worker. (Writes must go through a Session: plain 
 on a Connection is not seen.)
 """
 
+import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import event, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from platesvc.models import (
@@ -44,6 +45,7 @@ class ReferenceSnapshot:
     roads: dict[int, tuple[str, str]]  # road id → (name, pinyin)
     police: dict[int, dict]  # beat id → the page's police block
     services: dict[int, dict]  # service point id → its entry, less the distance
+    services_json: dict[int, str]  # the same entries JSON-encoded, without their braces
     road_notes: dict[int, list[dict]]
     zone_notes: dict[int, list[dict]]
 
@@ -68,6 +70,7 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
                                           CultureNote.body).order_by(CultureNote.id)):
         entry = {"title": note.title, "body": note.body}
         (road_notes[note.road_id] if note.road_id is not None else zone_notes[note.zone_id]).append(entry)
+    services = _service_entries(connection)
     return ReferenceSnapshot(
         generation=generation,
         district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
@@ -75,7 +78,8 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
                      if row.level == DivisionLevel.COMMUNITY},
         roads={row.id: (row.name, row.pinyin) for row in connection.execute(select(Road.id, Road.name, Road.pinyin))},
         police=police,
-        services=_service_entries(connection),
+        services=services,
+        services_json={i: json.dumps(entry, ensure_ascii=False)[1:-1] for i, entry in services.items()},
         road_notes=dict(road_notes),
         zone_notes=dict(zone_notes),
     )
@@ -97,13 +101,21 @@ class ReferenceCache:
         self._snapshot: ReferenceSnapshot | None = None
         self._lock = threading.Lock()
 
-    def at(self, connection: Connection, generation: int) -> ReferenceSnapshot:
+    def current(self, engine: Engine) -> ReferenceSnapshot:
+        """The snapshot at the database's generation now."""
+        with engine.connect() as connection:
+            generation = connection.execute(CURRENT_GENERATION).scalar_one()
+        return self.at(engine, generation)
+
+    def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
+        """The snapshot at `generation` or later, read again only when it is older."""
         snapshot = self._snapshot
-        if snapshot is not None and snapshot.generation == generation:
+        if snapshot is not None and snapshot.generation >= generation:
             return snapshot
         with self._lock:
-            if self._snapshot is None or self._snapshot.generation != generation:
-                self._snapshot = load_snapshot(connection)
+            if self._snapshot is None or self._snapshot.generation < generation:
+                with engine.connect() as connection:
+                    self._snapshot = load_snapshot(connection)
             return self._snapshot
 
 

@@ -1,15 +1,19 @@
 """A scanned plate, resolved: everything the resident page and the JSON API show.
 
 Everything spatial was worked out when the data was written (links.py). A scan reads
-one row: its plate, building and links, with the nearest services and culture zones
-folded into strings and the reference generation beside them. Names, officers,
+one row (prepared.py): its plate, building and links, with the nearest services and
+culture zones folded into strings and the reference generation beside them. Names, officers,
 services and notes come from the worker's reference snapshot (reference_data.py).
 The page and the API share the document this returns.
 """
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+import shapely
 from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
@@ -24,6 +28,7 @@ from platesvc.models import (
     ServiceCategory,
 )
 from platesvc.navigation import location, navigation_links
+from platesvc.prepared import PreparedRead
 from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id
 from platesvc.reference_data import (
     CURRENT_GENERATION,
@@ -43,48 +48,76 @@ _ZONES = (
     .where(BuildingZone.building_id == Building.id)
     .scalar_subquery()
 )
-_PLATE = (
+_PLATE = PreparedRead(
     select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
            Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
            Building.road_id, Building.community_id, BuildingLink.beat_id, _NEAREST.label("nearest"),
            _ZONES.label("zones"), CURRENT_GENERATION.scalar_subquery().label("generation"))
     .join(Building, Building.id == Plate.building_id)
     .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
-    .where(Plate.id == bindparam("plate_id"))
+    .where(Plate.id == bindparam("plate_id", value=""))  # a value only so the statement compiles
 )
 
 
-def resolve_plate(session: Session, text: str, config: Mapping, references: ReferenceCache) -> dict:
+@dataclass(frozen=True)
+class Resolution:
+    """A resolved plate: the document, and the snapshot it was made from."""
+
+    document: dict
+    snapshot: ReferenceSnapshot
+
+    def to_json(self) -> str:
+        """The document as JSON; service entries come pre-encoded from the snapshot.
+
+        They are most of a document, and the same few hundred for every plate.
+        """
+        document = self.document
+        head = json.dumps({key: value for key, value in document.items() if key != "nearest"},
+                          ensure_ascii=False)
+        encoded = self.snapshot.services_json
+        nearest = ",".join(
+            json.dumps(category) + ":["
+            + ",".join('{"distance_m":%r,%s}' % (entry["distance_m"], encoded[entry["id"]]) for entry in entries)
+            + "]"
+            for category, entries in document["nearest"].items())
+        return head[:-1] + ',"nearest":{' + nearest + "}}"
+
+
+def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
+                  references: ReferenceCache) -> Resolution:
     """The resolution of any accepted spelling of a plate ID.
+
+    A plate that resolves costs one read on `engine`; `session` is used only to explain
+    one that does not (a scoped session is not even opened then).
 
     :raises UnknownPlateError: not a plate ID, or no such plate (with real plates one character away).
     :raises RetiredPlateError: the plate's building is gone (with where it went).
     """
     plate_id = _parse_or_suggest(session, text)
-    connection = session.connection()
-    plate = connection.execute(_PLATE, {"plate_id": plate_id.canonical}).one_or_none()
+    plate = _PLATE.one_or_none(engine, plate_id=plate_id.canonical)
     if plate is None:
         raise UnknownPlateError(f"no plate {plate_id.display} has been issued",
                                 _existing_plates(session, one_character_away(text)))
-    if plate.status == PlateStatus.RETIRED or plate.building_status == BuildingStatus.RETIRED:
+    if plate["status"] == PlateStatus.RETIRED or plate["building_status"] == BuildingStatus.RETIRED:
         raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
-                                plate_id.canonical, _successor_plate(session, plate.merged_into_id))
-    snapshot = references.at(connection, plate.generation)
-    where = location(plate.point.x, plate.point.y)
+                                plate_id.canonical, _successor_plate(session, plate["merged_into_id"]))
+    snapshot = references.at(engine, plate["generation"])
+    point = shapely.from_wkb(bytes(plate["point"]))
+    where = location(point.x, point.y)
     address = _address(plate, snapshot, config)
-    return {
+    return Resolution({
         "id": plate_id.canonical,
         "display_id": plate_id.display,
         "url": public_plate_url(config, plate_id.canonical),
-        "status": plate.status,
+        "status": plate["status"],
         "address": address,
         "location": where,
         "navigation": navigation_links(where, address["short"], address["full"]),
         "culture": _culture(plate, snapshot),
-        "police": snapshot.police.get(plate.beat_id),
-        "nearest": _nearest(plate.nearest, snapshot),
+        "police": snapshot.police.get(plate["beat_id"]),
+        "nearest": _nearest(plate["nearest"], snapshot),
         "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
-    }
+    }, snapshot)
 
 
 def public_plate_url(config: Mapping, canonical_id: str) -> str:
@@ -120,31 +153,33 @@ def _successor_plate(session: Session, building_id: int | None) -> str | None:
     return None
 
 
-def _address(plate, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
-    road, road_pinyin = snapshot.roads.get(plate.road_id, (None, None))
-    community, subdistrict = snapshot.communities.get(plate.community_id, (None, None))
-    district = snapshot.district_names.get(plate.division_code)
-    short = (road or "") + (f"{plate.number}号" if plate.number else "") + (f" {plate.name}" if plate.name else "")
+def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
+    road, road_pinyin = snapshot.roads.get(plate["road_id"], (None, None))
+    community, subdistrict = snapshot.communities.get(plate["community_id"], (None, None))
+    district = snapshot.district_names.get(plate["division_code"])
+    number, name = plate["number"], plate["name"]
+    short = (road or "") + (f"{number}号" if number else "") + (f" {name}" if name else "")
     parts = [config["PROVINCE"], config["CITY"], district, subdistrict, community]
     return {
         "full": "".join(part for part in parts if part) + short,
         "short": short,
         "province": config["PROVINCE"],
         "city": config["CITY"],
-        "division_code": plate.division_code,
+        "division_code": plate["division_code"],
         "district": district,
         "subdistrict": subdistrict,
         "community": community,
         "road": road,
         "road_pinyin": road_pinyin,
-        "number": plate.number,
-        "name": plate.name,
+        "number": number,
+        "name": name,
     }
 
 
-def _culture(plate, snapshot: ReferenceSnapshot) -> list[dict]:
-    notes = list(snapshot.road_notes.get(plate.road_id, ()))
-    for zone_id in sorted(int(z) for z in plate.zones.split(";")) if plate.zones else ():
+def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:
+    notes = list(snapshot.road_notes.get(plate["road_id"], ()))
+    zones = plate["zones"]
+    for zone_id in sorted(int(z) for z in zones.split(";")) if zones else ():
         notes.extend(snapshot.zone_notes.get(zone_id, ()))
     return notes
 

@@ -6,12 +6,13 @@ from werkzeug.exceptions import HTTPException
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
 from platesvc.reference_data import ReferenceCache
-from platesvc.resolve import resolve_plate
+from platesvc.resolve import Resolution, resolve_plate
 
 
-def resolve(plate_text: str) -> dict:
+def resolve(plate_text: str) -> Resolution:
     """Resolve a plate for this request, with this worker's reference snapshot."""
-    return resolve_plate(db.session, plate_text, current_app.config, current_app.extensions["platesvc_references"])
+    return resolve_plate(db.engine, db.session, plate_text, current_app.config,
+                         current_app.extensions["platesvc_references"])
 
 
 def init_app(app: Flask) -> None:

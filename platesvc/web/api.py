@@ -1,6 +1,6 @@
 """The JSON API for plates: the same resolution the resident page shows."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
 from platesvc.web import resolve
 from platesvc.web.caching import revalidated
@@ -10,4 +10,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.get("/plates/<plate_text>")
 def plate(plate_text: str):
-    return revalidated(jsonify(resolve(plate_text)), request)
+    return revalidated(resolve(plate_text).to_json(), "application/json", request)

@@ -1,15 +1,8 @@
 """The resident page a plate's QR code opens: server-rendered, no scripts, Chinese first."""
 
-from flask import (
-    Blueprint,
-    current_app,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from platesvc.database import db
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.plate_ids import parse_plate_id
 from platesvc.web import resolve
@@ -23,7 +16,7 @@ def _render(template: str, status: int = 200, **context):
     lang = choose_language(request)
     html = render_template(template, lang=lang, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
                            distance=lambda metres: distance_text(metres, lang), display=_display, **context)
-    return revalidated(make_response(html, status), request, vary="Accept-Language")
+    return revalidated(html, "text/html", request, status, vary="Accept-Language")
 
 
 def _display(canonical: str) -> str:
@@ -33,9 +26,21 @@ def _display(canonical: str) -> str:
 @bp.get("/p/<plate_text>")
 @bp.get("/P/<plate_text>")
 def plate(plate_text: str):
-    resolved = resolve(plate_text)
-    current_app.extensions["platesvc_scans"].record(resolved["id"])
-    return _render("plate.html", plate=resolved)
+    document = resolve(plate_text).document
+    current_app.extensions["platesvc_scans"].record(document["id"])
+    # One url_for for all the service links: it costs more than the rest of a link.
+    to_service = url_for("pages.route_to_service", plate_text=document["id"], service_id=0)[:-1]
+    return _render("plate.html", plate=document, to_service=to_service)
+
+
+@bp.get("/p/<plate_text>/to/<int:service_id>")
+@bp.get("/P/<plate_text>/to/<int:service_id>")
+def route_to_service(plate_text: str, service_id: int):
+    """A service point's page of navigation links, one per map app."""
+    service = current_app.extensions["platesvc_references"].current(db.engine).services.get(service_id)
+    if service is None:
+        abort(404)
+    return _render("route_to_service.html", service=service, plate_text=plate_text)
 
 
 @bp.get("/p/")

@@ -110,3 +110,17 @@ def test_scans_are_counted_per_plate_per_day_and_nothing_else(issued_app, client
         assert scans_by_day(connection, other.id) == {}
     columns = {column["name"] for column in inspect(db.engine).get_columns("plate_scans")}
     assert columns == {"plate_id", "day", "count"}  # no address, agent or time of day
+
+
+def test_each_service_has_a_page_of_links_into_every_map_app(issued_app, client):
+    plate = _plate()
+    document = client.get(f"/api/v1/plates/{plate.id}").json
+    service = document["nearest"]["elderly_care"][0]
+    html = client.get(f"/P/{plate.id}").text
+    link = f'/P/{plate.id}/to/{service["id"]}?lang=zh'
+    assert f'href="{link}"' in html
+    page = client.get(link)
+    assert page.status_code == 200 and service["name"] in page.text
+    for url in service["navigation"].values():
+        assert url.replace("&", "&amp;") in page.text
+    assert client.get(f"/P/{plate.id}/to/999999").status_code == 404
