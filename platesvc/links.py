@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis.joins import containing_polygon
 from gis.nearest import bbox_around, geodesic_distance, k_nearest
-from platesvc.loading import chunks, insert_rows
+from platesvc.loading import chunks, insert_plain_tuples, insert_rows
 from platesvc.models import (
     Building,
     BuildingLink,
@@ -31,6 +31,7 @@ from platesvc.models import (
 from platesvc.spatial_store import active_buildings_covered_by, active_buildings_in_bbox
 
 K_NEAREST = 3
+_NEAREST_COLUMNS = ["building_id", "category", "rank", "service_point_id", "distance_m"]
 
 
 def _active_buildings(session: Session, building_ids: Collection[int] | None) -> tuple[list[int], np.ndarray]:
@@ -43,14 +44,17 @@ def _active_buildings(session: Session, building_ids: Collection[int] | None) ->
     return [row[0] for row in rows], np.array([row[1] for row in rows], dtype=object)
 
 
-def _replace_rows(session: Session, model, ids: list[int], rows: list[dict], everything: bool,
-                  where=None) -> None:
+def _delete_rows(session: Session, model, ids: list[int], everything: bool, where=None) -> None:
     condition = [] if where is None else [where]
     if everything:
         session.execute(delete(model).where(*condition))
     else:
         for chunk in chunks(ids):
             session.execute(delete(model).where(model.building_id.in_(chunk), *condition))
+
+
+def _replace_rows(session: Session, model, ids: list[int], rows: list[dict], everything: bool) -> None:
+    _delete_rows(session, model, ids, everything)
     insert_rows(session, model, rows)
 
 
@@ -99,12 +103,15 @@ def _refresh_nearest(session, ids, points, category, everything) -> None:
     targets = np.array([[geom.x, geom.y] for _, geom in services]).reshape(-1, 2)
     origins = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
     nearest, distances = k_nearest(origins, targets, K_NEAREST)
-    rows = [
-        {"building_id": ids[b], "category": category, "rank": rank + 1,
-         "service_point_id": services[nearest[b, rank]][0], "distance_m": float(distances[b, rank])}
-        for b in range(len(ids)) for rank in range(nearest.shape[1])
-    ]
-    _replace_rows(session, BuildingNearest, ids, rows, everything, where=BuildingNearest.category == category)
+    _delete_rows(session, BuildingNearest, ids, everything, where=BuildingNearest.category == category)
+    if not nearest.size:
+        return
+    k = nearest.shape[1]
+    service_ids = np.array([service_id for service_id, _ in services])[nearest]
+    ranks = np.tile(np.arange(1, k + 1), len(ids))
+    rows = list(zip(np.repeat(ids, k).tolist(), [category] * nearest.size, ranks.tolist(),
+                    service_ids.ravel().tolist(), distances.ravel().tolist()))
+    insert_plain_tuples(session, BuildingNearest.__table__, _NEAREST_COLUMNS, rows)
 
 
 def refresh_after_area_change(session: Session, *geometries) -> int:
