@@ -10,6 +10,7 @@ from platesvc.plate_ids import (
     PlateId,
     is_issuable,
     next_issuable_serials,
+    one_character_away,
     parse_plate_id,
 )
 
@@ -98,3 +99,30 @@ def test_serials_needing_an_extra_check_symbol_are_skipped():
 def test_a_full_series_is_refused():
     with pytest.raises(ValueError, match="run out"):
         next_issuable_serials("640104", MAX_SERIAL - 3, 10)
+
+
+@st.composite
+def slips(draw) -> tuple[PlateId, str]:
+    """A valid ID and one slip of a finger on it: a wrong, swapped, missing or extra character."""
+    plate_id = draw(issuable_ids())
+    text = plate_id.canonical
+    position = draw(st.integers(min_value=0, max_value=ID_LENGTH - 2))
+    symbol = draw(st.sampled_from(ALPHABET))
+    kind = draw(st.sampled_from(["wrong", "swapped", "missing", "extra"]))
+    slipped = {
+        "wrong": text[:position] + symbol + text[position + 1:],
+        "swapped": text[:position] + text[position + 1] + text[position] + text[position + 2:],
+        "missing": text[:position] + text[position + 1:],
+        "extra": text[:position] + symbol + text[position:],
+    }[kind]
+    return plate_id, slipped
+
+
+@given(slips())
+def test_the_intended_id_is_among_those_one_slip_away(case):
+    plate_id, slipped = case
+    candidates = one_character_away(slipped)
+    if slipped != plate_id.canonical:
+        assert plate_id.canonical in candidates
+    assert all(parse_plate_id(candidate).canonical == candidate for candidate in candidates)
+    assert slipped not in candidates
