@@ -1,0 +1,126 @@
+"""Reading what GIS desks export: each format, Chinese encodings, CRSes and the refusals."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from gis.datum import gcj02_to_wgs84, wgs84_to_gcj02
+from gis.files import SOURCE_ROW, FileReadError, read_features
+from gis.nearest import geodesic_distance
+
+NAMES = ["解放西街", "鼓楼南街", "北京中路"]
+LON = np.array([106.2781, 106.2905, 106.2312])
+LAT = np.array([38.4702, 38.4665, 38.4871])
+
+
+def _frame(crs="EPSG:4326") -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame({"路名": NAMES, "门牌号": ["1", "23", "108"]},
+                             geometry=shapely.points(LON, LAT), crs="EPSG:4326")
+    return frame.to_crs(crs)
+
+
+def _assert_in_place(frame, metres=1.0):
+    distance = geodesic_distance(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), LON, LAT)
+    assert distance.max() < metres, distance
+
+
+@pytest.mark.parametrize("keep_cpg", [True, False])
+def test_a_gbk_shapefile_in_gauss_kruger_lands_where_it_belongs(tmp_path, keep_cpg):
+    path = tmp_path / "门牌.shp"
+    _frame("EPSG:4544").to_file(path, encoding="GBK")
+    assert b"\xbd\xe2\xb7\xc5" in path.with_suffix(".dbf").read_bytes()  # 解放 in GBK
+    if not keep_cpg:
+        path.with_suffix(".cpg").unlink()
+    result = read_features(path)
+    assert list(result.frame["路名"]) == NAMES and list(result.frame["门牌号"]) == ["1", "23", "108"]
+    assert result.frame.crs.equals("EPSG:4326") and "4544" in result.source_crs
+    _assert_in_place(result.frame)
+    assert list(result.frame[SOURCE_ROW]) == [1, 2, 3]
+
+
+def test_a_shapefile_without_prj_and_projected_numbers_is_refused(tmp_path):
+    path = tmp_path / "no_prj.shp"
+    _frame("EPSG:4544").to_file(path)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(FileReadError, match="no coordinate reference system.*--crs"):
+        read_features(path)
+    _assert_in_place(read_features(path, crs="4544").frame)
+
+
+def test_a_declared_crs_overrides_the_file_and_says_so(tmp_path):
+    path = tmp_path / "wrong_prj.shp"
+    frame = _frame("EPSG:4544").set_crs("EPSG:4545", allow_override=True)
+    frame.to_file(path)
+    result = read_features(path, crs="EPSG:4544")
+    _assert_in_place(result.frame)
+    assert any("4545" in note for note in result.notes)
+
+
+def test_a_geopackage_layer_is_chosen_by_name(tmp_path):
+    path = tmp_path / "city.gpkg"
+    _frame("EPSG:4490").to_file(path, layer="buildings")
+    _frame().to_file(path, layer="other", mode="a")
+    with pytest.raises(FileReadError, match="2 layers.*buildings.*--layer"):
+        read_features(path)
+    _assert_in_place(read_features(path, layer="buildings").frame)
+    with pytest.raises(FileReadError, match="no layer 'roads'"):
+        read_features(path, layer="roads")
+
+
+def test_geojson(tmp_path):
+    path = tmp_path / "points.geojson"
+    _frame().to_file(path)
+    result = read_features(path)
+    assert list(result.frame["路名"]) == NAMES
+    _assert_in_place(result.frame, metres=0.01)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gbk"])
+def test_csv_with_chinese_longitude_latitude_columns(tmp_path, encoding):
+    path = tmp_path / "services.csv"
+    table = pd.DataFrame({"名称": NAMES + ["坏坐标"], "经度": [*map(str, LON), "abc"],
+                          "纬度": [*map(str, LAT), "38.4"]})
+    table.to_csv(path, index=False, encoding=encoding)
+    result = read_features(path)
+    assert list(result.frame["名称"]) == NAMES + ["坏坐标"]
+    _assert_in_place(result.frame.iloc[:3], metres=0.01)
+    assert result.frame.geometry.iloc[3] is None
+    assert list(result.frame[SOURCE_ROW]) == [2, 3, 4, 5]  # spreadsheet rows under the header
+    assert any("WGS84" in note for note in result.notes)
+
+
+def test_csv_with_wkt_and_coordinates_from_a_chinese_map_app(tmp_path):
+    gcj_lon, gcj_lat = wgs84_to_gcj02(LON, LAT)
+    path = tmp_path / "picked_in_amap.csv"
+    pd.DataFrame({"name": NAMES, "wkt": [f"POINT ({x} {y})" for x, y in zip(gcj_lon, gcj_lat)]}).to_csv(
+        path, index=False)
+    result = read_features(path, crs="gcj02")
+    _assert_in_place(result.frame, metres=0.01)
+    assert result.source_crs == "GCJ02"
+    back_lon, _ = gcj02_to_wgs84(gcj_lon, gcj_lat)
+    assert result.frame.geometry.x.to_numpy() == pytest.approx(back_lon)
+
+
+def test_xlsx(tmp_path):
+    path = tmp_path / "services.xlsx"
+    pyogrio.write_dataframe(pd.DataFrame({"名称": NAMES, "lon": LON, "lat": LAT}), path, driver="XLSX")
+    result = read_features(path)
+    assert list(result.frame["名称"]) == NAMES
+    _assert_in_place(result.frame, metres=0.01)
+
+
+def test_unreadable_inputs_say_what_to_do(tmp_path):
+    with pytest.raises(FileReadError, match="does not exist"):
+        read_features(tmp_path / "missing.shp")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    with pytest.raises(FileReadError, match="Shapefile, GeoPackage, GeoJSON, CSV or XLSX"):
+        read_features(tmp_path / "notes.docx")
+    (tmp_path / "plain.csv").write_text("name,phone\n甲,1\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="no longitude/latitude columns.*name, phone"):
+        read_features(tmp_path / "plain.csv")
+    (tmp_path / "points.csv").write_text("name,lon,lat\n甲,106.2,38.4\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="not a coordinate reference system"):
+        read_features(tmp_path / "points.csv", crs="EPSG:99999999")
