@@ -46,18 +46,19 @@ class ReadResult:
 
 
 def read_features(path: str | Path, layer: str | None = None, encoding: str | None = None,
-                  crs: str | None = None) -> ReadResult:
+                  crs: str | None = None, require_geometry: bool = True) -> ReadResult:
     """Read one layer or table into WGS84.
 
     `crs` (an EPSG code, any pyproj definition, or GCJ02/BD09) says what the coordinates
-    are when the file does not, and overrides what it says when given.
+    are when the file does not, and overrides what it says when given. A table with
+    no coordinate columns is refused unless `require_geometry` is False.
     """
     path = Path(path)
     if not path.exists():
         raise FileReadError(f"{path} does not exist")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        frame, encoding = _read_table(path, encoding, layer)
+        frame, encoding = _read_table(path, encoding, layer, require_geometry)
     elif suffix in LAYER_SUFFIXES:
         frame, encoding = _read_layer(path, layer, encoding)
     else:
@@ -103,14 +104,16 @@ def _dbf_encoding(dbf: Path) -> str | None:
         return "GB18030"
 
 
-def _read_table(path: Path, encoding: str | None, layer: str | None) -> tuple[gpd.GeoDataFrame, str | None]:
+def _read_table(path: Path, encoding: str | None, layer: str | None,
+                require_geometry: bool) -> tuple[gpd.GeoDataFrame, str | None]:
     if path.suffix.lower() == ".xlsx":
-        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+        # GDAL guesses whether row 1 holds names; with text under text it guesses wrong.
+        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE")
         encoding = None
     else:
         table, encoding = _read_csv(path, encoding)
     table.columns = [str(column).strip() for column in table.columns]
-    geometry = _table_geometry(table, path.name)
+    geometry = _table_geometry(table, path.name, require_geometry)
     frame = gpd.GeoDataFrame(table, geometry=geometry)
     frame[SOURCE_ROW] = np.arange(2, len(frame) + 2)  # row 1 holds the column names
     return frame, encoding
@@ -133,7 +136,7 @@ def _find_column(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((by_name[name] for name in names if name in by_name), None)
 
 
-def _table_geometry(table: pd.DataFrame, name: str) -> gpd.GeoSeries:
+def _table_geometry(table: pd.DataFrame, name: str, require_geometry: bool) -> gpd.GeoSeries:
     lon, lat = _find_column(table, LONGITUDE_NAMES), _find_column(table, LATITUDE_NAMES)
     if lon and lat:
         x = pd.to_numeric(table[lon], errors="coerce").to_numpy(dtype=float)
@@ -145,6 +148,8 @@ def _table_geometry(table: pd.DataFrame, name: str) -> gpd.GeoSeries:
     if wkt:
         text = table[wkt].where(table[wkt].notna(), None).to_numpy(dtype=object)
         return gpd.GeoSeries(shapely.from_wkt(text, on_invalid="ignore"), index=table.index)
+    if not require_geometry:
+        return gpd.GeoSeries([None] * len(table), index=table.index)
     raise FileReadError(f"{name} has no longitude/latitude columns (经度/纬度, lon/lat, x/y) and no WKT column: "
                         f"its columns are {', '.join(table.columns)}")
 
@@ -171,7 +176,8 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str, result: ReadR
                 f"{name} has no coordinate reference system (no .prj) and its coordinates (like {x0:.0f}, "
                 f"{y0:.0f}) are not longitude/latitude: give one with --crs, e.g. --crs 4544 for CGCS2000 "
                 "3-degree Gauss-Kruger zone CM 105E")
-        result.notes.append("no coordinate reference system given: read as WGS84 longitude/latitude")
+        if frame.geometry.notna().any():
+            result.notes.append("no coordinate reference system given: read as WGS84 longitude/latitude")
         frame = frame.set_crs(WGS84)
     result.source_crs = frame.crs.to_string()
     return frame.to_crs(WGS84) if not frame.crs.equals(WGS84) else frame

@@ -149,6 +149,15 @@ def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress
 
     The community and (when not given) the division come from where the building stands.
     """
+    now = datetime.now(UTC)
+    rows = [{**row, "status": BuildingStatus.ACTIVE, "created_at": now, "updated_at": now}
+            for row in building_rows(session, frame)]
+    insert_rows(session, Building, rows, progress)
+    return len(rows)
+
+
+def building_rows(session: Session, frame: gpd.GeoDataFrame) -> list[dict]:
+    """The stored columns of each building in the frame (for an insert or an update)."""
     _require_wgs84(frame)
     footprints = to_multipolygons(frame.geometry)
     points = representative_points(frame.geometry.to_numpy())
@@ -168,7 +177,6 @@ def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress
                     raise DataError(f"building {frame['source_id'].iloc[i]} lies outside every division")
                 division_codes[i] = districts[district_index[i]][0]
 
-    now = datetime.now(UTC)
     road_ids = _road_ids(session, _values(frame, "road"), points)
     rows = []
     for i, (source_id, number, name, floors) in enumerate(zip(
@@ -185,12 +193,8 @@ def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress
             "floors": None if floors is None else int(floors),
             "footprint": footprint_wkb[i],
             "point": point_wkb[i],
-            "status": BuildingStatus.ACTIVE,
-            "created_at": now,
-            "updated_at": now,
         })
-    insert_rows(session, Building, rows, progress)
-    return len(rows)
+    return rows
 
 
 def load_beats(session: Session, frame: gpd.GeoDataFrame) -> int:

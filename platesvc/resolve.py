@@ -28,8 +28,8 @@ from platesvc.models import (
     ServiceCategory,
 )
 from platesvc.navigation import location, navigation_links
-from platesvc.prepared import PreparedRead
 from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id
+from platesvc.prepared import PreparedRead
 from platesvc.reference_data import (
     CURRENT_GENERATION,
     ReferenceCache,
@@ -77,7 +77,7 @@ class Resolution:
         encoded = self.snapshot.services_json
         nearest = ",".join(
             json.dumps(category) + ":["
-            + ",".join('{"distance_m":%r,%s}' % (entry["distance_m"], encoded[entry["id"]]) for entry in entries)
+            + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{encoded[entry["id"]]}}}' for entry in entries)
             + "]"
             for category, entries in document["nearest"].items())
         return head[:-1] + ',"nearest":{' + nearest + "}}"

@@ -1,6 +1,14 @@
 """The resident page a plate's QR code opens: server-rendered, no scripts, Chinese first."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from platesvc.database import db
 from platesvc.errors import RetiredPlateError, UnknownPlateError
