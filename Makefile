@@ -26,6 +26,8 @@ test: install
 
 bench: install
 	$(BIN)/python bench/seed_and_issue.py
+	$(BIN)/python bench/import_buildings.py
+	$(BIN)/python bench/resolve.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

@@ -4,13 +4,14 @@ import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from gis.synthetic import DEFAULT_BUILDINGS, MIN_BUILDINGS
-from platesvc import demo, plate_ids, schema
+from platesvc import demo, importers, plate_ids, schema
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
 
@@ -22,6 +23,7 @@ plates_cli = AppGroup("plates", help="Issue plate IDs.")
 def init_app(app: Flask) -> None:
     for group in (db_cli, demo_cli, plates_cli):
         app.cli.add_command(group)
+    app.cli.add_command(import_command)
     app.cli.add_command(serve)
 
 
@@ -111,6 +113,79 @@ def plates_issue(batch_size):
                                                     if report.refused else ""))
     if report.refused:
         sys.exit(1)
+
+
+def _field_mapping(_ctx, _param, values) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        name, sep, column = value.partition("=")
+        if not sep or not name or not column:
+            raise click.BadParameter(f"{value!r}: write CANONICAL=COLUMN, e.g. number=门牌号")
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(importers.KINDS))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--layer", help="The layer to read from a GeoPackage (or a sheet of an XLSX file).")
+@click.option("--crs", help="What the coordinates are when the file does not say (or says wrongly): an EPSG "
+                            "code such as 4544, or GCJ02 / BD09 for points taken from Chinese map apps.")
+@click.option("--encoding", help="Text encoding, e.g. GBK, when it is neither given by a .cpg nor detected.")
+@click.option("--field", "fields", multiple=True, callback=_field_mapping, metavar="CANONICAL=COLUMN",
+              help="Which column holds a field, e.g. --field number=MPH. Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing.")
+@click.option("--retire-missing", is_flag=True,
+              help="Retire stored buildings this file no longer has (give only a complete file). "
+                   "Their plate IDs stay reserved.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Where to write the CSV of refused and repaired rows [default: beside the file].")
+def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_missing, report_path):
+    """Import KIND (divisions, roads, buildings, services, beats, culture) from PATH.
+
+    Shapefile, GeoPackage, GeoJSON, or CSV/XLSX with longitude/latitude (经度/纬度) or WKT
+    columns. Rows are matched by source_id, so re-importing updates in place and plate IDs
+    never change. Everything is one transaction: all of it or, on an error, nothing.
+    """
+    click.echo(f"reading {path}", err=True)
+    bars = []
+
+    def progress(count: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=f"storing new {kind}", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(count)
+
+    try:
+        report = _fail_on_domain_error(lambda: importers.import_file(
+            db.session, kind, path, layer=layer, crs=crs, encoding=encoding, fields=fields, dry_run=dry_run,
+            retire_missing=retire_missing, progress=progress))
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    report_path = Path(report_path) if report_path else Path(path).with_name(Path(path).stem + ".report.csv")
+    report.write_csv(report_path)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{kind} in {path}: read {report.read} = imported {report.imported} + updated {report.updated} "
+               f"+ refused {report.refused}")
+    if report.unchanged:
+        click.echo(f"  {report.unchanged} of the updated had no changes")
+    repaired = sum(1 for note in report.rows if note.action == "repaired")
+    if repaired:
+        click.echo(f"  {repaired} geometries were invalid and have been repaired")
+    for note in sorted((n for n in report.rows if n.action == "refused"), key=lambda n: n.row)[:20]:
+        click.echo(f"  refused row {note.row}{f' ({note.source_id})' if note.source_id else ''}: {note.reason}")
+    if report.refused > 20:
+        click.echo(f"  … and {report.refused - 20} more refused rows")
+    if report.missing:
+        verb = ("retired" if report.retired else "not in this file (--retire-missing retires them)"
+                if kind == "buildings" else "not in this file (left as they are)")
+        click.echo(f"  {len(report.missing)} stored {kind} {verb}")
+    if kind == "buildings" and report.awaiting_plates:
+        click.echo(f"  {report.awaiting_plates} buildings await plate IDs: run `platesvc plates issue`")
+    click.echo(f"every refused or repaired row, with its reason: {report_path}")
+    click.echo("dry run: nothing was written" if dry_run else "done: committed")
 
 
 @click.command("serve")

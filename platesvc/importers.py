@@ -1,0 +1,496 @@
+"""Importing the files staff hand over: divisions, roads, buildings, services, beats, culture.
+
+A file is read into WGS84 (gis.files), its columns are mapped to the canonical fields,
+and every row is checked; a row that cannot be taken is refused with its reason and
+the rest go in. Rows are matched to what is stored by source_id (divisions by code;
+buildings without one by a footprint within a few metres), so re-importing a changed
+file updates in place and no plate ID ever changes. An import is one transaction: it
+commits whole, or (on an error, or with dry_run) leaves the database as it was.
+"""
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gis.files import SOURCE_ROW, FileReadError, read_features
+from gis.joins import containing_polygon
+from gis.nearest import geodesic_distance
+from gis.pinyin import road_pinyin
+from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
+from platesvc import links, loading
+from platesvc.errors import DataError
+from platesvc.lifecycle import retire_building
+from platesvc.models import (
+    Building,
+    BuildingStatus,
+    CultureNote,
+    CultureZone,
+    Division,
+    DivisionLevel,
+    Officer,
+    PoliceBeat,
+    Road,
+    ServiceCategory,
+    ServicePoint,
+)
+from platesvc.plate_ids import buildings_awaiting_plates
+
+KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
+SAME_BUILDING_METRES = 3.0
+
+_COMMON_ALIASES = {
+    "source_id": ("source_id", "sourceid", "uid", "编号", "编码", "标识码", "唯一编码"),
+    "name": ("name", "名称", "名字"),
+    "phone": ("phone", "tel", "telephone", "电话", "联系电话", "值班电话"),
+}
+# Canonical field → the column names GIS desks use for it (matched without case).
+FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "divisions": {"code": ("code", "代码", "区划代码", "行政区划代码"), "name": _COMMON_ALIASES["name"],
+                  "level": ("level", "级别", "层级"), "parent_code": ("parent_code", "上级代码", "上级区划代码")},
+    "roads": {"source_id": _COMMON_ALIASES["source_id"], "name": ("name", "名称", "路名", "道路名称", "街路巷名称"),
+              "pinyin": ("pinyin", "拼音", "汉语拼音")},
+    "buildings": {"source_id": _COMMON_ALIASES["source_id"],
+                  "road": ("road", "road_name", "路名", "道路", "街路巷", "街路巷名称", "所在道路"),
+                  "number": ("number", "door_no", "门牌号", "门牌", "门牌号码", "号"),
+                  "community": ("community", "社区", "所属社区", "社区名称"),
+                  "subdistrict": ("subdistrict", "街道", "乡镇", "所属街道"),
+                  "division_code": ("division_code", "区划代码", "行政区划代码", "区县代码"),
+                  "name": ("name", "名称", "建筑名称", "楼名"), "floors": ("floors", "层数", "楼层数")},
+    "services": {"source_id": _COMMON_ALIASES["source_id"], "name": _COMMON_ALIASES["name"],
+                 "category": ("category", "type", "类别", "类型", "服务类型"), "phone": _COMMON_ALIASES["phone"],
+                 "hours": ("hours", "开放时间", "服务时间", "营业时间")},
+    "beats": {"source_id": _COMMON_ALIASES["source_id"], "name": ("name", "名称", "警务区", "警务区名称"),
+              "station": ("station", "派出所", "所属派出所"), "officer": ("officer", "民警", "社区民警", "责任民警"),
+              "phone": _COMMON_ALIASES["phone"]},
+    "culture": {"source_id": _COMMON_ALIASES["source_id"], "title": ("title", "标题", "名称"),
+                "body": ("body", "内容", "简介", "正文", "介绍"), "road": ("road", "路名", "道路")},
+}
+REQUIRED = {"divisions": ("code", "name", "level"), "roads": ("source_id", "name"), "buildings": ("number",),
+            "services": ("source_id", "name", "category"), "beats": ("source_id", "name", "station"),
+            "culture": ("source_id", "title", "body")}
+_LEVELS = {"district": DivisionLevel.DISTRICT, "区": DivisionLevel.DISTRICT, "县": DivisionLevel.DISTRICT,
+           "县级市": DivisionLevel.DISTRICT, "subdistrict": DivisionLevel.SUBDISTRICT,
+           "街道": DivisionLevel.SUBDISTRICT, "镇": DivisionLevel.SUBDISTRICT, "乡": DivisionLevel.SUBDISTRICT,
+           "community": DivisionLevel.COMMUNITY, "社区": DivisionLevel.COMMUNITY, "村": DivisionLevel.COMMUNITY}
+_CATEGORIES = {category.value: category for category in ServiceCategory} | {
+    "养老服务中心": ServiceCategory.ELDERLY_CARE, "养老服务站": ServiceCategory.ELDERLY_CARE,
+    "日间照料中心": ServiceCategory.DAY_CARE, "老年助餐点": ServiceCategory.MEAL_POINT,
+    "助餐点": ServiceCategory.MEAL_POINT, "社会救助站": ServiceCategory.ASSISTANCE_STATION,
+    "救助站": ServiceCategory.ASSISTANCE_STATION}
+_SHAPES = {"divisions": "polygon", "roads": "line", "buildings": "polygon or point", "services": "point",
+           "beats": "polygon", "culture": "polygon or none"}
+
+Progress = Callable[[int, int], None]  # rows just stored, rows to store in all
+
+
+@dataclass
+class RowNote:
+    row: int
+    source_id: str | None
+    action: str  # "refused" or "repaired"
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    source: str
+    dry_run: bool = False
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0  # of the updated buildings, those the file did not change
+    notes: list[str] = field(default_factory=list)
+    rows: list[RowNote] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # stored, active, and not in this file
+    retired: int = 0
+    awaiting_plates: int = 0
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for note in self.rows if note.action == "refused")
+
+    def refuse(self, row: int, source_id, reason: str) -> None:
+        self.rows.append(RowNote(row, source_id, "refused", reason))
+
+    def write_csv(self, path: Path) -> None:
+        """Every refused or repaired row, with its row number and reason (UTF-8 with BOM, for Excel)."""
+        with open(path, "w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["row", "source_id", "action", "reason"])
+            for note in sorted(self.rows, key=lambda n: n.row):
+                writer.writerow([note.row, note.source_id or "", note.action, note.reason])
+            for source_id in self.missing:
+                writer.writerow(["", source_id, "retired" if self.retired else "missing",
+                                 "stored but not in this file"])
+
+
+def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,
+                encoding: str | None = None, fields: dict[str, str] | None = None, dry_run: bool = False,
+                retire_missing: bool = False, progress: Progress | None = None) -> ImportReport:
+    """Import one file of `kind`; returns what it did and every row it did not take.
+
+    :raises DataError: the file as a whole cannot be imported (nothing is written).
+    """
+    if kind not in KINDS:
+        raise DataError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}")
+    try:
+        read = read_features(path, layer=layer, encoding=encoding, crs=crs, require_geometry=kind != "culture")
+    except FileReadError as error:
+        raise DataError(str(error)) from error
+    report = ImportReport(kind, str(path), dry_run=dry_run, read=len(read.frame), notes=read.notes)
+    frame = map_fields(read.frame, kind, fields or {})
+    try:
+        frame = _check_rows(session, kind, frame, report)
+        _STORES[kind](session, frame, report, retire_missing, progress)
+        report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return report
+
+
+def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) -> gpd.GeoDataFrame:
+    """Rename columns to the canonical fields: `overrides` (canonical → column) first, then known names."""
+    canonical = FIELDS[kind]
+    unknown = sorted(set(overrides) - set(canonical))
+    if unknown:
+        raise DataError(f"{kind} have no field {', '.join(unknown)}; their fields are {', '.join(canonical)}")
+    by_lower = {str(column).strip().lower(): column for column in frame.columns}
+    renames = {}
+    for name, aliases in canonical.items():
+        if name in overrides:
+            column = overrides[name]
+            if column not in frame.columns:
+                raise DataError(f"--field {name}={column}: the file has no column {column!r}; "
+                                f"its columns are {', '.join(map(str, frame.columns))}")
+        else:
+            column = next((by_lower[alias] for alias in aliases if alias in by_lower), None)
+        if column is not None and column not in renames:
+            renames[column] = name
+    mapped = frame.rename(columns=renames)
+    missing = [name for name in REQUIRED[kind] if name not in mapped.columns and name != "source_id"]
+    if missing:
+        raise DataError(f"the file has no column for {', '.join(missing)}: name it with --field, e.g. "
+                        f"--field {missing[0]}=COLUMN; its columns are {', '.join(map(str, frame.columns))}")
+    return mapped
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # numbers read from DBF or Excel cells
+        text = text[:-2]
+    return text or None
+
+
+def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
+    """The rows that can be stored, normalised; every other row is refused in the report."""
+    for column in set(FIELDS[kind]) & set(frame.columns):
+        # object dtype: pandas' string dtype would turn the None of a missing value back into NaN
+        frame[column] = pd.Series([_text(value) for value in frame[column]], index=frame.index, dtype=object)
+    if "source_id" not in frame.columns:
+        frame["source_id"] = None
+    keep = np.ones(len(frame), dtype=bool)
+    rows = frame[SOURCE_ROW].to_numpy()
+    ids = frame["source_id"].to_numpy(dtype=object)
+    geometries = _checked_geometries(kind, frame.geometry.to_numpy(), rows, ids, keep, report)
+    frame = frame.set_geometry(gpd.GeoSeries(geometries, index=frame.index, crs=frame.crs))
+
+    key = "code" if kind == "divisions" else "source_id"
+    keys = frame[key].to_numpy(dtype=object)
+    for i in range(len(frame)):
+        if not keep[i]:
+            continue
+        reason = _attribute_problem(kind, frame, i)
+        if reason:
+            keep[i] = False
+            report.refuse(rows[i], ids[i], reason)
+    counts = pd.Series(keys[keep & pd.notna(keys)]).value_counts()
+    for value in counts[counts > 1].index:
+        where = np.flatnonzero(keys == value)
+        for i in where[keep[where]]:
+            keep[i] = False
+            report.refuse(rows[i], ids[i], f"{key} {value} is on rows {', '.join(str(rows[j]) for j in where)}: "
+                                           "which one is right?")
+    if kind != "divisions":
+        _refuse_outside_divisions(session, frame, keep, report)
+    return frame[keep].copy()
+
+
+def _checked_geometries(kind, geometries, rows, ids, keep, report) -> np.ndarray:
+    geometries = np.array(geometries, dtype=object)
+    missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)
+    if kind == "culture":
+        missing = np.zeros(len(geometries), dtype=bool)  # a note may name a road instead
+        geometries[shapely.is_empty(geometries)] = None
+    for i in np.flatnonzero(missing):
+        keep[i] = False
+        report.refuse(rows[i], ids[i], "no geometry (empty, null or unreadable coordinates)")
+    present = ~missing & ~shapely.is_missing(geometries)
+    invalid = np.flatnonzero(present & ~shapely.is_valid(geometries))
+    for i in invalid:
+        why = shapely.is_valid_reason(geometries[i])
+        repaired = shapely.make_valid(geometries[i])
+        if _fits(kind, repaired):
+            geometries[i] = repaired
+            report.rows.append(RowNote(rows[i], ids[i], "repaired", f"invalid geometry ({why}) made valid"))
+        else:
+            keep[i] = False
+            report.refuse(rows[i], ids[i], f"invalid geometry ({why}) that cannot be repaired safely")
+    for i in np.flatnonzero(present & keep):
+        if not _fits(kind, geometries[i]):
+            keep[i] = False
+            report.refuse(rows[i], ids[i], f"{kind} need {_SHAPES[kind]} geometry, not {geometries[i].geom_type}")
+    return geometries
+
+
+def _fits(kind: str, geometry) -> bool:
+    if geometry is None or geometry.is_empty:
+        return kind == "culture"
+    if kind == "roads":
+        return to_multilinestrings([geometry])[0] is not None
+    if kind == "services":
+        return True
+    polygon = to_multipolygons([geometry])[0] is not None
+    if kind == "buildings":
+        return polygon or geometry.geom_type == "Point"
+    return polygon
+
+
+def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> str | None:
+    row = frame.iloc[i]
+    for name in REQUIRED[kind]:
+        if row.get(name) is None:
+            return {"number": "no door number"}.get(name, f"no {name}")
+    if kind == "divisions" and row["level"] not in _LEVELS:
+        return f"level {row['level']!r} is none of district, subdistrict, community (区, 街道, 社区 …)"
+    if kind == "services" and row["category"] not in _CATEGORIES:
+        return f"category {row['category']!r} is none of {', '.join(c.value for c in ServiceCategory)}"
+    if kind == "buildings" and row.get("floors") is not None and not str(row["floors"]).isdigit():
+        return f"floors {row['floors']!r} is not a whole number"
+    if kind == "culture" and row.geometry is None and row.get("road") is None:
+        return "a culture note needs a zone polygon or a road"
+    return None
+
+
+def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: np.ndarray,
+                              report: ImportReport) -> None:
+    districts = session.scalars(select(Division.geom).where(Division.level == DivisionLevel.DISTRICT)).all()
+    if not districts:
+        raise DataError("no divisions are stored yet: import divisions first")
+    located = np.flatnonzero(keep & ~shapely.is_missing(frame.geometry.to_numpy()))
+    if not located.size:
+        return
+    points = representative_points(frame.geometry.to_numpy()[located])
+    outside = located[containing_polygon(points, districts) < 0]
+    for i in outside:
+        keep[i] = False
+        report.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i], "outside every division")
+
+
+# ---- storing, per kind ---------------------------------------------------------------
+
+def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, retire_missing: bool,
+                     progress: Progress | None) -> None:
+    stored = session.execute(select(Building.id, Building.source_id, Building.status, Building.point,
+                                    Building.retired_at)).all()
+    by_source = {row.source_id: row for row in stored}
+    frame = _match_by_footprint(frame, [row for row in stored if row.status == BuildingStatus.ACTIVE])
+    refused = []
+    for i, source_id in enumerate(frame["source_id"]):
+        row = by_source.get(source_id)
+        if row is not None and row.status == BuildingStatus.RETIRED:
+            refused.append(i)
+            report.refuse(frame[SOURCE_ROW].iloc[i], source_id,
+                          f"building {source_id} was retired on {row.retired_at:%Y-%m-%d}; "
+                          "an import does not bring it back")
+    frame = frame.drop(frame.index[refused])
+    existing = frame["source_id"].isin(by_source).to_numpy()
+
+    new = frame[~existing]
+    if len(new):
+        loading.load_buildings(session, new, progress and (lambda count: progress(count, len(new))))
+    changed_ids = _update_buildings(session, frame[existing], by_source, report)
+    report.imported = len(new)
+    report.updated = int(existing.sum())
+    ids_by_source = dict(session.execute(select(Building.source_id, Building.id)).all())
+    links.refresh_links(session, [ids_by_source[source_id] for source_id in new["source_id"]] + changed_ids)
+
+    seen = set(frame["source_id"])
+    missing = [row for row in stored if row.status == BuildingStatus.ACTIVE and row.source_id not in seen]
+    report.missing = sorted(row.source_id for row in missing)
+    if retire_missing and missing:
+        for chunk in loading.chunks([row.id for row in missing]):
+            for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
+                retire_building(session, building)
+        report.retired = len(missing)
+        session.flush()
+
+
+def _match_by_footprint(frame: gpd.GeoDataFrame, active) -> gpd.GeoDataFrame:
+    """Give rows without a source_id the one of a stored building within a few metres, or a new one."""
+    unnamed = np.flatnonzero(frame["source_id"].isna().to_numpy())
+    if not unnamed.size:
+        return frame
+    points = representative_points(frame.geometry.to_numpy()[unnamed])
+    ids = frame["source_id"].to_numpy(dtype=object, copy=True)
+    if active:
+        tree = shapely.STRtree(np.array([row.point for row in active], dtype=object))
+        nearest = tree.nearest(points)
+        stored = np.array([active[j].point for j in nearest], dtype=object)
+        metres = geodesic_distance(shapely.get_x(points), shapely.get_y(points),
+                                   shapely.get_x(stored), shapely.get_y(stored))
+    else:
+        metres = np.full(len(unnamed), np.inf)
+    for k, i in enumerate(unnamed):
+        if metres[k] <= SAME_BUILDING_METRES:
+            ids[i] = active[nearest[k]].source_id
+        else:  # a stable key for a building the file does not name: where it stands
+            ids[i] = f"at:{points[k].x:.6f},{points[k].y:.6f}"
+    frame = frame.copy()
+    frame["source_id"] = ids
+    return frame
+
+
+def _update_buildings(session: Session, frame: gpd.GeoDataFrame, by_source: dict, report: ImportReport) -> list[int]:
+    """Update stored buildings in place (their plates untouched); returns the ids that changed."""
+    if not len(frame):
+        return []
+    columns = ["road_id", "number", "division_code", "community_id", "name", "floors", "footprint", "point"]
+    ids = [by_source[source_id].id for source_id in frame["source_id"]]
+    query = select(Building.id, *[getattr(Building, c) for c in columns])
+    current = {row.id: row for chunk in loading.chunks(ids)
+               for row in session.execute(query.where(Building.id.in_(chunk)))}
+    now = datetime.now(UTC)
+    changes = []
+    for building_id, row in zip(ids, loading.building_rows(session, frame)):
+        old = current[building_id]
+        differs = [c for c in columns if _stored_value(row[c]) != _stored_value(getattr(old, c))]
+        if differs:
+            changes.append({"id": building_id, **{c: row[c] for c in columns}, "updated_at": now})
+    if changes:
+        session.execute(update(Building), changes)
+    report.unchanged = len(ids) - len(changes)
+    return [change["id"] for change in changes]
+
+
+def _stored_value(value):
+    """Compare geometries by their WKB, everything else as it is."""
+    if isinstance(value, shapely.Geometry):
+        return shapely.to_wkb(value)
+    return value
+
+
+def _store_by_key(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, model, key: str,
+                  load, update_one) -> list:
+    """Insert new rows with `load`, update stored ones with `update_one`; returns the updated objects."""
+    stored = {getattr(obj, key): obj for obj in session.scalars(select(model))}
+    present = frame[key].isin(stored).to_numpy()
+    if (~present).any():
+        load(session, frame[~present])
+    updated = []
+    for _, row in frame[present].iterrows():
+        obj = stored[row[key]]
+        update_one(session, obj, row)
+        updated.append(obj)
+    session.flush()
+    report.imported = int((~present).sum())
+    report.updated = int(present.sum())
+    report.missing = sorted(set(stored) - set(frame[key]))
+    return updated
+
+
+def _store_divisions(session, frame, report, _retire_missing, _progress) -> None:
+    frame = frame.assign(level=[_LEVELS[level].value for level in frame["level"]])
+    known = dict(session.execute(select(Division.code, Division.id)).all())
+
+    def update_one(_session, division, row):
+        if division.level != row["level"]:
+            raise DataError(f"division {row['code']} is stored as a {division.level}, the file says {row['level']}")
+        division.name = row["name"]
+        division.geom = to_multipolygons([row.geometry])[0]
+        if row.get("parent_code") is not None:
+            division.parent_id = known.get(row["parent_code"], division.parent_id)
+
+    _store_by_key(session, frame, report, Division, "code", loading.load_divisions, update_one)
+
+
+def _store_roads(session, frame, report, _retire_missing, _progress) -> None:
+    def update_one(_session, road, row):
+        road.name = row["name"]
+        road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
+        road.geom = to_multilinestrings([row.geometry])[0]
+
+    _store_by_key(session, frame, report, Road, "source_id", loading.load_roads, update_one)
+
+
+def _store_services(session, frame, report, _retire_missing, _progress) -> None:
+    frame = frame.assign(category=[_CATEGORIES[category].value for category in frame["category"]])
+
+    def update_one(_session, service, row):
+        service.name, service.category = row["name"], row["category"]
+        service.phone, service.hours = row.get("phone"), row.get("hours")
+        service.geom = representative_points([row.geometry])[0]
+
+    before = {s.source_id: s.category for s in session.scalars(select(ServicePoint))}
+    updated = _store_by_key(session, frame, report, ServicePoint, "source_id", loading.load_services, update_one)
+    touched = {row["category"] for _, row in frame.iterrows() if row["source_id"] not in before}
+    touched |= {service.category for service in updated} | {before[s.source_id] for s in updated}
+    if touched:
+        links.refresh_links(session, categories=sorted(touched), containment=False)
+
+
+def _store_beats(session, frame, report, _retire_missing, _progress) -> None:
+    def update_one(_session, beat, row):
+        beat.name, beat.station = row["name"], row["station"]
+        beat.geom = to_multipolygons([row.geometry])[0]
+        if row.get("officer"):
+            beat.officers = [Officer(name=row["officer"], phone=row.get("phone") or "")]
+
+    _store_by_key(session, frame, report, PoliceBeat, "source_id", loading.load_beats, update_one)
+    links.refresh_links(session, categories=[])
+
+
+def _store_culture(session, frame, report, _retire_missing, _progress) -> None:
+    road_ids = dict(session.execute(select(Road.name, Road.id)).all())
+    unknown_road = [i for i, (_, row) in enumerate(frame.iterrows())
+                    if row.geometry is None and row["road"] not in road_ids]
+    for i in unknown_road:
+        report.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i],
+                      f"no road {frame['road'].iloc[i]!r} is stored: import roads first")
+    frame = frame.drop(frame.index[unknown_road])
+
+    def update_one(session_, note, row):
+        note.title, note.body = row["title"], row["body"]
+        if row.geometry is not None:
+            zone = session_.get(CultureZone, note.zone_id) if note.zone_id else None
+            if zone is None:
+                zone = CultureZone(source_id=note.source_id, name=row["title"])
+                session_.add(zone)
+            zone.name, zone.geom = row["title"], to_multipolygons([row.geometry])[0]
+            session_.flush()
+            note.zone_id, note.road_id = zone.id, None
+        else:
+            note.road_id, note.zone_id = road_ids[row["road"]], None
+
+    _store_by_key(session, frame, report, CultureNote, "source_id", loading.load_culture, update_one)
+    links.refresh_links(session, categories=[])
+
+
+_STORES = {"divisions": _store_divisions, "roads": _store_roads, "buildings": _store_buildings,
+           "services": _store_services, "beats": _store_beats, "culture": _store_culture}
