@@ -147,7 +147,8 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
     columns. Rows are matched by source_id, so re-importing updates in place and plate IDs
     never change. Everything is one transaction: all of it or, on an error, nothing.
     """
-    click.echo(f"reading {path}", err=True)
+    stage = _stage_printer()
+    stage(f"reading {path}")
     bars = []
 
     def progress(count: int, total: int) -> None:
@@ -159,7 +160,7 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
     try:
         report = _fail_on_domain_error(lambda: importers.import_file(
             db.session, kind, path, layer=layer, crs=crs, encoding=encoding, fields=fields, dry_run=dry_run,
-            retire_missing=retire_missing, progress=progress))
+            retire_missing=retire_missing, progress=progress, stage=stage))
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)

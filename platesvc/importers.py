@@ -90,6 +90,14 @@ _SHAPES = {"divisions": "polygon", "roads": "line", "buildings": "polygon or poi
            "beats": "polygon", "culture": "polygon or none"}
 
 Progress = Callable[[int, int], None]  # rows just stored, rows to store in all
+Stage = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Options:
+    retire_missing: bool
+    progress: Progress | None
+    stage: Stage
 
 
 @dataclass
@@ -136,7 +144,8 @@ class ImportReport:
 
 def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,
                 encoding: str | None = None, fields: dict[str, str] | None = None, dry_run: bool = False,
-                retire_missing: bool = False, progress: Progress | None = None) -> ImportReport:
+                retire_missing: bool = False, progress: Progress | None = None,
+                stage: Stage = lambda _: None) -> ImportReport:
     """Import one file of `kind`; returns what it did and every row it did not take.
 
     :raises DataError: the file as a whole cannot be imported (nothing is written).
@@ -148,12 +157,15 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     except FileReadError as error:
         raise DataError(str(error)) from error
     report = ImportReport(kind, str(path), dry_run=dry_run, read=len(read.frame), notes=read.notes)
+    stage(f"read {report.read} rows ({read.source_crs or 'no coordinates'})")
     frame = map_fields(read.frame, kind, fields or {})
     try:
         frame = _check_rows(session, kind, frame, report)
-        _STORES[kind](session, frame, report, retire_missing, progress)
+        stage(f"checked: {len(frame)} rows to store, {report.refused} refused")
+        _STORES[kind](session, frame, report, _Options(retire_missing, progress, stage))
         report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
         if dry_run:
+            stage("dry run: rolling everything back")
             session.rollback()
         else:
             session.commit()
@@ -305,8 +317,7 @@ def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: n
 
 # ---- storing, per kind ---------------------------------------------------------------
 
-def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, retire_missing: bool,
-                     progress: Progress | None) -> None:
+def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, options: _Options) -> None:
     stored = session.execute(select(Building.id, Building.source_id, Building.status, Building.point,
                                     Building.retired_at)).all()
     by_source = {row.source_id: row for row in stored}
@@ -324,17 +335,20 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
 
     new = frame[~existing]
     if len(new):
+        progress = options.progress
         loading.load_buildings(session, new, progress and (lambda count: progress(count, len(new))))
     changed_ids = _update_buildings(session, frame[existing], by_source, report)
     report.imported = len(new)
     report.updated = int(existing.sum())
     ids_by_source = dict(session.execute(select(Building.source_id, Building.id)).all())
-    links.refresh_links(session, [ids_by_source[source_id] for source_id in new["source_id"]] + changed_ids)
+    relink = [ids_by_source[source_id] for source_id in new["source_id"]] + changed_ids
+    options.stage(f"linking {len(relink)} new or changed buildings to their beat, culture and nearest services")
+    links.refresh_links(session, relink)
 
     seen = set(frame["source_id"])
     missing = [row for row in stored if row.status == BuildingStatus.ACTIVE and row.source_id not in seen]
     report.missing = sorted(row.source_id for row in missing)
-    if retire_missing and missing:
+    if options.retire_missing and missing:
         for chunk in loading.chunks([row.id for row in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
                 retire_building(session, building)
@@ -398,24 +412,25 @@ def _stored_value(value):
 
 def _store_by_key(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, model, key: str,
                   load, update_one) -> list:
-    """Insert new rows with `load`, update stored ones with `update_one`; returns the updated objects."""
+    """Insert new rows with `load`, update stored ones with `update_one`; returns the objects that changed."""
     stored = {getattr(obj, key): obj for obj in session.scalars(select(model))}
     present = frame[key].isin(stored).to_numpy()
     if (~present).any():
         load(session, frame[~present])
-    updated = []
+    changed = []
     for _, row in frame[present].iterrows():
         obj = stored[row[key]]
         update_one(session, obj, row)
-        updated.append(obj)
+        if session.is_modified(obj):
+            changed.append(obj)
     session.flush()
     report.imported = int((~present).sum())
     report.updated = int(present.sum())
     report.missing = sorted(set(stored) - set(frame[key]))
-    return updated
+    return changed
 
 
-def _store_divisions(session, frame, report, _retire_missing, _progress) -> None:
+def _store_divisions(session, frame, report, options: _Options) -> None:
     frame = frame.assign(level=[_LEVELS[level].value for level in frame["level"]])
     known = dict(session.execute(select(Division.code, Division.id)).all())
 
@@ -430,7 +445,7 @@ def _store_divisions(session, frame, report, _retire_missing, _progress) -> None
     _store_by_key(session, frame, report, Division, "code", loading.load_divisions, update_one)
 
 
-def _store_roads(session, frame, report, _retire_missing, _progress) -> None:
+def _store_roads(session, frame, report, options: _Options) -> None:
     def update_one(_session, road, row):
         road.name = row["name"]
         road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
@@ -439,7 +454,7 @@ def _store_roads(session, frame, report, _retire_missing, _progress) -> None:
     _store_by_key(session, frame, report, Road, "source_id", loading.load_roads, update_one)
 
 
-def _store_services(session, frame, report, _retire_missing, _progress) -> None:
+def _store_services(session, frame, report, options: _Options) -> None:
     frame = frame.assign(category=[_CATEGORIES[category].value for category in frame["category"]])
 
     def update_one(_session, service, row):
@@ -448,14 +463,15 @@ def _store_services(session, frame, report, _retire_missing, _progress) -> None:
         service.geom = representative_points([row.geometry])[0]
 
     before = {s.source_id: s.category for s in session.scalars(select(ServicePoint))}
-    updated = _store_by_key(session, frame, report, ServicePoint, "source_id", loading.load_services, update_one)
+    changed = _store_by_key(session, frame, report, ServicePoint, "source_id", loading.load_services, update_one)
     touched = {row["category"] for _, row in frame.iterrows() if row["source_id"] not in before}
-    touched |= {service.category for service in updated} | {before[s.source_id] for s in updated}
+    touched |= {service.category for service in changed} | {before[s.source_id] for s in changed}
     if touched:
+        options.stage(f"relinking every building to its nearest {', '.join(sorted(touched))}")
         links.refresh_links(session, categories=sorted(touched), containment=False)
 
 
-def _store_beats(session, frame, report, _retire_missing, _progress) -> None:
+def _store_beats(session, frame, report, options: _Options) -> None:
     def update_one(_session, beat, row):
         beat.name, beat.station = row["name"], row["station"]
         beat.geom = to_multipolygons([row.geometry])[0]
@@ -463,10 +479,11 @@ def _store_beats(session, frame, report, _retire_missing, _progress) -> None:
             beat.officers = [Officer(name=row["officer"], phone=row.get("phone") or "")]
 
     _store_by_key(session, frame, report, PoliceBeat, "source_id", loading.load_beats, update_one)
+    options.stage("relinking every building to the beat and culture zones that contain it")
     links.refresh_links(session, categories=[])
 
 
-def _store_culture(session, frame, report, _retire_missing, _progress) -> None:
+def _store_culture(session, frame, report, options: _Options) -> None:
     road_ids = dict(session.execute(select(Road.name, Road.id)).all())
     unknown_road = [i for i, (_, row) in enumerate(frame.iterrows())
                     if row.geometry is None and row["road"] not in road_ids]
@@ -489,6 +506,7 @@ def _store_culture(session, frame, report, _retire_missing, _progress) -> None:
             note.road_id, note.zone_id = road_ids[row["road"]], None
 
     _store_by_key(session, frame, report, CultureNote, "source_id", loading.load_culture, update_one)
+    options.stage("relinking every building to the beat and culture zones that contain it")
     links.refresh_links(session, categories=[])
 
 
