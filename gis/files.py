@@ -107,23 +107,27 @@ def _dbf_encoding(dbf: Path) -> str | None:
 def _read_table(path: Path, encoding: str | None, layer: str | None,
                 require_geometry: bool) -> tuple[gpd.GeoDataFrame, str | None]:
     if path.suffix.lower() == ".xlsx":
-        # GDAL guesses whether row 1 holds names; with text under text it guesses wrong.
-        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE")
+        # GDAL guesses whether row 1 holds names (with text under text it guesses wrong) and
+        # the cell types (an ID typed as a number would lose its leading zeros): say both.
+        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE",
+                                       FIELD_TYPES="STRING")
         encoding = None
     else:
         table, encoding = _read_csv(path, encoding)
     table.columns = [str(column).strip() for column in table.columns]
+    table[SOURCE_ROW] = np.arange(2, len(table) + 2)  # row 1 holds the column names
+    values = table.drop(columns=SOURCE_ROW)
+    table = table[~(values.isna() | (values.astype(str).apply(lambda c: c.str.strip()) == "")).all(axis=1)]
     geometry = _table_geometry(table, path.name, require_geometry)
-    frame = gpd.GeoDataFrame(table, geometry=geometry)
-    frame[SOURCE_ROW] = np.arange(2, len(frame) + 2)  # row 1 holds the column names
-    return frame, encoding
+    return gpd.GeoDataFrame(table, geometry=geometry), encoding
 
 
 def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
     for candidate in [encoding] if encoding else TEXT_ENCODINGS:
         try:
+            # Blank lines are kept (and dropped after numbering) so row numbers match the file.
             return pd.read_csv(path, dtype=str, encoding=candidate, keep_default_na=False,
-                               na_values=[""]), candidate
+                               na_values=[""], skip_blank_lines=False), candidate
         except UnicodeDecodeError:
             continue
         except LookupError as error:

@@ -98,13 +98,15 @@ class _Options:
     retire_missing: bool
     progress: Progress | None
     stage: Stage
+    columns: frozenset[str]  # the canonical fields the file has: only those are updated
+    keys: frozenset[str]  # every source_id in the file, refused rows' too
 
 
 @dataclass
 class RowNote:
     row: int
     source_id: str | None
-    action: str  # "refused" or "repaired"
+    action: str  # "refused", "repaired" or "noted" (stored, with a caveat)
     reason: str
 
 
@@ -160,9 +162,11 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     stage(f"read {report.read} rows ({read.source_crs or 'no coordinates'})")
     frame = map_fields(read.frame, kind, fields or {})
     try:
-        frame = _check_rows(session, kind, frame, report)
-        stage(f"checked: {len(frame)} rows to store, {report.refused} refused")
-        _STORES[kind](session, frame, report, _Options(retire_missing, progress, stage))
+        columns = frozenset(frame.columns)
+        checked = _check_rows(session, kind, frame, report)
+        keys = frozenset(key for key in frame["source_id"] if key is not None)
+        stage(f"checked: {len(checked)} rows to store, {report.refused} refused")
+        _STORES[kind](session, checked, report, _Options(retire_missing, progress, stage, columns, keys))
         report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
         if dry_run:
             stage("dry run: rolling everything back")
@@ -181,18 +185,22 @@ def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) ->
     unknown = sorted(set(overrides) - set(canonical))
     if unknown:
         raise DataError(f"{kind} have no field {', '.join(unknown)}; their fields are {', '.join(canonical)}")
-    by_lower = {str(column).strip().lower(): column for column in frame.columns}
-    renames = {}
+    for name, column in overrides.items():
+        if column not in frame.columns:
+            raise DataError(f"--field {name}={column}: the file has no column {column!r}; "
+                            f"its columns are {', '.join(map(str, frame.columns))}")
+    renames = {column: name for name, column in overrides.items()}  # what staff say comes first
+    by_lower = {str(column).strip().lower(): column for column in frame.columns if column not in renames}
     for name, aliases in canonical.items():
         if name in overrides:
-            column = overrides[name]
-            if column not in frame.columns:
-                raise DataError(f"--field {name}={column}: the file has no column {column!r}; "
-                                f"its columns are {', '.join(map(str, frame.columns))}")
-        else:
-            column = next((by_lower[alias] for alias in aliases if alias in by_lower), None)
+            continue
+        column = next((by_lower[alias] for alias in aliases if alias in by_lower), None)
         if column is not None and column not in renames:
             renames[column] = name
+    # A column already called like a field it is not mapped to steps aside, keeping its data.
+    taken = set(renames.values())
+    renames.update({column: f"{column} (unmapped)" for column in frame.columns
+                    if column in taken and column not in renames})
     mapped = frame.rename(columns=renames)
     missing = [name for name in REQUIRED[kind] if name not in mapped.columns and name != "source_id"]
     if missing:
@@ -321,7 +329,8 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
     stored = session.execute(select(Building.id, Building.source_id, Building.status, Building.point,
                                     Building.retired_at)).all()
     by_source = {row.source_id: row for row in stored}
-    frame = _match_by_footprint(frame, [row for row in stored if row.status == BuildingStatus.ACTIVE])
+    frame = _match_by_footprint(frame, [row for row in stored if row.status == BuildingStatus.ACTIVE], report)
+    _note_unknown_roads(session, frame, report)
     refused = []
     for i, source_id in enumerate(frame["source_id"]):
         row = by_source.get(source_id)
@@ -337,7 +346,7 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
     if len(new):
         progress = options.progress
         loading.load_buildings(session, new, progress and (lambda count: progress(count, len(new))))
-    changed_ids = _update_buildings(session, frame[existing], by_source, report)
+    changed_ids = _update_buildings(session, frame[existing], by_source, report, options.columns)
     report.imported = len(new)
     report.updated = int(existing.sum())
     ids_by_source = dict(session.execute(select(Building.source_id, Building.id)).all())
@@ -345,9 +354,14 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
     options.stage(f"linking {len(relink)} new or changed buildings to their beat, culture and nearest services")
     links.refresh_links(session, relink)
 
-    seen = set(frame["source_id"])
+    seen = set(frame["source_id"]) | options.keys  # a refused row is not a missing building
     missing = [row for row in stored if row.status == BuildingStatus.ACTIVE and row.source_id not in seen]
     report.missing = sorted(row.source_id for row in missing)
+    unidentified = sorted(note.row for note in report.rows if note.action == "refused" and note.source_id is None)
+    if options.retire_missing and unidentified:
+        raise DataError(f"rows {', '.join(map(str, unidentified[:10]))} were refused and have no source_id, so "
+                        "which stored buildings they are cannot be told: fix them, or import without "
+                        "--retire-missing")
     if options.retire_missing and missing:
         for chunk in loading.chunks([row.id for row in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
@@ -356,8 +370,11 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
         session.flush()
 
 
-def _match_by_footprint(frame: gpd.GeoDataFrame, active) -> gpd.GeoDataFrame:
-    """Give rows without a source_id the one of a stored building within a few metres, or a new one."""
+def _match_by_footprint(frame: gpd.GeoDataFrame, active, report: ImportReport) -> gpd.GeoDataFrame:
+    """Give rows without a source_id the one of a stored building within a few metres, or a new one.
+
+    A row whose building another row already names (or matched first) is refused.
+    """
     unnamed = np.flatnonzero(frame["source_id"].isna().to_numpy())
     if not unnamed.size:
         return frame
@@ -371,21 +388,48 @@ def _match_by_footprint(frame: gpd.GeoDataFrame, active) -> gpd.GeoDataFrame:
                                    shapely.get_x(stored), shapely.get_y(stored))
     else:
         metres = np.full(len(unnamed), np.inf)
+    claimed = {ids[i]: frame[SOURCE_ROW].iloc[i] for i in range(len(ids)) if ids[i] is not None}
+    refused = []
     for k, i in enumerate(unnamed):
         if metres[k] <= SAME_BUILDING_METRES:
-            ids[i] = active[nearest[k]].source_id
+            key = active[nearest[k]].source_id
         else:  # a stable key for a building the file does not name: where it stands
-            ids[i] = f"at:{points[k].x:.6f},{points[k].y:.6f}"
+            key = f"at:{points[k].x:.6f},{points[k].y:.6f}"
+        if key in claimed:
+            refused.append(i)
+            report.refuse(frame[SOURCE_ROW].iloc[i], None,
+                          f"stands where row {claimed[key]} already puts building {key}")
+        else:
+            ids[i] = key
+            claimed[key] = frame[SOURCE_ROW].iloc[i]
     frame = frame.copy()
     frame["source_id"] = ids
-    return frame
+    return frame.drop(frame.index[refused])
 
 
-def _update_buildings(session: Session, frame: gpd.GeoDataFrame, by_source: dict, report: ImportReport) -> list[int]:
-    """Update stored buildings in place (their plates untouched); returns the ids that changed."""
+def _note_unknown_roads(session: Session, frame: gpd.GeoDataFrame, report: ImportReport) -> None:
+    if "road" not in frame.columns:
+        return
+    known = set(session.scalars(select(Road.name)))
+    for row, source_id, road in zip(frame[SOURCE_ROW], frame["source_id"], frame["road"]):
+        if road is not None and road not in known:
+            report.rows.append(RowNote(row, source_id, "noted",
+                                       f"no road named {road} is stored: stored without its road "
+                                       "(import the roads, then this file again)"))
+
+
+def _update_buildings(session: Session, frame: gpd.GeoDataFrame, by_source: dict, report: ImportReport,
+                      file_columns: frozenset[str]) -> list[int]:
+    """Update stored buildings in place (their plates untouched); returns the ids that changed.
+
+    Where a building stands, and so its community and division, always comes from the
+    file; road, name and floors only when the file has them.
+    """
     if not len(frame):
         return []
-    columns = ["road_id", "number", "division_code", "community_id", "name", "floors", "footprint", "point"]
+    optional = {"road": "road_id", "name": "name", "floors": "floors"}
+    columns = ["number", "division_code", "community_id", "footprint", "point"] + [
+        column for field_name, column in optional.items() if field_name in file_columns]
     ids = [by_source[source_id].id for source_id in frame["source_id"]]
     query = select(Building.id, *[getattr(Building, c) for c in columns])
     current = {row.id: row for chunk in loading.chunks(ids)
@@ -442,7 +486,12 @@ def _store_divisions(session, frame, report, options: _Options) -> None:
         if row.get("parent_code") is not None:
             division.parent_id = known.get(row["parent_code"], division.parent_id)
 
-    _store_by_key(session, frame, report, Division, "code", loading.load_divisions, update_one)
+    changed = _store_by_key(session, frame, report, Division, "code", loading.load_divisions, update_one)
+    if changed or report.imported:
+        options.stage("placing every building in its community and district again")
+        moved = loading.relocate_buildings(session)
+        if moved:
+            report.notes.append(f"{moved} buildings now lie in another community or district")
 
 
 def _store_roads(session, frame, report, options: _Options) -> None:
@@ -459,7 +508,10 @@ def _store_services(session, frame, report, options: _Options) -> None:
 
     def update_one(_session, service, row):
         service.name, service.category = row["name"], row["category"]
-        service.phone, service.hours = row.get("phone"), row.get("hours")
+        if "phone" in options.columns:
+            service.phone = row["phone"]
+        if "hours" in options.columns:
+            service.hours = row["hours"]
         service.geom = representative_points([row.geometry])[0]
 
     before = {s.source_id: s.category for s in session.scalars(select(ServicePoint))}
@@ -477,6 +529,8 @@ def _store_beats(session, frame, report, options: _Options) -> None:
         beat.geom = to_multipolygons([row.geometry])[0]
         if row.get("officer"):
             beat.officers = [Officer(name=row["officer"], phone=row.get("phone") or "")]
+        elif "officer" in options.columns:  # the desk blanked it: the officer has left the beat
+            beat.officers = []
 
     _store_by_key(session, frame, report, PoliceBeat, "source_id", loading.load_beats, update_one)
     options.stage("relinking every building to the beat and culture zones that contain it")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gis.joins import containing_polygon
@@ -195,6 +195,33 @@ def building_rows(session: Session, frame: gpd.GeoDataFrame) -> list[dict]:
             "point": point_wkb[i],
         })
     return rows
+
+
+def relocate_buildings(session: Session) -> int:
+    """After division boundaries change: each active building's community and district again,
+    from where it stands. Returns how many changed."""
+    buildings = session.execute(select(Building.id, Building.point, Building.community_id, Building.division_code)
+                                .where(Building.status == BuildingStatus.ACTIVE)).all()
+    if not buildings:
+        return 0
+    points = np.array([row.point for row in buildings], dtype=object)
+    changes = []
+    for level, column in ((DivisionLevel.COMMUNITY, "community_id"), (DivisionLevel.DISTRICT, "division_code")):
+        divisions = session.execute(select(Division.id, Division.code, Division.geom)
+                                    .where(Division.level == level)).all()
+        if not divisions:
+            continue
+        index = containing_polygon(points, [row.geom for row in divisions])
+        for row, i in zip(buildings, index.tolist()):
+            if i < 0:
+                continue  # outside every one now: keep what it had rather than guess
+            value = divisions[i].id if column == "community_id" else divisions[i].code
+            if getattr(row, column) != value:
+                changes.append({"id": row.id, column: value})
+    for change in changes:
+        session.execute(update(Building).where(Building.id == change["id"]).values(
+            {key: value for key, value in change.items() if key != "id"}))
+    return len({change["id"] for change in changes})
 
 
 def load_beats(session: Session, frame: gpd.GeoDataFrame) -> int:

@@ -46,7 +46,7 @@ class ReferenceSnapshot:
     police: dict[int, dict]  # beat id → the page's police block
     services: dict[int, dict]  # service point id → its entry, less the distance
     services_json: dict[int, str]  # the same entries JSON-encoded, without their braces
-    road_notes: dict[int, list[dict]]
+    road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
     zone_notes: dict[int, list[dict]]
 
 
@@ -65,18 +65,22 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
         block["officers"].append({"name": officer.name, "phone": officer.phone})
         if block["officer"] is None:
             block["officer"], block["phone"] = officer.name, officer.phone
+    roads = {row.id: (row.name, row.pinyin) for row in connection.execute(select(Road.id, Road.name, Road.pinyin))}
     road_notes, zone_notes = defaultdict(list), defaultdict(list)
     for note in connection.execute(select(CultureNote.road_id, CultureNote.zone_id, CultureNote.title,
                                           CultureNote.body).order_by(CultureNote.id)):
         entry = {"title": note.title, "body": note.body}
-        (road_notes[note.road_id] if note.road_id is not None else zone_notes[note.zone_id]).append(entry)
+        if note.road_id is not None:
+            road_notes[roads[note.road_id][0]].append(entry)
+        else:
+            zone_notes[note.zone_id].append(entry)
     services = _service_entries(connection)
     return ReferenceSnapshot(
         generation=generation,
         district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
         communities={row.id: (row.name, names.get(row.parent_id)) for row in divisions
                      if row.level == DivisionLevel.COMMUNITY},
-        roads={row.id: (row.name, row.pinyin) for row in connection.execute(select(Road.id, Road.name, Road.pinyin))},
+        roads=roads,
         police=police,
         services=services,
         services_json={i: json.dumps(entry, ensure_ascii=False)[1:-1] for i, entry in services.items()},
@@ -114,9 +118,22 @@ class ReferenceCache:
             return snapshot
         with self._lock:
             if self._snapshot is None or self._snapshot.generation < generation:
-                with engine.connect() as connection:
-                    self._snapshot = load_snapshot(connection)
+                self._snapshot = self._load(engine)
             return self._snapshot
+
+    def reload(self, engine: Engine) -> ReferenceSnapshot:
+        """Read the snapshot again whatever its generation (a database restored or rebuilt under us)."""
+        with self._lock:
+            self._snapshot = self._load(engine)
+            return self._snapshot
+
+    @staticmethod
+    def _load(engine: Engine) -> ReferenceSnapshot:
+        # One consistent view across the reads: PostgreSQL's default would let each SELECT
+        # see a different commit (a beat without its new officer). SQLite's BEGIN gives one.
+        options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+        with engine.connect().execution_options(**options) as connection, connection.begin():
+            return load_snapshot(connection)
 
 
 def _bump(session: Session) -> None:

@@ -102,6 +102,8 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
         raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
                                 plate_id.canonical, _successor_plate(session, plate["merged_into_id"]))
     snapshot = references.at(engine, plate["generation"])
+    if not _lists_only_known_services(plate["nearest"], snapshot):
+        snapshot = references.reload(engine)
     point = shapely.from_wkb(bytes(plate["point"]))
     where = location(point.x, point.y)
     address = _address(plate, snapshot, config)
@@ -177,11 +179,16 @@ def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
 
 
 def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:
-    notes = list(snapshot.road_notes.get(plate["road_id"], ()))
+    road_name, _ = snapshot.roads.get(plate["road_id"], (None, None))
+    notes = list(snapshot.road_notes.get(road_name, ()))
     zones = plate["zones"]
     for zone_id in sorted(int(z) for z in zones.split(";")) if zones else ():
         notes.extend(snapshot.zone_notes.get(zone_id, ()))
     return notes
+
+
+def _lists_only_known_services(folded: str | None, snapshot: ReferenceSnapshot) -> bool:
+    return all(int(item.split(":")[2]) in snapshot.services for item in (folded.split(";") if folded else ()))
 
 
 def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
@@ -190,5 +197,7 @@ def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[
                     in (item.split(":") for item in (folded.split(";") if folded else ())))
     nearest = {category.value: [] for category in ServiceCategory}
     for category, _, service_id, distance in listed:
-        nearest.setdefault(category, []).append({**snapshot.services[service_id], "distance_m": round(distance, 1)})
+        if service_id in snapshot.services:  # else removed since this row was read
+            nearest.setdefault(category, []).append({**snapshot.services[service_id],
+                                                     "distance_m": round(distance, 1)})
     return nearest

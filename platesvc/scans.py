@@ -1,13 +1,15 @@
 """Scan counts per plate per local day; nothing about who scanned is kept anywhere.
 
 Staff read the counts to find plates that are never scanned (missing, unreadable).
-A scan adds to a tally in memory; the tally reaches the database as one upsert once
-it is `flush_seconds` old (and when the process exits), so a scan costs no write of
-its own. A crash loses at most that many seconds of counts and nothing else.
+A scan adds to a tally in memory, and a background thread writes the tally every
+`flush_seconds` (and at exit), so no resident waits on a write, even while an import
+holds SQLite's write lock. A crash loses at most that many seconds of counts.
+With `flush_seconds` 0 each scan is written at once (tests).
 """
 
 import atexit
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -24,6 +26,7 @@ from platesvc.database import db
 from platesvc.models import PlateScan
 
 log = logging.getLogger(__name__)
+UPSERT_ROWS = 1000  # three parameters a row
 
 
 class ScanCounter:
@@ -32,8 +35,9 @@ class ScanCounter:
         self._zone = ZoneInfo(timezone)
         self._flush_seconds = flush_seconds
         self._pending: Counter[tuple[str, date]] = Counter()
-        self._oldest: float | None = None
         self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None
+        self._writer_pid: int | None = None
         atexit.register(self.flush)
 
     def record(self, plate_id: str) -> None:
@@ -41,26 +45,35 @@ class ScanCounter:
         today = datetime.now(self._zone).date()
         with self._lock:
             self._pending[(plate_id, today)] += 1
-            if self._oldest is None:
-                self._oldest = time.monotonic()
-            due = time.monotonic() - self._oldest >= self._flush_seconds
-        if due:
+        if self._flush_seconds <= 0:
+            self.flush()
+        elif self._writer_pid != os.getpid():  # first scan in this (possibly forked) worker
+            self._writer_pid = os.getpid()
+            self._writer = threading.Thread(target=self._write_periodically, name="scan-counts", daemon=True)
+            self._writer.start()
+
+    def _write_periodically(self) -> None:
+        while True:
+            time.sleep(self._flush_seconds)
             self.flush()
 
     def flush(self) -> None:
         """Write the tally; if the database cannot take it, keep it for the next try."""
         with self._lock:
-            pending, self._pending, self._oldest = self._pending, Counter(), None
+            pending, self._pending = self._pending, Counter()
         if not pending:
             return
         try:
             with self._engine.begin() as connection:
-                connection.execute(_upsert(self._engine.dialect.name, pending))
+                # Sorted, so two workers take row locks in the same order; chunked, under every
+                # driver's parameter limit however long the database was away.
+                items = sorted(pending.items())
+                for start in range(0, len(items), UPSERT_ROWS):
+                    connection.execute(_upsert(self._engine.dialect.name, items[start:start + UPSERT_ROWS]))
         except SQLAlchemyError:
             log.exception("could not store %d scan counts; keeping them for the next flush", len(pending))
             with self._lock:
                 self._pending.update(pending)
-                self._oldest = self._oldest or time.monotonic()
 
 
 def init_app(app: Flask) -> None:
@@ -69,10 +82,10 @@ def init_app(app: Flask) -> None:
     app.extensions["platesvc_scans"] = ScanCounter(engine, app.config["TIMEZONE"], app.config["SCAN_FLUSH_SECONDS"])
 
 
-def _upsert(dialect: str, pending: Counter):
+def _upsert(dialect: str, items: list[tuple[tuple[str, date], int]]):
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(PlateScan).values(
-        [{"plate_id": plate_id, "day": day, "count": count} for (plate_id, day), count in pending.items()])
+        [{"plate_id": plate_id, "day": day, "count": count} for (plate_id, day), count in items])
     return statement.on_conflict_do_update(
         index_elements=[PlateScan.plate_id, PlateScan.day],
         set_={"count": PlateScan.count + statement.excluded.count})

@@ -224,3 +224,68 @@ def test_the_command_maps_fields_and_writes_its_report(app, runner, small_city, 
     bad = runner.invoke(args=["import", "buildings", str(path), "--field", "number"])
     assert bad.exit_code != 0 and "CANONICAL=COLUMN" in bad.output
     assert "Shapefile, GeoPackage, GeoJSON" in runner.invoke(args=["import", "--help"]).output
+
+
+def test_retiring_missing_buildings_never_retires_a_refused_row(app, small_city, city_files, tmp_path):
+    _import_city(city_files)
+    buildings = small_city.buildings.astype({"number": object})
+    buildings.loc[buildings.index[0], "number"] = None  # refused, but named: not missing
+    path = tmp_path / "one_refused.gpkg"
+    buildings.to_file(path)
+    report = _import("buildings", path, retire_missing=True)
+    assert report.refused == 1 and report.missing == [] and report.retired == 0
+
+    buildings.loc[buildings.index[1], "source_id"] = None
+    buildings.loc[buildings.index[1], "number"] = None  # refused, and no telling which building it is
+    buildings.to_file(path)
+    with pytest.raises(DataError, match="no source_id.*without --retire-missing"):
+        _import("buildings", path, retire_missing=True)
+    assert _count(Building) == len(small_city.buildings)
+
+
+def test_two_rows_cannot_claim_one_building(app, small_city, city_files, tmp_path):
+    _import_city(city_files)
+    buildings = small_city.buildings.iloc[:10].copy()
+    twin = buildings.iloc[[0]].copy()
+    buildings = pd.concat([buildings, twin, twin])
+    buildings.iloc[-2:, buildings.columns.get_loc("source_id")] = None
+    path = tmp_path / "twins.gpkg"
+    gpd.GeoDataFrame(buildings, crs="EPSG:4326").to_file(path)
+    report = _import("buildings", path)
+    assert report.refused == 2 and report.updated == 10
+    assert all("already puts building" in note.reason for note in report.rows if note.action == "refused")
+
+
+def test_a_reimport_keeps_what_the_file_does_not_carry(app, small_city, city_files, tmp_path):
+    _import_city(city_files)
+    source_id = small_city.buildings.iloc[0]["source_id"]
+    floors = db.session.scalars(select(Building.floors).where(Building.source_id == source_id)).one()
+    slim = small_city.buildings.iloc[:5].drop(columns=["floors", "name"]).copy()
+    slim.loc[slim.index[1], "road"] = "不存在路"
+    path = tmp_path / "slim.gpkg"
+    slim.to_file(path)
+    report = _import("buildings", path)
+    assert db.session.scalars(select(Building.floors).where(Building.source_id == source_id)).one() == floors
+    noted = [note for note in report.rows if note.action == "noted"]
+    assert len(noted) == 1 and "no road named 不存在路" in noted[0].reason and report.refused == 0
+
+
+def test_a_blanked_officer_leaves_the_beat(app, small_city, city_files, tmp_path, client):
+    _import_city(city_files)
+    beats = small_city.beats.copy()
+    beats["officer"] = None
+    path = tmp_path / "beats.gpkg"
+    beats.to_file(path)
+    _import("beats", path)
+    issue_plates(db.session)
+    plate = db.session.scalar(select(Plate.id).limit(1))
+    police = client.get(f"/api/v1/plates/{plate}").json["police"]
+    assert police["officer"] is None and police["officers"] == []
+    assert 'href="tel:"' not in client.get(f"/P/{plate}").text
+
+
+def test_a_field_named_by_staff_wins_over_a_recognised_column(app, small_city, tmp_path):
+    frame = small_city.buildings.iloc[:3].rename(columns={"number": "编号", "source_id": "ID"})
+    mapped = importers.map_fields(frame, "buildings", {"number": "编号", "source_id": "ID"})
+    assert list(mapped["number"]) == list(small_city.buildings.iloc[:3]["number"])
+    assert list(mapped["source_id"]) == list(small_city.buildings.iloc[:3]["source_id"])

@@ -124,3 +124,24 @@ def test_each_service_has_a_page_of_links_into_every_map_app(issued_app, client)
     for url in service["navigation"].values():
         assert url.replace("&", "&amp;") in page.text
     assert client.get(f"/P/{plate.id}/to/999999").status_code == 404
+
+
+def test_scan_counts_are_written_in_the_background(issued_app):
+    import time
+
+    from platesvc.scans import ScanCounter
+
+    plate = _plate().id
+    counter = ScanCounter(db.engine, issued_app.config["TIMEZONE"], flush_seconds=0.2)
+    counter.record(plate)
+    counter.record(plate)
+    with db.engine.connect() as connection:
+        assert scans_by_day(connection, plate) == {}  # nothing written inside the request
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with db.engine.connect() as connection:
+            if scans_by_day(connection, plate):
+                break
+        time.sleep(0.1)
+    with db.engine.connect() as connection:
+        assert list(scans_by_day(connection, plate).values()) == [2]
