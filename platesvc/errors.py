@@ -50,6 +50,17 @@ class RetiredPlateError(PlatesvcError):
         return {"id": self.plate_id, "successor": self.successor}
 
 
+class BadParameterError(PlatesvcError):
+    """A request parameter that is missing, malformed or out of range."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+    def details(self) -> dict:
+        return {"parameter": self.parameter}
+
+
 class DataError(PlatesvcError):
     """Input data that cannot be stored as given."""
 

@@ -4,28 +4,43 @@ import shapely
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from platesvc.models import Building, BuildingStatus
+from platesvc.models import Building, BuildingStatus, ServicePoint
 from platesvc.spatial_index import rtree_table
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
+def _in_bbox(session: Session, model, column: str):
+    """A condition: the model's indexed geometry column meets the box bound as :min_x … :max_y."""
+    if session.get_bind().dialect.name == "postgresql":
+        return getattr(model, column).op("&&")(text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)"))
+    rtree = rtree_table(model.__tablename__, column)
+    return model.id.in_(text(f"SELECT id FROM {rtree} WHERE max_x >= :min_x AND min_x <= :max_x "
+                             "AND max_y >= :min_y AND min_y <= :max_y"))
+
+
+def _box_params(bbox: BBox) -> dict:
+    return dict(zip(("min_x", "min_y", "max_x", "max_y"), bbox))
+
+
 def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, shapely.Point]]:
     """(id, point) of active buildings whose point falls in the box."""
-    if session.get_bind().dialect.name == "postgresql":
-        inside = Building.point.op("&&")(
-            text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)"))
-    else:
-        rtree = rtree_table("buildings", "point")
-        inside = Building.id.in_(text(
-            f"SELECT id FROM {rtree} WHERE max_x >= :min_x AND min_x <= :max_x "
-            "AND max_y >= :min_y AND min_y <= :max_y"))
     rows = session.execute(
-        select(Building.id, Building.point).where(inside, Building.status == BuildingStatus.ACTIVE),
-        dict(zip(("min_x", "min_y", "max_x", "max_y"), bbox)),
+        select(Building.id, Building.point).where(_in_bbox(session, Building, "point"),
+                                                  Building.status == BuildingStatus.ACTIVE),
+        _box_params(bbox),
     ).all()
     box = shapely.box(*bbox)
     return [(building_id, point) for building_id, point in rows if box.covers(point)]
+
+
+def services_in_bbox(session: Session, bbox: BBox, category: str | None = None) -> list[ServicePoint]:
+    """Service points (of one category, if given) inside the box."""
+    query = select(ServicePoint).where(_in_bbox(session, ServicePoint, "geom"))
+    if category is not None:
+        query = query.where(ServicePoint.category == category)
+    box = shapely.box(*bbox)
+    return [service for service in session.scalars(query, _box_params(bbox)) if box.covers(service.geom)]
 
 
 def active_buildings_covered_by(session: Session, geometries) -> set[int]:

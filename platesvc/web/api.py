@@ -1,13 +1,69 @@
-"""The JSON API for plates: the same resolution the resident page shows."""
+"""The JSON API: plates (the same resolution the resident page shows) and nearby services."""
 
-from flask import Blueprint, request
+import math
 
+from flask import Blueprint, jsonify, request
+
+from platesvc.database import db
+from platesvc.errors import BadParameterError
+from platesvc.models import ServiceCategory
+from platesvc.navigation import location, navigation_links
+from platesvc.nearby import MAX_RADIUS_M, nearby_services
 from platesvc.web import resolve
 from platesvc.web.caching import revalidated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+DEFAULT_NEARBY = 10
+MAX_NEARBY = 100
+
 
 @bp.get("/plates/<plate_text>")
 def plate(plate_text: str):
     return revalidated(resolve(plate_text).to_json(), "application/json", request)
+
+
+@bp.get("/nearby")
+def nearby():
+    """Service points near lon/lat as GeoJSON, nearest first; `limit` above the maximum is capped."""
+    lon = _number("lon", -180, 180)
+    lat = _number("lat", -90, 90)
+    radius = _number("radius", 0, MAX_RADIUS_M, required=False)
+    limit = min(int(_number("limit", 1, math.inf, required=False) or DEFAULT_NEARBY), MAX_NEARBY)
+    category = request.args.get("category") or None
+    if category is not None and category not in set(ServiceCategory):
+        raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
+    found = nearby_services(db.session, lon, lat, limit, category, radius)
+    return jsonify({
+        "type": "FeatureCollection",
+        "features": [_feature(item.service, item.distance_m) for item in found],
+        "numberReturned": len(found),
+        "limit": limit,
+    })
+
+
+def _number(name: str, low: float, high: float, required: bool = True) -> float | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        if required:
+            raise BadParameterError(name, "is required")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadParameterError(name, f"{text!r} is not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadParameterError(name, f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _feature(service, distance_m: float) -> dict:
+    where = location(service.geom.x, service.geom.y)
+    return {
+        "type": "Feature",
+        "id": service.id,
+        "geometry": {"type": "Point", "coordinates": where["wgs84"]},
+        "properties": {"name": service.name, "category": service.category, "phone": service.phone,
+                       "hours": service.hours, "distance_m": round(distance_m, 1), "location": where,
+                       "navigation": navigation_links(where, service.name)},
+    }

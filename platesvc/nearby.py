@@ -1,0 +1,51 @@
+"""Service points near a place, nearest first, with geodesic distances, through the spatial index.
+
+With a radius: every point within it. Without: the `limit` nearest, found by searching a
+box that grows until it holds that many and reaches past the farthest of them (so no
+nearer point can lie outside it), up to MAX_RADIUS_M. Either way only the index's
+candidates are measured; nothing scans the table.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from gis.nearest import bbox_around, geodesic_distance
+from platesvc.models import ServicePoint
+from platesvc.spatial_store import services_in_bbox
+
+MAX_RADIUS_M = 50_000.0
+FIRST_SEARCH_M = 1_000.0
+# bbox_around reaches the radius due east and west at the centre's latitude; the circle
+# bulges a hair wider towards the pole, so the box is searched slightly larger.
+_BOX_MARGIN = 1.01
+
+
+@dataclass(frozen=True)
+class Nearby:
+    service: ServicePoint
+    distance_m: float
+
+
+def nearby_services(session: Session, lon: float, lat: float, limit: int, category: str | None = None,
+                    radius_m: float | None = None) -> list[Nearby]:
+    """Service points nearest first: all within radius_m (at most `limit`), or the `limit` nearest."""
+    if radius_m is not None:
+        return _within(session, lon, lat, radius_m, category)[:limit]
+    reach = FIRST_SEARCH_M
+    while True:
+        found = _within(session, lon, lat, reach, category)
+        if len(found) >= limit or reach >= MAX_RADIUS_M:
+            return found[:limit]
+        reach = min(reach * 4, MAX_RADIUS_M)
+
+
+def _within(session: Session, lon: float, lat: float, radius_m: float, category: str | None) -> list[Nearby]:
+    services = services_in_bbox(session, bbox_around(lon, lat, radius_m * _BOX_MARGIN), category)
+    if not services:
+        return []
+    distance = geodesic_distance(np.full(len(services), lon), np.full(len(services), lat),
+                                 [s.geom.x for s in services], [s.geom.y for s in services])
+    order = np.lexsort(([s.id for s in services], distance))  # by distance, ties by id
+    return [Nearby(services[i], float(distance[i])) for i in order if distance[i] <= radius_m]
