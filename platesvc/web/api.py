@@ -34,12 +34,14 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = nearby_services(db.session, lon, lat, limit, category, radius)
-    return jsonify({
+    response = jsonify({
         "type": "FeatureCollection",
         "features": [_feature(item.service, item.distance_m) for item in found],
         "numberReturned": len(found),
         "limit": limit,
     })
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def _number(name: str, low: float, high: float, required: bool = True) -> float | None:
