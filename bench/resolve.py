@@ -1,10 +1,12 @@
-"""Requests per second of the plate resolve (JSON) and the plate page (HTML) under gunicorn,
-as ratios to a bare Flask endpoint returning a constant JSON, all measured in this run.
+"""Requests per second of the plate resolve (JSON), the plate page (HTML) and nearby (k=5)
+under gunicorn, as ratios to a bare Flask endpoint returning a constant JSON, all measured
+in this run.
 
 The demo city is seeded into a fresh SQLite database (or --database is reused), then
 each server runs with the same gunicorn worker count and class, and wrk asks for
-random plates. Rounds alternate bare / JSON / HTML so that drift on a shared machine
-hits all three; the median round of each is reported. Targets: JSON >= 0.7, HTML >= 0.5.
+random plates (or random places in the city). Rounds alternate the endpoints so that
+drift on a shared machine hits all of them; the median round of each is reported.
+Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5.
 
     python bench/resolve.py [--buildings N] [--workers W] [--seconds S] [--rounds R]
 
@@ -34,9 +36,17 @@ from platesvc.demo import seed_demo_city
 from platesvc.models import Plate
 from platesvc.plate_ids import issue_plates
 
-TARGETS = {"json": 0.7, "html": 0.5}
+TARGETS = {"json": 0.7, "html": 0.5, "nearby": 0.5}
+LABELS = {"json": "GET /api/v1/plates/<id>", "html": "GET /P/<id> (page)", "nearby": "GET /api/v1/nearby k=5"}
 BENCH_DIR = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+NEARBY_SCRIPT = """
+request = function()
+  local lon = 106.15 + math.random() * 0.25
+  local lat = 38.40 + math.random() * 0.15
+  return wrk.format("GET", string.format("/api/v1/nearby?lon=%.6f&lat=%.6f&limit=5", lon, lat))
+end
+"""
 WRK_SCRIPT = """
 ids = {%s}
 request = function()
@@ -106,6 +116,8 @@ def main() -> None:
         for kind, prefix in (("json", "/api/v1/plates/"), ("html", "/P/")):
             scripts[kind] = Path(tmp) / f"{kind}.lua"
             scripts[kind].write_text(WRK_SCRIPT % (",".join(f'"{i}"' for i in plate_ids), prefix))
+        scripts["nearby"] = Path(tmp) / "nearby.lua"
+        scripts["nearby"].write_text(NEARBY_SCRIPT)
 
         env = {**os.environ, "PLATESVC_DATABASE_URL": url, "PYTHONPATH": str(BENCH_DIR.parent)}
         bare, bare_url = start_gunicorn("bare_flask:app", args.workers, env)
@@ -113,7 +125,7 @@ def main() -> None:
         try:
             for script in scripts.values():  # warm every worker's snapshot and connection
                 run_wrk(app_url, 1, args.connections, script)
-            rates = {"bare": [], "json": [], "html": []}
+            rates = {"bare": [], **{kind: [] for kind in scripts}}
             for round_number in range(1, args.rounds + 1):
                 rates["bare"].append(run_wrk(bare_url + "/", args.seconds, args.connections))
                 for kind, script in scripts.items():
@@ -130,7 +142,7 @@ def main() -> None:
           f"{args.rounds} rounds of {args.seconds} s")
     print(f"  bare Flask constant JSON   {median['bare']:8.0f} req/s")
     below = []
-    for kind, label in (("json", "GET /api/v1/plates/<id>"), ("html", "GET /P/<id> (page)")):
+    for kind, label in LABELS.items():
         ratio = median[kind] / median["bare"]
         verdict = "ok" if ratio >= TARGETS[kind] else "BELOW TARGET"
         print(f"  {label:26} {median[kind]:8.0f} req/s   ratio {ratio:.2f} (target ≥ {TARGETS[kind]})  {verdict}")
