@@ -12,7 +12,6 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from gis.nearest import bbox_around, geodesic_distance
-from platesvc.models import ServicePoint
 from platesvc.spatial_store import services_in_bbox
 
 MAX_RADIUS_M = 50_000.0
@@ -24,7 +23,7 @@ _BOX_MARGIN = 1.01
 
 @dataclass(frozen=True)
 class Nearby:
-    service: ServicePoint
+    service_id: int
     distance_m: float
 
 
@@ -45,7 +44,8 @@ def _within(session: Session, lon: float, lat: float, radius_m: float, category:
     services = services_in_bbox(session, bbox_around(lon, lat, radius_m * _BOX_MARGIN), category)
     if not services:
         return []
+    ids = [service_id for service_id, _ in services]
     distance = geodesic_distance(np.full(len(services), lon), np.full(len(services), lat),
-                                 [s.geom.x for s in services], [s.geom.y for s in services])
-    order = np.lexsort(([s.id for s in services], distance))  # by distance, ties by id
-    return [Nearby(services[i], float(distance[i])) for i in order if distance[i] <= radius_m]
+                                 [point.x for _, point in services], [point.y for _, point in services])
+    order = np.lexsort((ids, distance))  # by distance, ties by id
+    return [Nearby(ids[i], float(distance[i])) for i in order if distance[i] <= radius_m]

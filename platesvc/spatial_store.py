@@ -34,13 +34,14 @@ def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, sh
     return [(building_id, point) for building_id, point in rows if box.covers(point)]
 
 
-def services_in_bbox(session: Session, bbox: BBox, category: str | None = None) -> list[ServicePoint]:
-    """Service points (of one category, if given) inside the box."""
-    query = select(ServicePoint).where(_in_bbox(session, ServicePoint, "geom"))
+def services_in_bbox(session: Session, bbox: BBox, category: str | None = None) -> list[tuple[int, shapely.Point]]:
+    """(id, point) of service points (of one category, if given) inside the box."""
+    query = select(ServicePoint.id, ServicePoint.geom).where(_in_bbox(session, ServicePoint, "geom"))
     if category is not None:
         query = query.where(ServicePoint.category == category)
     box = shapely.box(*bbox)
-    return [service for service in session.scalars(query, _box_params(bbox)) if box.covers(service.geom)]
+    return [(service_id, point) for service_id, point in session.execute(query, _box_params(bbox))
+            if box.covers(point)]
 
 
 def active_buildings_covered_by(session: Session, geometries) -> set[int]:

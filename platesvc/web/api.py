@@ -2,12 +2,11 @@
 
 import math
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from platesvc.database import db
 from platesvc.errors import BadParameterError
 from platesvc.models import ServiceCategory
-from platesvc.navigation import location, navigation_links
 from platesvc.nearby import MAX_RADIUS_M, nearby_services
 from platesvc.web import resolve
 from platesvc.web.caching import revalidated
@@ -34,9 +33,11 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = nearby_services(db.session, lon, lat, limit, category, radius)
+    services = current_app.extensions["platesvc_references"].current(db.engine).services
     response = jsonify({
         "type": "FeatureCollection",
-        "features": [_feature(item.service, item.distance_m) for item in found],
+        "features": [_feature(services[item.service_id], item.distance_m) for item in found
+                     if item.service_id in services],
         "numberReturned": len(found),
         "limit": limit,
     })
@@ -59,13 +60,12 @@ def _number(name: str, low: float, high: float, required: bool = True) -> float 
     return value
 
 
-def _feature(service, distance_m: float) -> dict:
-    where = location(service.geom.x, service.geom.y)
+def _feature(service: dict, distance_m: float) -> dict:
+    """A service point's snapshot entry (location and map links made once) as a GeoJSON feature."""
+    properties = {key: value for key, value in service.items() if key != "id"}
     return {
         "type": "Feature",
-        "id": service.id,
-        "geometry": {"type": "Point", "coordinates": where["wgs84"]},
-        "properties": {"name": service.name, "category": service.category, "phone": service.phone,
-                       "hours": service.hours, "distance_m": round(distance_m, 1), "location": where,
-                       "navigation": navigation_links(where, service.name)},
+        "id": service["id"],
+        "geometry": {"type": "Point", "coordinates": service["location"]["wgs84"]},
+        "properties": {**properties, "distance_m": round(distance_m, 1)},
     }
