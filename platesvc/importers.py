@@ -133,7 +133,8 @@ class ImportReport:
         self.rows.append(RowNote(row, source_id, "refused", reason))
 
     def write_csv(self, path: Path) -> None:
-        """Every refused or repaired row, with its row number and reason (UTF-8 with BOM, for Excel)."""
+        """Every refused, repaired or noted row with its row number and reason, then the stored
+        records the file lacks (UTF-8 with BOM, so Excel reads the Chinese)."""
         with open(path, "w", newline="", encoding="utf-8-sig") as out:
             writer = csv.writer(out)
             writer.writerow(["row", "source_id", "action", "reason"])
