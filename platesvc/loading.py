@@ -205,7 +205,7 @@ def relocate_buildings(session: Session) -> int:
     if not buildings:
         return 0
     points = np.array([row.point for row in buildings], dtype=object)
-    changes = []
+    changes: dict[int, dict] = {}
     for level, column in ((DivisionLevel.COMMUNITY, "community_id"), (DivisionLevel.DISTRICT, "division_code")):
         divisions = session.execute(select(Division.id, Division.code, Division.geom)
                                     .where(Division.level == level)).all()
@@ -217,11 +217,11 @@ def relocate_buildings(session: Session) -> int:
                 continue  # outside every one now: keep what it had rather than guess
             value = divisions[i].id if column == "community_id" else divisions[i].code
             if getattr(row, column) != value:
-                changes.append({"id": row.id, column: value})
-    for change in changes:
-        session.execute(update(Building).where(Building.id == change["id"]).values(
-            {key: value for key, value in change.items() if key != "id"}))
-    return len({change["id"] for change in changes})
+                changes.setdefault(row.id, {"id": row.id, "community_id": row.community_id,
+                                            "division_code": row.division_code})[column] = value
+    if changes:
+        session.execute(update(Building), list(changes.values()))  # one bulk update by primary key
+    return len(changes)
 
 
 def load_beats(session: Session, frame: gpd.GeoDataFrame) -> int:

@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
-from platesvc.reference_data import ReferenceCache
+from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 from platesvc.resolve import Resolution, resolve_plate
 
 
@@ -13,6 +13,11 @@ def resolve(plate_text: str) -> Resolution:
     """Resolve a plate for this request, with this worker's reference snapshot."""
     return resolve_plate(db.engine, db.session, plate_text, current_app.config,
                          current_app.extensions["platesvc_references"])
+
+
+def reference_snapshot() -> ReferenceSnapshot:
+    """This worker's snapshot of the reference data, at the database's generation now."""
+    return current_app.extensions["platesvc_references"].current(db.engine)
 
 
 def init_app(app: Flask) -> None:

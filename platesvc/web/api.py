@@ -2,13 +2,13 @@
 
 import math
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from platesvc.database import db
 from platesvc.errors import BadParameterError
 from platesvc.models import ServiceCategory
 from platesvc.nearby import MAX_RADIUS_M, nearby_services
-from platesvc.web import resolve
+from platesvc.web import reference_snapshot, resolve
 from platesvc.web.caching import revalidated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -33,7 +33,7 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = nearby_services(db.session, lon, lat, limit, category, radius)
-    services = current_app.extensions["platesvc_references"].current(db.engine).services
+    services = reference_snapshot().services
     response = jsonify({
         "type": "FeatureCollection",
         "features": [_feature(services[item.service_id], item.distance_m) for item in found

@@ -10,10 +10,9 @@ from flask import (
     url_for,
 )
 
-from platesvc.database import db
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.plate_ids import parse_plate_id
-from platesvc.web import resolve
+from platesvc.web import reference_snapshot, resolve
 from platesvc.web.caching import revalidated
 from platesvc.web.i18n import MESSAGES, choose_language, distance_text
 
@@ -45,7 +44,7 @@ def plate(plate_text: str):
 @bp.get("/P/<plate_text>/to/<int:service_id>")
 def route_to_service(plate_text: str, service_id: int):
     """A service point's page of navigation links, one per map app."""
-    service = current_app.extensions["platesvc_references"].current(db.engine).services.get(service_id)
+    service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
     return _render("route_to_service.html", service=service, plate_text=plate_text)

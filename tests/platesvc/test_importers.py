@@ -289,3 +289,19 @@ def test_a_field_named_by_staff_wins_over_a_recognised_column(app, small_city, t
     mapped = importers.map_fields(frame, "buildings", {"number": "编号", "source_id": "ID"})
     assert list(mapped["number"]) == list(small_city.buildings.iloc[:3]["number"])
     assert list(mapped["source_id"]) == list(small_city.buildings.iloc[:3]["source_id"])
+
+
+def test_buildings_are_placed_again_when_boundaries_change(app, small_city, city_files):
+    from platesvc.loading import relocate_buildings
+
+    _import_city(city_files)
+    building = db.session.scalars(select(Building).order_by(Building.id)).first()
+    right_community, right_district = building.community_id, building.division_code
+    other = db.session.scalar(select(Division.id).where(Division.level == "community",
+                                                        Division.id != right_community).limit(1))
+    building.community_id, building.division_code = other, "640181" if right_district != "640181" else "640104"
+    db.session.flush()
+    assert relocate_buildings(db.session) == 1
+    db.session.refresh(building)
+    assert (building.community_id, building.division_code) == (right_community, right_district)
+    assert relocate_buildings(db.session) == 0
