@@ -12,11 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from platesvc.errors import InvalidPlateIdError
+from platesvc.errors import InvalidPlateIdError, PlatesvcError
 from platesvc.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,36 @@ def next_issuable_serials(prefix: str, start: int, count: int) -> tuple[list[int
             serials.append(serial)
         serial += 1
     return serials, serial
+
+
+# What QR alphanumeric mode can hold; a payload of only these needs no byte mode anywhere.
+QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+def plate_url(public_url: str, canonical_id: str) -> str:
+    """The URL a plate's QR code carries: upper-case, so the symbol is alphanumeric mode end to end.
+
+    Scheme and host are case-insensitive, and `/P/` is a route of its own, so the
+    server answers this exact URL.
+    """
+    return public_url.rstrip("/").upper() + "/P/" + canonical_id
+
+
+def check_public_url(public_url: str) -> None:
+    """Refuse a base URL that would not make a working, alphanumeric-mode plate URL.
+
+    :raises PlatesvcError: it is not http(s)://host[:port], or has a character QR alphanumeric mode lacks.
+    """
+    parts = urlsplit(public_url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r} must be http(s)://host, the address residents reach")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r}: give only scheme and host; a path would be "
+                            "upper-cased in the QR code and no longer match the server's routes")
+    outside = sorted(set(plate_url(public_url, "")) - QR_ALPHANUMERIC)
+    if outside:
+        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r} has {''.join(outside)!r}, which QR alphanumeric "
+                            "mode cannot hold")
 
 
 def normalize(text: str) -> str:

@@ -28,7 +28,7 @@ from platesvc.models import (
     ServiceCategory,
 )
 from platesvc.navigation import location, navigation_links
-from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id
+from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id, plate_url
 from platesvc.prepared import PreparedRead
 from platesvc.reference_data import (
     CURRENT_GENERATION,
@@ -110,7 +110,7 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
     return Resolution({
         "id": plate_id.canonical,
         "display_id": plate_id.display,
-        "url": public_plate_url(config, plate_id.canonical),
+        "url": plate_url(config["PUBLIC_URL"], plate_id.canonical),
         "status": plate["status"],
         "address": address,
         "location": where,
@@ -120,11 +120,6 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
         "nearest": _nearest(plate["nearest"], snapshot),
         "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
     }, snapshot)
-
-
-def public_plate_url(config: Mapping, canonical_id: str) -> str:
-    """The URL a plate's QR code carries, upper-case so the symbol stays alphanumeric."""
-    return config["PUBLIC_URL"].rstrip("/") + "/P/" + canonical_id
 
 
 def _parse_or_suggest(session: Session, text: str) -> PlateId:
@@ -160,10 +155,9 @@ def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
     community, subdistrict = snapshot.communities.get(plate["community_id"], (None, None))
     district = snapshot.district_names.get(plate["division_code"])
     number, name = plate["number"], plate["name"]
-    short = (road or "") + (f"{number}号" if number else "") + (f" {name}" if name else "")
-    parts = [config["PROVINCE"], config["CITY"], district, subdistrict, community]
+    full, short = format_address(config, district, subdistrict, community, road, number, name)
     return {
-        "full": "".join(part for part in parts if part) + short,
+        "full": full,
         "short": short,
         "province": config["PROVINCE"],
         "city": config["CITY"],
@@ -176,6 +170,14 @@ def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
         "number": number,
         "name": name,
     }
+
+
+def format_address(config: Mapping, district: str | None, subdistrict: str | None, community: str | None,
+                   road: str | None, number: str | None, name: str | None) -> tuple[str, str]:
+    """The full standard address (province down to door) and its short form (road, number, name)."""
+    short = (road or "") + (f"{number}号" if number else "") + (f" {name}" if name else "")
+    parts = [config["PROVINCE"], config["CITY"], district, subdistrict, community]
+    return "".join(part for part in parts if part) + short, short
 
 
 def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:

@@ -2,16 +2,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from platesvc.errors import InvalidPlateIdError
+from platesvc.errors import InvalidPlateIdError, PlatesvcError
 from platesvc.plate_ids import (
     ALPHABET,
     ID_LENGTH,
     MAX_SERIAL,
+    QR_ALPHANUMERIC,
     PlateId,
+    check_public_url,
     is_issuable,
     next_issuable_serials,
     one_character_away,
     parse_plate_id,
+    plate_url,
 )
 
 prefixes = st.text(alphabet="0123456789", min_size=6, max_size=6)
@@ -126,3 +129,21 @@ def test_the_intended_id_is_among_those_one_slip_away(case):
         assert plate_id.canonical in candidates
     assert all(parse_plate_id(candidate).canonical == candidate for candidate in candidates)
     assert slipped not in candidates
+
+
+def test_the_plate_url_is_upper_case_so_the_code_stays_alphanumeric():
+    assert plate_url("https://plates.example/", "64010400C1SM") == "HTTPS://PLATES.EXAMPLE/P/64010400C1SM"
+    assert set(plate_url("http://localhost:8000", "64010400C1SM")) <= QR_ALPHANUMERIC
+
+
+@pytest.mark.parametrize(("public_url", "message"), [
+    ("plates.example", "must be http"),
+    ("ftp://plates.example", "must be http"),
+    ("https://plates.example/door", "only scheme and host"),
+    ("https://plates.example/?a=1", "only scheme and host"),
+    ("https://plates_example.cn", "cannot hold"),
+])
+def test_a_public_url_that_cannot_make_plate_urls_is_refused(public_url, message):
+    with pytest.raises(PlatesvcError, match=message):
+        check_public_url(public_url)
+    check_public_url("https://mp.yinchuan.gov.cn")

@@ -41,7 +41,7 @@ def test_every_plate_resolves(issued_app, client):
         assert answer.status_code == 200, plate.id
         document = answer.json
         assert document["id"] == plate.id and document["display_id"] == parse_plate_id(plate.id).display
-        assert document["url"] == f"https://plates.example/P/{plate.id}"
+        assert document["url"] == f"HTTPS://PLATES.EXAMPLE/P/{plate.id}"
         assert document["address"]["number"] and document["address"]["road"] in document["address"]["full"]
 
 
