@@ -4,8 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Beyond Python: a CJK font to outline plate text with (printing), and for the tests Chromium
+# (browser tests) and poppler-utils (pdftoppm reads printed sheets back for the QR decoder).
+FONT_PACKAGES := fonts-noto-cjk
+TEST_PACKAGES := chromium poppler-utils
 
-.PHONY: install run test bench clean
+.PHONY: install fonts run test bench clean
 
 $(BIN)/platesvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +17,10 @@ $(BIN)/platesvc: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/platesvc
+install: $(BIN)/platesvc fonts
+
+fonts:
+	scripts/install-debian-packages --optional $(FONT_PACKAGES)
 
 run: install
 	$(BIN)/platesvc db upgrade
@@ -22,6 +29,7 @@ run: install
 	$(BIN)/platesvc serve --host $(HOST) --port $(PORT)
 
 test: install
+	scripts/install-debian-packages --optional $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
 
 bench: install

@@ -121,12 +121,33 @@ def live_server(issued_app):
     thread.join()
 
 
+def _required_outside_ci(found, what: str, package: str):
+    """`found`, or a failure under CI and a skip elsewhere, saying which Debian package gives it."""
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is missing: CI must run these tests (apt-get install {package})")
+        pytest.skip(f"{what} is missing (apt-get install {package}): test skipped")
+    return found
+
+
 @pytest.fixture(scope="session")
 def chromium_path():
-    """Debian's Chromium; the browser tests fail without it under CI and are skipped elsewhere."""
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: CI must run the browser tests (apt-get install chromium)")
-        pytest.skip("chromium is not installed: browser tests skipped")
-    return path
+    """Debian's Chromium, for the browser tests."""
+    return _required_outside_ci(shutil.which("chromium"), "chromium", "chromium")
+
+
+@pytest.fixture(scope="session")
+def plate_font():
+    """The CJK font plate artwork is outlined with."""
+    from platesvc.outlines import FontError, OutlineFont, find_font
+    try:
+        path = find_font()
+    except FontError:
+        path = None
+    return OutlineFont(_required_outside_ci(path, "a CJK font for plate artwork", "fonts-noto-cjk"))
+
+
+@pytest.fixture(scope="session")
+def pdftoppm():
+    """poppler's pdftoppm, to rasterise printed sheets as a scanner or a phone camera sees them."""
+    return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "poppler-utils")
