@@ -11,15 +11,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from gis.synthetic import DEFAULT_BUILDINGS, MIN_BUILDINGS
-from platesvc import demo, importers, plate_ids, schema
+from platesvc import demo, importers, plate_ids, print_batches, schema
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
+from platesvc.printing import PlateStyle
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 demo_cli = AppGroup("demo", help="The synthetic demo city.")
-plates_cli = AppGroup("plates", help="Issue plate IDs.")
+plates_cli = AppGroup("plates", help="Issue plate IDs and print plates.")
 
 
 def init_app(app: Flask) -> None:
@@ -115,6 +116,83 @@ def plates_issue(batch_size):
                                                     if report.refused else ""))
     if report.refused:
         sys.exit(1)
+
+
+def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    unknown = [name for name in formats if name not in print_batches.FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"{','.join(unknown) or value!r}: choose from {','.join(print_batches.FORMATS)}")
+    return formats
+
+
+@plates_cli.command("print")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the batch: each run adds a batch folder and its ZIP here, and keeps drawn "
+                   "artwork in DIR/.artwork so a rerun or reprint redraws only what changed.")
+@click.option("--district", help="Only buildings in this district (6-digit division code, e.g. 640104).")
+@click.option("--road", help="Only this road (its Chinese name, e.g. 解放西街).")
+@click.option("--community", help="Only this community (its Chinese name).")
+@click.option("--status", "statuses", multiple=True, default=["issued"], show_default=True,
+              type=click.Choice(print_batches.PRINTABLE_STATUSES),
+              help="Only plates with this status; repeat for several (e.g. --status damaged to reprint).")
+@click.option("--plate", "plate_ids", multiple=True, metavar="ID",
+              help="Only this plate (any spelling of its ID); repeatable. Combine with --status to reprint.")
+@click.option("--format", "formats", default=",".join(print_batches.DEFAULT_FORMATS), show_default=True,
+              callback=_formats, help=f"What to make, comma-separated, from {','.join(print_batches.FORMATS)}.")
+@click.option("--workers", default=os.cpu_count() or 1, show_default="the number of cores",
+              type=click.IntRange(1, 64), help="Processes drawing plates side by side.")
+@click.option("--sheet", default=None, help="Sheet to tile plates on: A0–A4 or WIDTHxHEIGHT in mm "
+                                            "[default: PLATESVC_PRINT_SHEET, A1].")
+@click.option("--per-file", default=0, type=click.IntRange(0), help="Plates per PDF [default: one PDF per road].")
+@click.option("--size", default=None, help="Plate size WIDTHxHEIGHT in mm [default: PLATESVC_PLATE_SIZE, 300x200].")
+@click.option("--ground", default=None, help="Plate colour #RRGGBB [default: PLATESVC_PLATE_GROUND, blue].")
+@click.option("--ink", default=None, help="Text colour #RRGGBB [default: PLATESVC_PLATE_INK, white].")
+@click.option("--error-correction", type=click.Choice(["Q", "H"], case_sensitive=False), default=None,
+              help="QR error correction: Q (25%) or H (30%, a larger symbol) "
+                   "[default: PLATESVC_PLATE_ERROR_CORRECTION, Q].")
+@click.option("--png-dpi", default=150, show_default=True, type=click.IntRange(50, 1200),
+              help="Resolution of PNG artwork.")
+def plates_print(out_dir, district, road, community, statuses, plate_ids, formats, workers, sheet, per_file,
+                 size, ground, ink, error_correction, png_dpi):
+    """Make print-ready plates for the manufacturer, and mark them printed.
+
+    One PDF per road (plates tiled with crop marks, in walking order: odd numbers, then even),
+    an SVG per plate, a manifest (CSV and XLSX) of where each plate is, all in one ZIP.
+    Plates that cannot be printed are listed with the reason; the others move to `printed`
+    together, at the end, with the batch recorded.
+    """
+    config = current_app.config
+    stage = _stage_printer()
+    bars = []
+
+    def progress(count: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label="plates drawn", file=sys.stderr, show_eta=True))
+            bars[0].__enter__()
+        bars[0].update(count)
+
+    def run():
+        style = PlateStyle.parse(size or config["PLATE_SIZE"], ground or config["PLATE_GROUND"],
+                                 ink or config["PLATE_INK"], error_correction or config["PLATE_ERROR_CORRECTION"])
+        settings = print_batches.PrintSettings(style, sheet or config["PRINT_SHEET"], formats, workers, per_file,
+                                               png_dpi)
+        selection = print_batches.Selection(district, road, community, tuple(statuses), tuple(plate_ids))
+        return print_batches.print_plates(db.session, config, out_dir, selection, settings, progress, stage)
+
+    try:
+        report = _fail_on_domain_error(run)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    for plate_id, reason in report.refused:
+        click.echo(f"  not printed {plate_ids.parse_plate_id(plate_id).display}: {reason}")
+    click.echo(f"printed {report.printed} plates in {report.files} files as batch {report.batch_name} "
+               f"({report.encoded} drawn now, {report.reused} reused from earlier runs)"
+               + (f"; {len(report.refused)} not printed, listed above" if report.refused else ""))
+    click.echo(f"  folder: {report.folder}")
+    click.echo(f"  for the manufacturer: {report.archive}")
+    click.echo(f"their status is now printed (batch #{report.batch_id})")
 
 
 def _field_mapping(_ctx, _param, values) -> dict[str, str]:

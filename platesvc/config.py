@@ -20,6 +20,14 @@ DEFAULTS = {
     ],
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
+    # Plate artwork (`plates print`): the size in mm, ground and text colours, the QR error
+    # correction level, the sheet plates are tiled on, and a CJK font file ("" finds one).
+    "PLATE_SIZE": "300x200",
+    "PLATE_GROUND": "#0B4EA2",
+    "PLATE_INK": "#FFFFFF",
+    "PLATE_ERROR_CORRECTION": "Q",
+    "PRINT_SHEET": "A1",
+    "PLATE_FONT": "",
 }
 
 

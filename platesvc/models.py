@@ -156,6 +156,32 @@ class PlateScan(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class PrintBatch(Base):
+    """One run of `plates print`: what was asked for and the archive sent to the manufacturer."""
+
+    __tablename__ = "print_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # also the name of its folder and ZIP
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    selection: Mapped[str] = mapped_column(Text)  # the filters, as JSON
+    formats: Mapped[str] = mapped_column(String(64))
+    plate_count: Mapped[int] = mapped_column(Integer)
+    archive: Mapped[str] = mapped_column(Text)  # where the ZIP was written
+
+
+class PlatePrint(Base):
+    """A plate printed in a batch, and where on which sheet; a reprint adds a row, never replaces one."""
+
+    __tablename__ = "plate_prints"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("print_batches.id"), primary_key=True)
+    plate_id: Mapped[str] = mapped_column(ForeignKey("plates.id"), primary_key=True, index=True)
+    file: Mapped[str | None] = mapped_column(String(200))
+    page: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+
+
 class PoliceBeat(Base):
     """A community police beat (警务区) and the station it reports to."""
 
