@@ -28,7 +28,7 @@ class FontError(PlatesvcError):
     """No usable CJK font, or a text the font cannot draw."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per glyph and font, so identity is equality (and hashes fast)
 class Glyph:
     """One character's outline in font units, y up: SVG path data and the same as drawing commands."""
 

@@ -12,7 +12,8 @@ import os
 import re
 import shutil
 from dataclasses import asdict, dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 import qrcode
@@ -23,6 +24,7 @@ from qrcode.constants import (
     ERROR_CORRECT_M,
     ERROR_CORRECT_Q,
 )
+from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -30,6 +32,8 @@ from reportlab.pdfgen.canvas import Canvas
 from platesvc.errors import PlatesvcError
 from platesvc.outlines import Glyph, OutlineFont
 
+# Binary PDF streams: a print shop's RIP needs no 7-bit file, and ASCII85 costs time and a quarter more bytes.
+rl_config.useA85 = 0
 # Bump when the layout changes, so no earlier artwork is reused for it.
 ARTWORK_VERSION = 1
 ERROR_CORRECTION = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}
@@ -101,12 +105,51 @@ def _parse_size(text: str, what: str) -> tuple[float, float]:
     return float(match[1]), float(match[2])
 
 
-def qr_modules(url: str, error_correction: str = "Q") -> tuple[str, ...]:
-    """The QR symbol for `url` as rows of '1' (dark) and '0', without the quiet zone."""
-    code = qrcode.QRCode(version=MIN_QR_VERSION, error_correction=ERROR_CORRECTION[error_correction], border=0)
-    code.add_data(url)
-    code.make(fit=True)  # version 8, or larger if the URL needs it
-    return tuple("".join("1" if dark else "0" for dark in row) for row in code.get_matrix())
+@dataclass(frozen=True)
+class QrCode:
+    """A QR symbol: its width in modules and its dark modules as horizontal runs."""
+
+    size: int
+    runs: tuple[tuple[int, int, int], ...]  # (row, first column, length)
+
+    @classmethod
+    def encode(cls, url: str, error_correction: str = "Q") -> "QrCode":
+        """The symbol plates carry for `url`, made by the qrcode library."""
+        code = qrcode.QRCode(version=MIN_QR_VERSION, error_correction=ERROR_CORRECTION[error_correction], border=0)
+        code.add_data(url)
+        code.make(fit=True)  # version 8, or larger if the URL needs it
+        matrix = code.get_matrix()
+        runs = []
+        for row, modules in enumerate(matrix):
+            start = None
+            for column, dark in enumerate((*modules, False)):
+                if dark and start is None:
+                    start = column
+                elif not dark and start is not None:
+                    runs.append((row, start, column - start))
+                    start = None
+        return cls(len(matrix), tuple(runs))
+
+    @property
+    def rows(self) -> list[str]:
+        """The symbol as rows of '1' (dark) and '0', without the quiet zone."""
+        rows = [["0"] * self.size for _ in range(self.size)]
+        for row, start, length in self.runs:
+            rows[row][start:start + length] = ["1"] * length
+        return ["".join(row) for row in rows]
+
+    def svg_path(self) -> str:
+        """Path data in module units, one rectangle a run; `from_svg_path` reads it back."""
+        return "".join(f"M{start} {row}h{length}v1h-{length}z" for row, start, length in self.runs)
+
+    @classmethod
+    def from_svg_path(cls, path: str) -> "QrCode":
+        runs = tuple((int(row), int(start), int(length)) for start, row, length in _SVG_RUN.findall(path))
+        # The bottom row always has dark modules: the lower-left finder pattern.
+        return cls(runs[-1][0] + 1 if runs else 0, runs)
+
+
+_SVG_RUN = re.compile(r"M(\d+) (\d+)h(\d+)")
 
 
 # The layout: what a plate is made of, in mm from its top-left corner.
@@ -136,13 +179,7 @@ class Symbol:
     x: float  # where the first module is (inside the quiet zone)
     y: float
     module: float  # mm per module
-    rows: tuple[str, ...]
-
-    @cached_property
-    def runs(self) -> list[tuple[int, int, int]]:
-        """(row, first column, length) of each horizontal run of dark modules."""
-        return [(row, match.start(), match.end() - match.start())
-                for row, line in enumerate(self.rows) for match in re.finditer("1+", line)]
+    code: QrCode
 
 
 @dataclass(frozen=True)
@@ -152,14 +189,14 @@ class PlateArtwork:
     shapes: tuple  # Box | TextLine | Symbol, in drawing order
 
 
-def compose(text: PlateText, modules: tuple[str, ...], style: PlateStyle, font: OutlineFont) -> PlateArtwork:
+def compose(text: PlateText, code: QrCode, style: PlateStyle, font: OutlineFont) -> PlateArtwork:
     """Lay one plate out: road, Pinyin, door number, district and community; the code beside them."""
     width, height = style.width_mm, style.height_mm
     u = height / 200  # the layout is drawn for a 200 mm tall plate and scales with the height
     margin = 12 * u
     panel_width = min(116 * u, width * 0.42)
     panel = Box(width - margin - panel_width, margin + 2 * u, panel_width, height - 2 * margin - 4 * u, "#FFFFFF")
-    module = panel_width / (len(modules) + 2 * QUIET_ZONE)
+    module = panel_width / (code.size + 2 * QUIET_ZONE)
     left = margin + 4 * u
     text_width = panel.x - 10 * u - left
     line = _TextSetter(font)
@@ -179,7 +216,7 @@ def compose(text: PlateText, modules: tuple[str, ...], style: PlateStyle, font: 
         line(" · ".join(part for part in (text.district, text.community) if part),
              left, 180 * u, 11 * u, text_width, style.ink),
         panel,
-        Symbol(panel.x + QUIET_ZONE * module, panel.y + QUIET_ZONE * module, module, modules),
+        Symbol(panel.x + QUIET_ZONE * module, panel.y + QUIET_ZONE * module, module, code),
         line(text.display_id, panel.x + panel_width / 2, below_code + 14 * u, 11 * u, panel_width - 8 * u,
              PANEL_INK, centred=True),
         line("扫码查看地址 导航 便民服务", panel.x + panel_width / 2, below_code + 30 * u, 7 * u,
@@ -245,9 +282,9 @@ def to_svg(artwork: PlateArtwork) -> str:
                          for offset, glyph in shape.glyphs if glyph.svg_path)
             parts.append("</g>\n")
         else:
-            path = "".join(f"M{start} {row}h{length}v1h-{length}z" for row, start, length in shape.runs)
-            parts.append(f'<path fill="#000000" shape-rendering="crispEdges" transform="matrix({_n(shape.module)} 0 0 '
-                         f'{_n(shape.module)} {_n(shape.x)} {_n(shape.y)})" d="{path}"/>\n')
+            parts.append(f'<path id="qr" fill="#000000" shape-rendering="crispEdges" transform="matrix('
+                         f'{_n(shape.module)} 0 0 {_n(shape.module)} {_n(shape.x)} {_n(shape.y)})" '
+                         f'd="{shape.code.svg_path()}"/>\n')
     parts.append("</svg>\n")
     return "".join(parts)
 
@@ -275,7 +312,7 @@ def to_png(artwork: PlateArtwork, path: Path, dpi: int) -> None:
             for offset, glyph in shape.glyphs:
                 _fill_glyph(image, glyph, shape, offset, px)
         else:
-            for row, start, length in shape.runs:
+            for row, start, length in shape.code.runs:
                 x, y = (shape.x + start * shape.module) * px, (shape.y + row * shape.module) * px
                 draw.rectangle([x, y, x + length * shape.module * px - 1, y + shape.module * px - 1], fill="#000000")
     image.save(path, dpi=(dpi, dpi), optimize=False)
@@ -426,7 +463,7 @@ def _draw_plate(canvas: Canvas, artwork: PlateArtwork, forms: "_PdfForms") -> No
             canvas.saveState()
             canvas.transform(shape.module, 0, 0, shape.module, shape.x, shape.y)
             # Whole modules: a few hundred rectangles in integers, written as they are.
-            canvas.addLiteral(" ".join(f"{start} {row} {length} 1 re" for row, start, length in shape.runs) + " f")
+            canvas.addLiteral(" ".join(f"{start} {row} {length} 1 re" for row, start, length in shape.code.runs) + " f")
             canvas.restoreState()
 
 
@@ -477,20 +514,17 @@ class _PdfForms:
         if name is None:
             name = self.glyphs[glyph] = f"glyph{len(self.glyphs)}"
             self.canvas.beginForm(name, -GLYPH_REACH, -GLYPH_REACH, GLYPH_REACH, GLYPH_REACH)
-            path = self.canvas.beginPath()
-            for command in glyph.commands:
-                kind, values = command[0], command[1:]
-                if kind == "M":
-                    path.moveTo(*values)
-                elif kind == "L":
-                    path.lineTo(*values)
-                elif kind == "C":
-                    path.curveTo(*values)
-                else:
-                    path.close()
-            self.canvas.drawPath(path, stroke=0, fill=1, fillMode=1)  # nonzero winding, as fonts are drawn
+            self.canvas.addLiteral(_pdf_outline(glyph))
             self.canvas.endForm()
         return name
+
+
+@lru_cache(maxsize=8192)
+def _pdf_outline(glyph: Glyph) -> str:
+    """The glyph as PDF path operators, filled nonzero as fonts are drawn (kept: every file needs them)."""
+    operators = {"M": "m", "L": "l", "C": "c", "Z": "h"}
+    return " ".join(" ".join([*(f"{value:g}" for value in command[1:]), operators[command[0]]])
+                    for command in glyph.commands) + " f"
 
 
 @lru_cache(maxsize=64)
@@ -542,28 +576,33 @@ def _font(path: str) -> OutlineFont:
 
 
 def render_file(job: FileJob) -> FileResult:
-    """Draw one file of a batch into `job.batch_dir`, reusing artwork found in `job.cache_dir`."""
+    """Draw one file of a batch into `job.batch_dir`, reusing artwork found in `job.cache_dir`.
+
+    A plate's SVG is its cached artwork, symbol included: a plate whose SVG is there and
+    complete is not encoded again.
+    """
     font = _font(job.font_path)
     cache = Path(job.cache_dir)
     batch = Path(job.batch_dir)
     sheet = Sheet.fitting(job.sheet_name, job.style)
+    for folder in [cache / "svg"] + [batch / kind / job.stem for kind in ("svg", "png") if kind in job.formats]:
+        folder.mkdir(parents=True, exist_ok=True)
     artworks, keys, encoded = [], [], 0
     for text in job.plates:
-        code_file = cache / "codes" / f"{_digest(job.style.error_correction, text.url)}.txt"
-        if code_file.exists():
-            modules = tuple(code_file.read_text().split())
-        else:
-            modules = qr_modules(text.url, job.style.error_correction)
-            _cached(code_file, lambda target, modules=modules: target.write_text("\n".join(modules)))
-            encoded += 1
-        artwork = compose(text, modules, job.style, font)
-        key = _digest(ARTWORK_VERSION, font.identity, asdict(job.style), asdict(text), modules)
+        key = _digest(ARTWORK_VERSION, _QR_LIBRARY, MIN_QR_VERSION, font.identity, asdict(job.style), asdict(text))
         keys.append(key)
+        svg = cache / "svg" / f"{key}.svg"
+        code = _code_in(svg)
+        if code is None:
+            artwork = compose(text, QrCode.encode(text.url, job.style.error_correction), job.style, font)
+            svg.unlink(missing_ok=True)  # a new file: never rewrite one that batches link to
+            svg.write_text(to_svg(artwork), encoding="utf-8")
+            encoded += 1
+        else:
+            artwork = compose(text, code, job.style, font)
         artworks.append(artwork)
         if "svg" in job.formats:
-            _link(_cached(cache / "svg" / f"{key}.svg",
-                          lambda target, artwork=artwork: target.write_text(to_svg(artwork), encoding="utf-8")),
-                  batch / "svg" / job.stem / f"{text.plate_id}.svg")
+            _link(svg, batch / "svg" / job.stem / f"{text.plate_id}.svg")
         if "png" in job.formats:
             _link(_cached(cache / "png" / f"{key}-{job.png_dpi}.png",
                           lambda target, artwork=artwork: to_png(artwork, target, job.png_dpi)),
@@ -571,11 +610,26 @@ def render_file(job: FileJob) -> FileResult:
     pdf = None
     if "pdf" in job.formats:
         pdf = f"pdf/{job.stem}.pdf"
+        (batch / "pdf").mkdir(exist_ok=True)
         sheet_key = _digest(ARTWORK_VERSION, job.stem, job.sheet_name, keys)
         _link(_cached(cache / "pdf" / f"{sheet_key}.pdf", lambda target: write_pdf(target, artworks, sheet, job.stem, font)),
               batch / pdf)
     placements = tuple((text.plate_id, *sheet.place(index)) for index, text in enumerate(job.plates))
     return FileResult(job.stem, pdf, placements, encoded, len(job.plates) - encoded)
+
+
+_QR_LIBRARY = f"qrcode {version('qrcode')}"  # a new release might choose another mask: encode again
+_SVG_SYMBOL = re.compile(r'<path id="qr"[^>]* d="([^"]*)"')
+
+
+def _code_in(svg: Path) -> QrCode | None:
+    """The symbol of a cached plate SVG; None if there is none, or only part of one (a run cut short)."""
+    try:
+        text = svg.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    match = _SVG_SYMBOL.search(text)
+    return QrCode.from_svg_path(match[1]) if match and text.endswith("</svg>\n") else None
 
 
 def _digest(*parts) -> str:
@@ -600,9 +654,7 @@ def _cached(path: Path, write) -> Path:
 
 
 def _link(cached: Path, target: Path) -> None:
-    """Put a cached file into the batch folder without copying it where the disk allows."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
+    """Put a cached file into the (new) batch folder, without copying it where the disk allows."""
     try:
         os.link(cached, target)
     except OSError:

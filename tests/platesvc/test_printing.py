@@ -1,5 +1,6 @@
 """Plate artwork: the QR payload, the layout, and each writer (SVG, PNG, PDF), without a database."""
 
+import dataclasses
 import itertools
 import subprocess
 import xml.etree.ElementTree as ET
@@ -14,14 +15,16 @@ from platesvc.plate_ids import parse_plate_id, plate_url
 from platesvc.printing import (
     QUIET_ZONE,
     Box,
+    FileJob,
     PlateStyle,
     PlateText,
     PrintError,
+    QrCode,
     Sheet,
     Symbol,
     TextLine,
     compose,
-    qr_modules,
+    render_file,
     to_png,
     to_svg,
     write_pdf,
@@ -37,7 +40,7 @@ def _text(plate_id="64010400C1SM", road="解放西街", pinyin="Jiefang Xijie", 
 
 def _artwork(font, text=None, style=None):
     text, style = text or _text(), style or PlateStyle()
-    return compose(text, qr_modules(text.url, style.error_correction), style, font)
+    return compose(text, QrCode.encode(text.url, style.error_correction), style, font)
 
 
 def _code_field(shapes) -> tuple[Box, Symbol]:
@@ -67,15 +70,21 @@ def test_png_decodes_to_the_plate_url_at_the_chosen_error_correction(plate_font,
 
 
 def test_a_reprint_carries_the_same_symbol(plate_font):
-    assert qr_modules(_text().url) == qr_modules(_text().url)
+    assert QrCode.encode(_text().url) == QrCode.encode(_text().url)
     assert to_svg(_artwork(plate_font)) == to_svg(_artwork(plate_font))
+
+
+def test_a_symbol_survives_the_trip_through_its_svg_path():
+    code = QrCode.encode(_text().url)
+    assert code.size == 49 and len(code.rows) == 49 and set("".join(code.rows)) == {"0", "1"}
+    assert QrCode.from_svg_path(code.svg_path()) == code
 
 
 def test_the_code_keeps_its_quiet_zone_on_a_white_field(plate_font):
     shapes = _artwork(plate_font).shapes
     field, symbol = _code_field(shapes)
     assert field.colour == "#FFFFFF"
-    side = len(symbol.rows) * symbol.module
+    side = symbol.code.size * symbol.module
     quiet = QUIET_ZONE * symbol.module - 1e-9
     assert symbol.x - field.x >= quiet and field.x + field.width - (symbol.x + side) >= quiet
     assert symbol.y - field.y >= quiet
@@ -169,12 +178,12 @@ def test_in_a_collection_the_simplified_chinese_face_is_used(plate_font):
         assert plate_font.family.endswith(" SC")
 
 
-def _blotted(rows: tuple[str, ...], left: float, top: float, side: float, fill: int) -> Image.Image:
+def _blotted(code: QrCode, left: float, top: float, side: float, fill: int) -> Image.Image:
     """The symbol at 6 px a module with its quiet zone, a square blot over part of it."""
     px, quiet = 6, QUIET_ZONE
-    image = Image.new("L", ((len(rows) + 2 * quiet) * px,) * 2, 255)
+    image = Image.new("L", ((code.size + 2 * quiet) * px,) * 2, 255)
     draw = ImageDraw.Draw(image)
-    for row, start, length in Symbol(0, 0, 1, rows).runs:
+    for row, start, length in code.runs:
         draw.rectangle([(start + quiet) * px, (row + quiet) * px, (start + length + quiet) * px - 1,
                         (row + quiet + 1) * px - 1], fill=0)
     draw.rectangle([(left + quiet) * px, (top + quiet) * px, (left + side + quiet) * px, (top + side + quiet) * px],
@@ -184,8 +193,8 @@ def _blotted(rows: tuple[str, ...], left: float, top: float, side: float, fill: 
 
 def test_a_blot_over_15_percent_of_the_symbol_anywhere_off_its_finders_still_reads():
     url = plate_url("https://plates.example", "64010400C1SM")
-    rows = qr_modules(url)  # the default level, Q
-    size = len(rows)
+    code = QrCode.encode(url)  # the default level, Q
+    size = code.size
     side = size * 0.15 ** 0.5
     finders = [(0, 0), (size - 8, 0), (0, size - 8)]
     tried = 0
@@ -194,7 +203,24 @@ def test_a_blot_over_15_percent_of_the_symbol_anywhere_off_its_finders_still_rea
             if any(left < fx + 8 and left + side > fx and top < fy + 8 and top + side > fy for fx, fy in finders):
                 continue
             for fill in (0, 255):  # dirt, or a sticker
-                found = zxingcpp.read_barcodes(_blotted(rows, left, top, side, fill))
+                found = zxingcpp.read_barcodes(_blotted(code, left, top, side, fill))
                 assert [barcode.text for barcode in found] == [url], (left, top, fill)
                 tried += 1
     assert tried > 40
+
+
+def test_a_rerun_encodes_only_plates_whose_artwork_is_missing_or_cut_short(plate_font, tmp_path):
+    texts = tuple(_text(plate_id) for plate_id in ("64010400C1SM", "64010400C1TN"))
+    job = FileJob("0001-jiefang-xijie", texts, PlateStyle(), "A1", frozenset({"pdf", "svg"}), str(plate_font.path),
+                  str(tmp_path / "cache"), str(tmp_path / "first"))
+    first = render_file(job)
+    assert (first.encoded, first.reused, first.pdf) == (2, 0, "pdf/0001-jiefang-xijie.pdf")
+    assert first.placements == (("64010400C1SM", 1, 1), ("64010400C1TN", 1, 2))
+    names = ("svg/0001-jiefang-xijie/64010400C1SM.svg", "svg/0001-jiefang-xijie/64010400C1TN.svg",
+             "pdf/0001-jiefang-xijie.pdf")
+    made = {name: (tmp_path / "first" / name).read_bytes() for name in names}
+    [cut] = [svg for svg in (tmp_path / "cache" / "svg").iterdir() if "64010400C1TN" in svg.read_text()]
+    cut.write_text(cut.read_text()[:5000])  # as if the run had been killed mid-write
+    again = render_file(dataclasses.replace(job, batch_dir=str(tmp_path / "again")))
+    assert (again.encoded, again.reused) == (1, 1)
+    assert {name: (tmp_path / "again" / name).read_bytes() for name in names} == made
