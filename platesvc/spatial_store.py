@@ -10,7 +10,7 @@ from platesvc.spatial_index import rtree_table
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
-def _in_bbox(session: Session, model, column: str):
+def in_bbox(session: Session, model, column: str):
     """A condition: the model's indexed geometry column meets the box bound as :min_x … :max_y."""
     if session.get_bind().dialect.name == "postgresql":
         return getattr(model, column).op("&&")(text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)"))
@@ -19,16 +19,29 @@ def _in_bbox(session: Session, model, column: str):
                              "AND max_y >= :min_y AND min_y <= :max_y"))
 
 
-def _box_params(bbox: BBox) -> dict:
+def box_params(bbox: BBox) -> dict:
+    """The parameters `in_bbox` conditions are bound with."""
     return dict(zip(("min_x", "min_y", "max_x", "max_y"), bbox))
+
+
+def indexed_bounds(session: Session, model, column: str) -> BBox | None:
+    """The bounds of every geometry in the column, read from its index where the backend keeps them."""
+    table = model.__tablename__
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+               f"FROM (SELECT ST_Extent({column}) AS e FROM {table}) AS extent")
+    else:
+        sql = f"SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM {rtree_table(table, column)}"
+    bounds = session.execute(text(sql)).one()
+    return None if bounds[0] is None else tuple(float(value) for value in bounds)
 
 
 def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, shapely.Point]]:
     """(id, point) of active buildings whose point falls in the box."""
     rows = session.execute(
-        select(Building.id, Building.point).where(_in_bbox(session, Building, "point"),
+        select(Building.id, Building.point).where(in_bbox(session, Building, "point"),
                                                   Building.status == BuildingStatus.ACTIVE),
-        _box_params(bbox),
+        box_params(bbox),
     ).all()
     box = shapely.box(*bbox)
     return [(building_id, point) for building_id, point in rows if box.covers(point)]
@@ -36,11 +49,11 @@ def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, sh
 
 def services_in_bbox(session: Session, bbox: BBox, category: str | None = None) -> list[tuple[int, shapely.Point]]:
     """(id, point) of service points (of one category, if given) inside the box."""
-    query = select(ServicePoint.id, ServicePoint.geom).where(_in_bbox(session, ServicePoint, "geom"))
+    query = select(ServicePoint.id, ServicePoint.geom).where(in_bbox(session, ServicePoint, "geom"))
     if category is not None:
         query = query.where(ServicePoint.category == category)
     box = shapely.box(*bbox)
-    return [(service_id, point) for service_id, point in session.execute(query, _box_params(bbox))
+    return [(service_id, point) for service_id, point in session.execute(query, box_params(bbox))
             if box.covers(point)]
 
 

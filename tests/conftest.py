@@ -148,6 +148,12 @@ def plate_font():
 
 
 @pytest.fixture(scope="session")
+def ogrinfo():
+    """GDAL's ogrinfo, a real OGC API - Features client."""
+    return _required_outside_ci(shutil.which("ogrinfo"), "ogrinfo", "gdal-bin")
+
+
+@pytest.fixture(scope="session")
 def pdftoppm():
     """poppler's pdftoppm, to rasterise printed sheets as a scanner or a phone camera sees them."""
     return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "poppler-utils")

@@ -22,11 +22,12 @@ def reference_snapshot() -> ReferenceSnapshot:
 
 def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
-    from platesvc.web import api, health, openapi, pages
+    from platesvc.web import api, health, ogc, openapi, pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(ogc.bp)
     app.register_blueprint(pages.bp)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)

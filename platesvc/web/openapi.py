@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify, render_template
 
+from platesvc import features
 from platesvc.models import ServiceCategory
 from platesvc.nearby import MAX_RADIUS_M
 from platesvc.web.api import DEFAULT_NEARBY, MAX_NEARBY
@@ -48,11 +49,63 @@ _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["z
          "description": "Language; otherwise Accept-Language, then Chinese"}
 
 
+_COLLECTION_ID = {"name": "collectionId", "in": "path", "required": True, "example": "services",
+                  "schema": {"type": "string", "enum": list(features.COLLECTIONS)}}
+_OGC_ERROR = {"description": "OGC-style error", "content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/OgcError"}}}}
+
+
+def _geojson(description: str) -> dict:
+    return {"description": description, "content": {"application/geo+json": {"schema": {"type": "object"}}}}
+
+
+def _ogc_paths() -> dict:
+    filters = sorted({name for collection in features.COLLECTIONS.values() for name in collection.filterable})
+    return {
+        "/ogc": {"get": {"summary": "OGC API - Features landing page", "operationId": "ogcLanding",
+                         "responses": {"200": _json("OgcLinks", "Links to the API definition, conformance, data")}}},
+        "/ogc/conformance": {"get": {"summary": "The conformance classes met", "operationId": "ogcConformance",
+                                     "responses": {"200": _json("OgcConformance", "Core, GeoJSON, OpenAPI 3.0")}}},
+        "/ogc/collections": {"get": {"summary": "The feature collections", "operationId": "ogcCollections",
+                                     "responses": {"200": _json("OgcLinks", "Each collection, its extent and links")}}},
+        "/ogc/collections/{collectionId}": {"get": {
+            "summary": "One feature collection", "operationId": "ogcCollection", "parameters": [_COLLECTION_ID],
+            "responses": {"200": _json("OgcLinks", "The collection"), "404": _OGC_ERROR}}},
+        "/ogc/collections/{collectionId}/items": {"get": {
+            "summary": "The collection's features, a page at a time, by box and by property",
+            "description": "Properties filter by equality: " + ", ".join(
+                f"{c.id} by {', '.join(c.filterable)}" for c in features.COLLECTIONS.values()),
+            "operationId": "ogcItems",
+            "parameters": [
+                _COLLECTION_ID,
+                {"name": "bbox", "in": "query", "style": "form", "explode": False,
+                 "description": "minLon,minLat,maxLon,maxLat (WGS84)",
+                 "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
+                {"name": "bbox-crs", "in": "query", "schema": {"type": "string", "enum": [
+                    "http://www.opengis.net/def/crs/OGC/1.3/CRS84"]}},
+                {"name": "limit", "in": "query", "description": f"Larger values are cut to {features.MAX_LIMIT}",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": features.MAX_LIMIT,
+                            "default": features.DEFAULT_LIMIT}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                *({"name": name, "in": "query", "schema": {"type": "string"},
+                   "description": "Only features whose property equals this"} for name in filters),
+            ],
+            "responses": {"200": _geojson("FeatureCollection with numberMatched, numberReturned, next/prev links"),
+                          "400": _OGC_ERROR, "404": _OGC_ERROR}}},
+        "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
+            "summary": "One feature", "operationId": "ogcItem",
+            "parameters": [_COLLECTION_ID, {"name": "featureId", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}],
+            "responses": {"200": _geojson("The Feature"), "404": _OGC_ERROR}}},
+    }
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "platesvc", "version": "1",
-                 "description": "QR door plates: resolve a plate, find services nearby."},
+                 "description": "QR door plates: resolve a plate, find services nearby, read the city's "
+                                "features through OGC API - Features."},
         "paths": {
             "/healthz": {"get": {"summary": "Liveness and database reachability", "operationId": "healthz",
                                  "responses": {"200": _json("Health", "Up"),
@@ -95,11 +148,17 @@ def document() -> dict:
                 "parameters": [_PLATE_ID, _LANG, {"name": "service_id", "in": "path", "required": True,
                                                   "schema": {"type": "integer"}}],
                 "responses": {"200": _html("The links"), "404": _html("No such service point")}}},
+            **_ogc_paths(),
         },
         "components": {"schemas": {
             "Health": {"type": "object", "properties": {"status": {"type": "string"},
                                                         "database": {"type": "string"}}},
             "Error": _ERROR,
+            "OgcError": {"type": "object", "required": ["code", "description"],
+                         "properties": {"code": {"type": "string"}, "description": {"type": "string"}}},
+            "OgcLinks": {"type": "object", "properties": {"links": {"type": "array", "items": {"type": "object"}}}},
+            "OgcConformance": {"type": "object", "required": ["conformsTo"], "properties": {
+                "conformsTo": {"type": "array", "items": {"type": "string"}}}},
             "Service": _SERVICE,
             "Plate": {
                 "type": "object",

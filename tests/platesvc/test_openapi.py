@@ -18,7 +18,8 @@ def test_the_document_is_valid_openapi(app, client):
 def test_every_documented_path_answers_as_documented(issued_app, client):
     document = client.get("/api/v1/openapi.json").json
     examples = {"plate_id": db.session.scalar(select(Plate.id).limit(1)),
-                "service_id": db.session.scalar(select(ServicePoint.id).limit(1))}
+                "service_id": db.session.scalar(select(ServicePoint.id).limit(1)),
+                "collectionId": "services", "featureId": db.session.scalar(select(ServicePoint.id).limit(1))}
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
             url = re.sub(r"\{(\w+)\}", lambda m: str(examples[m.group(1)]), path)

@@ -1,0 +1,202 @@
+"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) under /ogc, over features.py.
+
+Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
+"""
+
+import math
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from platesvc import features
+from platesvc.database import db
+from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+GEOJSON = "application/geo+json"
+ITEMS_PARAMETERS = {"bbox", "bbox-crs", "limit", "offset", "f"}
+
+
+@bp.get("")
+@bp.get("/")
+def landing():
+    return jsonify({
+        "title": "platesvc",
+        "description": "Door plates, service points, police beats, culture zones, roads and divisions",
+        "links": [
+            _link(_url("ogc.landing"), "self", "application/json", "This document"),
+            _link(_url("openapi.openapi_json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+                  "The API definition"),
+            _link(_url("openapi.docs"), "service-doc", "text/html", "The API documentation"),
+            _link(_url("ogc.conformance"), "conformance", "application/json", "Conformance classes"),
+            _link(_url("ogc.collections"), "data", "application/json", "The feature collections"),
+        ],
+    })
+
+
+@bp.get("/conformance")
+def conformance():
+    return jsonify({"conformsTo": CONFORMANCE})
+
+
+@bp.get("/collections")
+def collections():
+    return jsonify({
+        "links": [_link(_url("ogc.collections"), "self", "application/json", "The feature collections")],
+        "collections": [_describe(collection) for collection in features.COLLECTIONS.values()],
+    })
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str):
+    return jsonify(_describe(_collection(collection_id)))
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str):
+    wanted = _collection(collection_id)
+    unknown = set(request.args) - ITEMS_PARAMETERS - set(wanted.filterable)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise BadParameterError(name, f"is not a parameter of {collection_id} items; filter by one of "
+                                      f"{', '.join(wanted.filterable)}")
+    _check_format()
+    limit = min(_integer("limit", features.DEFAULT_LIMIT, low=1), features.MAX_LIMIT)
+    offset = _integer("offset", 0, low=0)
+    bbox = _bbox()
+    filters = {name: request.args[name] for name in wanted.filterable if name in request.args}
+    page = features.items(db.session, wanted, current_app.config, bbox, filters, limit, offset)
+    links = [_link(_items_url(collection_id, offset), "self", GEOJSON, "This page"),
+             _link(_url("ogc.collection", collection_id=collection_id), "collection",
+                   "application/json", "The collection")]
+    if offset + limit < page.matched:
+        links.append(_link(_items_url(collection_id, offset + limit), "next", GEOJSON, "Next page"))
+    if offset > 0:
+        links.append(_link(_items_url(collection_id, max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
+    response = jsonify({
+        "type": "FeatureCollection",
+        "features": page.features,
+        "numberMatched": page.matched,
+        "numberReturned": len(page.features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    })
+    response.mimetype = GEOJSON
+    return response
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    wanted = _collection(collection_id)
+    _check_format()
+    feature = features.item(db.session, wanted, current_app.config, feature_id)
+    if feature is None:
+        raise NotFoundError(f"{collection_id} has no feature {feature_id}")
+    feature["links"] = [
+        _link(_url("ogc.item", collection_id=collection_id, feature_id=feature_id), "self",
+              GEOJSON, "This feature"),
+        _link(_url("ogc.collection", collection_id=collection_id), "collection",
+              "application/json", "The collection"),
+    ]
+    response = jsonify(feature)
+    response.mimetype = GEOJSON
+    return response
+
+
+@bp.errorhandler(PlatesvcError)
+def _domain_error(error: PlatesvcError):
+    code = {400: "InvalidParameterValue", 404: "NotFound"}.get(error.http_status, "InvalidRequest")
+    return jsonify(code=code, description=error.message), error.http_status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    return jsonify(code=error.name.replace(" ", ""), description=error.description), error.code
+
+
+def _collection(collection_id: str) -> features.Collection:
+    found = features.COLLECTIONS.get(collection_id)
+    if found is None:
+        raise NotFoundError(f"no collection {collection_id!r}; there are {', '.join(features.COLLECTIONS)}")
+    return found
+
+
+def _describe(collection: features.Collection) -> dict:
+    bounds = features.extent(db.session, collection)
+    description = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            _link(_url("ogc.collection", collection_id=collection.id), "self",
+                  "application/json", "This collection"),
+            _link(_url("ogc.items", collection_id=collection.id), "items", GEOJSON,
+                  f"Its features ({collection.geometry_type}); filter by {', '.join(collection.filterable)}"),
+        ],
+    }
+    if bounds:
+        description["extent"] = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
+    return description
+
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)  # absolute: clients follow links as given
+
+
+def _link(href: str, rel: str, media_type: str, title: str) -> dict:
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def _items_url(collection_id: str, offset: int) -> str:
+    arguments = {name: value for name, value in request.args.items() if name != "offset"}
+    return _url("ogc.items", collection_id=collection_id, **arguments,
+                   **({"offset": offset} if offset else {}))
+
+
+def _check_format() -> None:
+    wanted = request.args.get("f", "json").lower()
+    if wanted not in ("json", "geojson"):
+        raise BadParameterError("f", f"{wanted!r}: only json (GeoJSON) is offered")
+
+
+def _integer(name: str, default: int, low: int) -> int:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < low:
+        raise BadParameterError(name, f"{text!r} is not a whole number of at least {low}")
+    return int(text)
+
+
+def _bbox() -> features.BBox | None:
+    text = request.args.get("bbox")
+    crs = request.args.get("bbox-crs", CRS84)
+    if crs != CRS84:
+        raise BadParameterError("bbox-crs", f"only {CRS84} (longitude, latitude in WGS84) is offered")
+    if text is None:
+        return None
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise BadParameterError("bbox", f"{text!r}: give minLon,minLat,maxLon,maxLat") from None
+    if len(numbers) == 6:  # with heights, which plates and services do not have
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise BadParameterError("bbox", f"{text!r}: give minLon,minLat,maxLon,maxLat")
+    min_x, min_y, max_x, max_y = numbers
+    if not (-180 <= min_x <= 180 and -180 <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
+        raise BadParameterError("bbox", f"{text!r}: longitudes must lie in -180…180 and latitudes in -90…90, "
+                                        "south before north")
+    if min_x > max_x:
+        raise BadParameterError("bbox", f"{text!r}: a box across the antimeridian is not supported")
+    return min_x, min_y, max_x, max_y
