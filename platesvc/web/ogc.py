@@ -65,7 +65,7 @@ def items(collection_id: str):
     wanted = _collection(collection_id)
     unknown = set(request.args) - ITEMS_PARAMETERS - set(wanted.filterable)
     if unknown:
-        name = sorted(unknown)[0]
+        name = min(unknown)
         raise BadParameterError(name, f"is not a parameter of {collection_id} items; filter by one of "
                                       f"{', '.join(wanted.filterable)}")
     _check_format()

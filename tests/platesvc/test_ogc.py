@@ -10,8 +10,16 @@ from sqlalchemy import select
 
 from platesvc import features
 from platesvc.database import db
-from platesvc.models import Building, BuildingStatus, Division, Plate, PoliceBeat, Road, ServicePoint
-from platesvc.web.ogc import CONFORMANCE, CRS84
+from platesvc.models import (
+    Building,
+    BuildingStatus,
+    Division,
+    Plate,
+    PoliceBeat,
+    Road,
+    ServicePoint,
+)
+from platesvc.web.ogc import CONFORMANCE
 
 # A box over the middle of 兴庆区, and one across the edge of the demo city.
 BOXES = [(106.25, 38.45, 106.30, 38.49), (106.0, 38.3, 106.2, 38.6)]
