@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Beyond Python: a CJK font to outline plate text with (printing), and for the tests Chromium
-# (browser tests) and poppler-utils (pdftoppm reads printed sheets back for the QR decoder).
+# (browser tests), poppler-utils (pdftoppm reads printed sheets back for the QR decoder) and
+# gdal-bin (ogrinfo, a real OGC API - Features client).
 FONT_PACKAGES := fonts-noto-cjk
-TEST_PACKAGES := chromium poppler-utils
+TEST_PACKAGES := chromium poppler-utils gdal-bin
 
 .PHONY: install fonts run test bench clean
 
@@ -36,6 +37,7 @@ bench: install
 	$(BIN)/python bench/seed_and_issue.py
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
+	$(BIN)/python bench/print_plates.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

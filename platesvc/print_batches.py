@@ -141,6 +141,7 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     stage(f"choosing plates: {selection.describe()}")
     plates, refused = _printable(font, _select(session, config, selection))
     refused += _asked_for_but_not_selected(session, selection, plates, refused)
+    session.commit()  # end the read: drawing takes minutes, and no transaction should stay open so long
     if not plates:
         reasons = "; ".join(f"{plate_id}: {reason}" for plate_id, reason in refused[:5])
         raise PrintError(f"no plates to print for {selection.describe()}" + (f" ({reasons})" if reasons else ""))

@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 
 from platesvc import print_batches
 from platesvc.database import db
-from platesvc.models import Building, Plate, PlatePrint, PlateStatus, PrintBatch, Road
+from platesvc.models import (
+    Building,
+    Division,
+    Plate,
+    PlatePrint,
+    PlateStatus,
+    PrintBatch,
+    Road,
+)
 from platesvc.print_batches import PrintSettings, Selection, print_plates
 from platesvc.printing import MIN_QR_VERSION, PlateStyle, PrintError
 
@@ -79,6 +87,24 @@ def test_a_road_batch_holds_everything_the_manufacturer_needs(issued_app, plate_
     assert (batch.name, batch.plate_count, batch.archive) == (report.batch_name, len(plates), str(report.archive))
     assert db.session.scalar(select(func.count()).select_from(PlatePrint)) == len(plates)
     assert _statuses(plates) == Counter({PlateStatus.PRINTED: len(plates)})
+
+
+def test_a_district_or_community_batch_holds_exactly_its_plates(issued_app, plate_font, tmp_path):
+    community_id, community, count = db.session.execute(
+        select(Building.community_id, Division.name, func.count()).join(Division, Division.id == Building.community_id)
+        .group_by(Building.community_id, Division.name).order_by(func.count()).limit(1)).one()
+    district = db.session.scalar(select(Building.division_code).where(Building.community_id == community_id))
+    report = print_plates(db.session, issued_app.config, tmp_path, Selection(district=district, community=community),
+                          _settings(formats=("csv",)))
+    expected = set(db.session.scalars(select(Plate.id).join(Building).where(Building.community_id == community_id)))
+    rows = list(csv.DictReader((report.folder / "manifest.csv").open(encoding="utf-8-sig")))
+    assert {row["plate_id"] for row in rows} == expected and len(expected) == count
+    assert {row["community"] for row in rows} == {community} and not rows[0]["file"]
+    elsewhere = print_plates(db.session, issued_app.config, tmp_path, Selection(district=district), _settings(
+        formats=("csv",)))
+    rows = list(csv.DictReader((elsewhere.folder / "manifest.csv").open(encoding="utf-8-sig")))
+    assert rows and all(row["plate_id"].startswith(district) for row in rows)
+    assert not expected & {row["plate_id"] for row in rows}  # already printed: status issued only
 
 
 def test_every_printed_code_decodes_to_its_plate_url_and_resolves(issued_app, client, plate_font,
