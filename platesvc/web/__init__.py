@@ -22,12 +22,13 @@ def reference_snapshot() -> ReferenceSnapshot:
 
 def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
-    from platesvc.web import api, health, ogc, openapi, pages
+    from platesvc.web import api, health, ogc, openapi, pages, tiles
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(tiles.bp)
     app.register_blueprint(pages.bp)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -38,6 +39,6 @@ def _domain_error(error: PlatesvcError):
 
 
 def _http_error(error: HTTPException):
-    if request.accept_mimetypes.accept_html and not request.path.startswith(("/api/", "/healthz")):
+    if request.accept_mimetypes.accept_html and not request.path.startswith(("/api/", "/healthz", "/tiles/")):
         return error
     return jsonify(error=error.name, message=error.description), error.code

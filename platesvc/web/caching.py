@@ -5,15 +5,16 @@ import hashlib
 from flask import Request, Response
 
 
-def revalidated(body: str, mimetype: str, request: Request, status: int = 200, vary: str | None = None) -> Response:
+def revalidated(body: str | bytes, mimetype: str, request: Request, status: int = 200, vary: str | None = None,
+                cache_control: str = "public, no-cache") -> Response:
     """The body tagged with a hash of itself, or a bodiless 304 when the client has it already.
 
-    `no-cache` lets phones keep the page but ask every time, so a changed officer or
-    service point shows on the next scan (and every scan reaches the counter).
+    By default `no-cache` lets phones keep the page but ask every time, so a changed officer
+    or service point shows on the next scan (and every scan reaches the counter).
     """
-    data = body.encode()
+    data = body.encode() if isinstance(body, str) else body
     tag = hashlib.sha1(data).hexdigest()
-    headers = {"ETag": f'"{tag}"', "Cache-Control": "public, no-cache"}
+    headers = {"ETag": f'"{tag}"', "Cache-Control": cache_control}
     if vary:
         headers["Vary"] = vary
     if status == 200 and tag in request.if_none_match:

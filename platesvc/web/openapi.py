@@ -100,6 +100,33 @@ def _ogc_paths() -> dict:
     }
 
 
+_TILE_LAYER = {"name": "layer", "in": "path", "required": True, "example": "roads",
+               "schema": {"type": "string", "enum": ["plates", "services", "beats", "roads"]}}
+
+
+def _tile_paths() -> dict:
+    def coordinate(name: str, example: int) -> dict:
+        return {"name": name, "in": "path", "required": True, "example": example,
+                "schema": {"type": "integer", "minimum": 0}}
+
+    return {
+        "/tiles/{layer}/{z}/{x}/{y}.mvt": {"get": {
+            "summary": "A Mapbox Vector Tile (2.1) of plates, services, police beats or roads",
+            "operationId": "vectorTile",
+            "parameters": [_TILE_LAYER, coordinate("z", 8), coordinate("x", 203), coordinate("y", 98)],
+            "responses": {"200": {"description": "The tile (Cache-Control max-age=60, ETag)",
+                                  "content": {"application/vnd.mapbox-vector-tile": {
+                                      "schema": {"type": "string", "format": "binary"}}}},
+                          "204": {"description": "Nothing in this tile"},
+                          "304": {"description": "Not modified"},
+                          "404": _json("Error", "No such layer or tile, or outside the layer's zoom levels")}}},
+        "/tiles/{layer}.json": {"get": {
+            "summary": "TileJSON 3.0 for a tile layer", "operationId": "tileJson", "parameters": [_TILE_LAYER],
+            "responses": {"200": {"description": "TileJSON", "content": {"application/json": {
+                "schema": {"type": "object"}}}}, "404": _json("Error", "No such layer")}}},
+    }
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
@@ -149,6 +176,7 @@ def document() -> dict:
                                                   "schema": {"type": "integer"}}],
                 "responses": {"200": _html("The links"), "404": _html("No such service point")}}},
             **_ogc_paths(),
+            **_tile_paths(),
         },
         "components": {"schemas": {
             "Health": {"type": "object", "properties": {"status": {"type": "string"},

@@ -22,6 +22,8 @@ def test_every_documented_path_answers_as_documented(issued_app, client):
                 "collectionId": "services", "featureId": db.session.scalar(select(ServicePoint.id).limit(1))}
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
+            examples.update({p["name"]: p["example"] for p in operation.get("parameters", [])
+                             if p["in"] == "path" and "example" in p and p["name"] not in examples})
             url = re.sub(r"\{(\w+)\}", lambda m: str(examples[m.group(1)]), path)
             query = {p["name"]: p["example"] for p in operation.get("parameters", [])
                      if p["in"] == "query" and p.get("required")}
