@@ -10,6 +10,10 @@ PORT ?= 8000
 FONT_PACKAGES := fonts-noto-cjk
 TEST_PACKAGES := chromium poppler-utils gdal-bin
 
+# MapLibre GL JS for /map, from the npm registry (package-lock.json), served from static/vendor.
+VENDOR := static/vendor/maplibre-gl
+MAPLIBRE := node_modules/maplibre-gl
+
 .PHONY: install fonts run test bench clean
 
 $(BIN)/platesvc: pyproject.toml
@@ -18,7 +22,13 @@ $(BIN)/platesvc: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/platesvc fonts
+install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs
+
+$(VENDOR)/maplibre-gl.mjs: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(MAPLIBRE)/dist/maplibre-gl.mjs $(MAPLIBRE)/dist/maplibre-gl-worker.mjs $(MAPLIBRE)/dist/maplibre-gl.css \
+	   $(MAPLIBRE)/LICENSE.txt $(VENDOR)/
 
 fonts:
 	scripts/install-debian-packages --optional $(FONT_PACKAGES)
@@ -40,4 +50,4 @@ bench: install
 	$(BIN)/python bench/print_plates.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor

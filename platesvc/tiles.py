@@ -37,9 +37,9 @@ LAYERS = {layer.name: layer for layer in [
     TileLayer("plates", features.COLLECTIONS["plates"], Building.id, ("road", "number", "status"), min_zoom=13,
               key_property="plate_id"),
     TileLayer("services", features.COLLECTIONS["services"], features.COLLECTIONS["services"].key,
-              ("name", "category"), min_zoom=10),
+              ("name", "category"), min_zoom=8),
     TileLayer("beats", features.COLLECTIONS["police-beats"], features.COLLECTIONS["police-beats"].key,
-              ("name", "station"), min_zoom=10),
+              ("name", "station"), min_zoom=8),
     TileLayer("roads", features.COLLECTIONS["roads"], features.COLLECTIONS["roads"].key, ("name", "pinyin"),
               min_zoom=8),
 ]}

@@ -8,9 +8,11 @@ it fails.
 """
 
 import os
+import re
 import shutil
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -134,6 +136,32 @@ def _required_outside_ci(found, what: str, package: str):
 def chromium_path():
     """Debian's Chromium, for the browser tests."""
     return _required_outside_ci(shutil.which("chromium"), "chromium", "chromium")
+
+
+@pytest.fixture
+def browser(chromium_path):
+    """Headless Chromium through Playwright; WebGL (for the map) comes from SwiftShader, on the CPU."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True,
+            args=["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifact(request):
+    """A path in test-artifacts/ (or PLATESVC_TEST_ARTIFACTS) for a screenshot people can look at."""
+    folder = Path(os.environ.get("PLATESVC_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    case = re.sub(r"[^A-Za-z0-9]+", "-", request.node.callspec.id) if hasattr(request.node, "callspec") else ""
+
+    def path(name: str) -> Path:
+        return folder / f"{name}{'-' + case if case else ''}.png"
+
+    return path
 
 
 @pytest.fixture(scope="session")

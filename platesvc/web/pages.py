@@ -1,4 +1,4 @@
-"""The resident page a plate's QR code opens: server-rendered, no scripts, Chinese first."""
+"""The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
 from flask import (
     Blueprint,
@@ -10,7 +10,10 @@ from flask import (
     url_for,
 )
 
+from platesvc import features
+from platesvc.database import db
 from platesvc.errors import RetiredPlateError, UnknownPlateError
+from platesvc.models import ServiceCategory
 from platesvc.plate_ids import parse_plate_id
 from platesvc.web import reference_snapshot, resolve
 from platesvc.web.caching import revalidated
@@ -48,6 +51,13 @@ def route_to_service(plate_text: str, service_id: int):
     if service is None:
         abort(404)
     return _render("route_to_service.html", service=service, plate_text=plate_text)
+
+
+@bp.get("/map")
+def plate_map():
+    """The web map: plates, services, beats and roads from the vector tiles."""
+    bounds = features.extent(db.session, features.COLLECTIONS["plates"])
+    return _render("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory])
 
 
 @bp.get("/p/")

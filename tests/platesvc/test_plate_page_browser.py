@@ -3,9 +3,6 @@
 Screenshots are kept in test-artifacts/ (or PLATESVC_TEST_ARTIFACTS) for people to look at.
 """
 
-import os
-import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,18 +14,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 PHONE = {"width": 360, "height": 740}
 PAGE_BUDGET = 50 * 1024
-ARTIFACTS = Path(os.environ.get("PLATESVC_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def _plate_with_officer(client) -> dict:
@@ -39,12 +24,7 @@ def _plate_with_officer(client) -> dict:
     raise AssertionError("no plate in the demo city has an officer and an elderly-care point")
 
 
-def _artifact(request, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / f"{name}-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.callspec.id)}.png"
-
-
-def test_a_resident_sees_address_officer_and_nearest_care_on_a_phone(live_server, client, browser, request):
+def test_a_resident_sees_address_officer_and_nearest_care_on_a_phone(live_server, client, browser, artifact):
     document = _plate_with_officer(client)
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
     page = context.new_page()
@@ -60,7 +40,7 @@ def test_a_resident_sees_address_officer_and_nearest_care_on_a_phone(live_server
     assert officer_call.bounding_box()["height"] >= 44  # a tap target an unsteady finger can hit
     nearest_care = document["nearest"]["elderly_care"][0]["name"]
     assert page.locator('article[data-category="elderly_care"]').first.get_by_text(nearest_care).is_visible()
-    page.screenshot(path=_artifact(request, "plate-page"), full_page=True)
+    page.screenshot(path=artifact("plate-page"), full_page=True)
 
     assert requested and all(url.startswith(live_server + "/") for url in requested), requested
     assert sum(received) < PAGE_BUDGET, f"{sum(received)} bytes"
@@ -69,7 +49,7 @@ def test_a_resident_sees_address_officer_and_nearest_care_on_a_phone(live_server
     page.evaluate("document.documentElement.style.fontSize = '225%'")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert officer_call.is_visible()
-    page.screenshot(path=_artifact(request, "plate-page-200pct-text"), full_page=True)
+    page.screenshot(path=artifact("plate-page-200pct-text"), full_page=True)
     context.close()
 
 

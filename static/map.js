@@ -1,0 +1,101 @@
+// The web map: plates, service points, police beats and roads from this server's vector tiles.
+// No third-party host: MapLibre GL JS is served from static/vendor, and the map draws no
+// basemap or text labels (those would need tiles and glyphs from elsewhere).
+import { Map, NavigationControl, Popup } from "./vendor/maplibre-gl/maplibre-gl.mjs";
+
+const CATEGORY_COLOURS = {
+  elderly_care: "#c2410c", day_care: "#7c3aed", meal_point: "#15803d", assistance_station: "#be123c",
+};
+const element = document.getElementById("map");
+const tiles = (layer) => element.dataset.tiles.replace("LAYER", layer);
+const bounds = element.dataset.bounds ? JSON.parse(element.dataset.bounds) : null;
+
+const map = new Map({
+  container: element,
+  style: {
+    version: 8,
+    sources: {
+      roads: { type: "vector", url: tiles("roads") },
+      beats: { type: "vector", url: tiles("beats") },
+      services: { type: "vector", url: tiles("services") },
+      plates: { type: "vector", url: tiles("plates") },
+      nearby: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+    },
+    layers: [
+      { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
+      { id: "beats", type: "fill", source: "beats", "source-layer": "beats",
+        paint: { "fill-color": "#93c5fd", "fill-opacity": 0.15, "fill-outline-color": "#1d4ed8" } },
+      { id: "roads", type: "line", source: "roads", "source-layer": "roads",
+        paint: { "line-color": "#9ca3af", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1, 16, 6] } },
+      { id: "plates", type: "circle", source: "plates", "source-layer": "plates",
+        paint: { "circle-color": "#0b4ea2", "circle-radius": ["interpolate", ["linear"], ["zoom"], 13, 2, 18, 7],
+                 "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } },
+      { id: "services", type: "circle", source: "services", "source-layer": "services",
+        paint: { "circle-color": ["match", ["get", "category"], ...Object.entries(CATEGORY_COLOURS).flat(), "#374151"],
+                 "circle-radius": 7, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } },
+      { id: "nearby", type: "circle", source: "nearby",
+        paint: { "circle-color": "#facc15", "circle-radius": 11, "circle-stroke-color": "#111827",
+                 "circle-stroke-width": 3 } },
+    ],
+  },
+  bounds: bounds || undefined,
+  fitBoundsOptions: { padding: 20 },
+  center: bounds ? undefined : [106.27, 38.47],
+  zoom: bounds ? undefined : 12,
+  attributionControl: false,
+});
+map.addControl(new NavigationControl({ showCompass: false }));
+window.plateMap = map; // for the browser tests and for anyone debugging in the console
+map.once("idle", () => { element.dataset.ready = "1"; });
+
+// A plate opens its scan page; a service point says what it is.
+map.on("click", "plates", (event) => {
+  const plateId = event.features[0].properties.plate_id;
+  window.location.href = element.dataset.plate.replace("PLATE", encodeURIComponent(plateId));
+});
+map.on("click", "services", (event) => {
+  const { name, category } = event.features[0].properties;
+  const label = document.querySelector(`#category option[value="${category}"]`)?.textContent || category;
+  new Popup().setLngLat(event.lngLat).setText(`${name}（${label}）`).addTo(map);
+});
+for (const layer of ["plates", "services"]) {
+  map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+  map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+}
+
+const categorySelect = document.getElementById("category");
+categorySelect.addEventListener("change", () => {
+  const category = categorySelect.value;
+  map.setFilter("services", category ? ["==", ["get", "category"], category] : null);
+});
+
+const nearMe = document.getElementById("near-me");
+const results = document.getElementById("near-me-results");
+nearMe.addEventListener("click", () => {
+  const label = nearMe.textContent;
+  nearMe.textContent = nearMe.dataset.busy;
+  navigator.geolocation.getCurrentPosition(async (position) => {
+    nearMe.textContent = label;
+    const { longitude, latitude } = position.coords;
+    const query = new URLSearchParams({ lon: longitude, lat: latitude, limit: 5 });
+    if (categorySelect.value) query.set("category", categorySelect.value);
+    const answer = await fetch(`${element.dataset.nearby}?${query}`);
+    const found = await answer.json();
+    map.getSource("nearby").setData(found);
+    results.replaceChildren(...found.features.map((feature) => {
+      const item = document.createElement("li");
+      const metres = feature.properties.distance_m;
+      item.textContent = `${feature.properties.name} · ${metres < 1000 ? `${Math.round(metres)} m`
+        : `${(metres / 1000).toFixed(1)} km`}`;
+      return item;
+    }));
+    const points = found.features.map((feature) => feature.geometry.coordinates).concat([[longitude, latitude]]);
+    const lons = points.map((p) => p[0]);
+    const lats = points.map((p) => p[1]);
+    map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
+                  { padding: 40, maxZoom: 16, duration: 0 });
+  }, () => {
+    nearMe.textContent = label;
+    results.replaceChildren(Object.assign(document.createElement("li"), { textContent: nearMe.dataset.failed }));
+  }, { enableHighAccuracy: true, timeout: 15000 });
+});
