@@ -5,7 +5,16 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from gis.tiles import BUFFER, EXTENT, HALF_WORLD_M, encode_layer, is_tile, lonlat_bounds, mercator_bounds, to_mercator
+from gis.tiles import (
+    BUFFER,
+    EXTENT,
+    HALF_WORLD_M,
+    encode_layer,
+    is_tile,
+    lonlat_bounds,
+    mercator_bounds,
+    to_mercator,
+)
 
 
 def test_tile_bounds_at_the_corners_of_the_world():

@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from gis.tiles import BUFFER, mercator_bounds, to_mercator
 from platesvc.database import db
-from platesvc.models import Building, BuildingStatus, Plate, PoliceBeat, Road, ServicePoint
+from platesvc.models import (
+    Building,
+    BuildingStatus,
+    Plate,
+    PoliceBeat,
+    Road,
+    ServicePoint,
+)
 
 PIXEL = 1 / 4096  # of a tile's width: less than this may vanish when quantised
 
