@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/print_plates.py
+	$(BIN)/python bench/ogc_vs_pygeoapi.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor

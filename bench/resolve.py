@@ -1,12 +1,12 @@
-"""Requests per second of the plate resolve (JSON), the plate page (HTML) and nearby (k=5)
-under gunicorn, as ratios to a bare Flask endpoint returning a constant JSON, all measured
-in this run.
+"""Requests per second of the plate resolve (JSON), the plate page (HTML), nearby (k=5) and
+OGC items in a 1 km box under gunicorn, as ratios to a bare Flask endpoint returning a
+constant JSON, all measured in this run.
 
 The demo city is seeded into a fresh SQLite database (or --database is reused), then
 each server runs with the same gunicorn worker count and class, and wrk asks for
 random plates (or random places in the city). Rounds alternate the endpoints so that
 drift on a shared machine hits all of them; the median round of each is reported.
-Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5.
+Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5, items >= 0.5.
 
     python bench/resolve.py [--buildings N] [--workers W] [--seconds S] [--rounds R]
 
@@ -36,8 +36,9 @@ from platesvc.demo import seed_demo_city
 from platesvc.models import Plate
 from platesvc.plate_ids import issue_plates
 
-TARGETS = {"json": 0.7, "html": 0.5, "nearby": 0.5}
-LABELS = {"json": "GET /api/v1/plates/<id>", "html": "GET /P/<id> (page)", "nearby": "GET /api/v1/nearby k=5"}
+TARGETS = {"json": 0.7, "html": 0.5, "nearby": 0.5, "items": 0.5}
+LABELS = {"json": "GET /api/v1/plates/<id>", "html": "GET /P/<id> (page)", "nearby": "GET /api/v1/nearby k=5",
+          "items": "GET /ogc/…/plates/items 1 km"}
 BENCH_DIR = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 NEARBY_SCRIPT = """
@@ -45,6 +46,15 @@ request = function()
   local lon = 106.15 + math.random() * 0.25
   local lat = 38.40 + math.random() * 0.15
   return wrk.format("GET", string.format("/api/v1/nearby?lon=%.6f&lat=%.6f&limit=5", lon, lat))
+end
+"""
+# A box 1 km on a side (at Yinchuan's latitude) somewhere in the urban core, default page size.
+ITEMS_SCRIPT = """
+request = function()
+  local lon = 106.20 + math.random() * 0.12
+  local lat = 38.44 + math.random() * 0.06
+  return wrk.format("GET", string.format("/ogc/collections/plates/items?bbox=%.6f,%.6f,%.6f,%.6f",
+                                         lon, lat, lon + 0.01148, lat + 0.00899))
 end
 """
 WRK_SCRIPT = """
@@ -72,15 +82,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(target: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(target: str, workers: int, env: dict, gunicorn: Path = GUNICORN,
+                   ready_path: str = "/healthz") -> tuple[subprocess.Popen, str]:
     port = free_port()
-    server = subprocess.Popen([str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    server = subprocess.Popen([str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                                "--chdir", str(BENCH_DIR), "--log-level", "warning", target],
                               env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(300):
         try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
+            urllib.request.urlopen(base + ready_path, timeout=1)
             break
         except OSError:
             time.sleep(0.1)
@@ -116,8 +127,9 @@ def main() -> None:
         for kind, prefix in (("json", "/api/v1/plates/"), ("html", "/P/")):
             scripts[kind] = Path(tmp) / f"{kind}.lua"
             scripts[kind].write_text(WRK_SCRIPT % (",".join(f'"{i}"' for i in plate_ids), prefix))
-        scripts["nearby"] = Path(tmp) / "nearby.lua"
-        scripts["nearby"].write_text(NEARBY_SCRIPT)
+        for kind, text in (("nearby", NEARBY_SCRIPT), ("items", ITEMS_SCRIPT)):
+            scripts[kind] = Path(tmp) / f"{kind}.lua"
+            scripts[kind].write_text(text)
 
         env = {**os.environ, "PLATESVC_DATABASE_URL": url, "PYTHONPATH": str(BENCH_DIR.parent)}
         bare, bare_url = start_gunicorn("bare_flask:app", args.workers, env)

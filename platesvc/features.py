@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import shapely
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import LargeBinary, Select, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from platesvc.models import (
@@ -25,7 +25,13 @@ from platesvc.models import (
     ServicePoint,
 )
 from platesvc.plate_ids import parse_plate_id, plate_url
-from platesvc.spatial_store import BBox, box_params, in_bbox, indexed_bounds
+from platesvc.spatial_store import (
+    BBox,
+    bbox_test_is_exact,
+    box_params,
+    in_bbox,
+    indexed_bounds,
+)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
@@ -133,19 +139,28 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
 
 def items(session: Session, collection: Collection, config: Mapping, bbox: BBox | None = None,
           filters: Mapping[str, str] | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
-    """One page of a collection's features (GeoJSON dicts), and how many match in all."""
+    """One page of a collection's features (GeoJSON dicts), and how many match in all.
+
+    The page's keys are found first, from the key and the filters alone; only those few
+    rows are then read whole (joining every matching row before paging costs more than all else).
+    """
     query = _matching(session, collection, filters or {}, bbox)
-    if bbox is None:
-        matched = session.scalar(select(func.count()).select_from(
-            query.with_only_columns(collection.key).order_by(None).subquery()))
-        rows = session.execute(_with_properties(query, collection).order_by(collection.key)
-                               .offset(offset).limit(limit)).all()
+    params = box_params(bbox) if bbox else {}
+    if bbox is None or bbox_test_is_exact(session):
+        total = func.count().over().label("total")
+        found = session.execute(query.add_columns(total).order_by(collection.key).offset(offset).limit(limit),
+                                params).all()
+        wanted = [row[0] for row in found]
+        matched = found[0].total if found else session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery()), params)
     else:
         keys = _keys_meeting(session, query, collection, bbox)
         matched = len(keys)
         wanted = keys[offset:offset + limit]
-        rows = session.execute(_with_properties(query, collection).where(collection.key.in_(wanted))
-                               .order_by(collection.key), box_params(bbox)).all() if wanted else []
+    if not wanted:
+        return Page([], matched)
+    whole = _matching(session, collection, {}, None).where(collection.key.in_(wanted))
+    rows = session.execute(_with_properties(whole, collection).order_by(collection.key)).all()
     return Page([_feature(row, collection, config) for row in rows], matched)
 
 
@@ -173,7 +188,7 @@ def _matching(session: Session, collection: Collection, filters: Mapping[str, st
     for name, value in filters.items():
         query = query.where(cast(collection.properties[name], String) == value)
     if bbox is not None:
-        query = query.where(in_bbox(session, collection.model, collection.geometry_column))
+        query = query.where(in_bbox(session, collection.model, collection.geometry_column, exact=True))
     return query
 
 
@@ -184,10 +199,13 @@ def _with_properties(query: Select, collection: Collection) -> Select:
 
 def _keys_meeting(session: Session, query: Select, collection: Collection, bbox: BBox) -> list:
     """The keys of the index's candidates whose geometry really meets the box, in order."""
-    rows = session.execute(query.add_columns(collection.geometry), box_params(bbox)).all()
+    # The geometry as stored (WKB), decoded all at once: per row it would cost more than the rest.
+    wkb = type_coerce(collection.geometry, LargeBinary)
+    rows = session.execute(query.add_columns(wkb), box_params(bbox)).all()
     if not rows:
         return []
-    meets = shapely.intersects([row[1] for row in rows], shapely.box(*bbox))
+    geometries = shapely.from_wkb([bytes(row[1]) for row in rows])
+    meets = shapely.intersects(geometries, shapely.box(*bbox))
     return sorted(row[0] for row, hit in zip(rows, meets, strict=True) if hit)
 
 

@@ -1,7 +1,7 @@
 """Spatial lookups through the index of each backend: GiST on PostGIS, R*Tree on SQLite."""
 
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from platesvc.models import Building, BuildingStatus, ServicePoint
@@ -10,10 +10,24 @@ from platesvc.spatial_index import rtree_table
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
-def in_bbox(session: Session, model, column: str):
-    """A condition: the model's indexed geometry column meets the box bound as :min_x … :max_y."""
+def bbox_test_is_exact(session: Session) -> bool:
+    """Whether `in_bbox(..., exact=True)` keeps only geometries that really meet the box.
+
+    PostGIS tests the geometry itself; SQLite's R*Tree holds bounds rounded outwards to
+    32-bit floats, so its candidates need a test of their own.
+    """
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def in_bbox(session: Session, model, column: str, exact: bool = False):
+    """A condition: the model's indexed geometry column meets the box bound as :min_x … :max_y.
+
+    Through the index; by bounds only unless `exact` (honoured where bbox_test_is_exact).
+    """
     if session.get_bind().dialect.name == "postgresql":
-        return getattr(model, column).op("&&")(text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)"))
+        envelope = text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)")
+        geometry = getattr(model, column)
+        return func.ST_Intersects(geometry, envelope) if exact else geometry.op("&&")(envelope)
     rtree = rtree_table(model.__tablename__, column)
     return model.id.in_(text(f"SELECT id FROM {rtree} WHERE max_x >= :min_x AND min_x <= :max_x "
                              "AND max_y >= :min_y AND min_y <= :max_y"))
