@@ -32,7 +32,7 @@ from platesvc.models import Plate
 from platesvc.plate_ids import issue_plates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from resolve import ITEMS_SCRIPT, run_wrk, start_gunicorn  # noqa: E402  (the same load and servers)
+from resolve import ITEMS_SCRIPT, run_wrk, start_gunicorn  # the same load and servers
 
 TARGET = 2.0
 PYGEOAPI_VERSION = "0.21.0"
