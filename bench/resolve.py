@@ -38,7 +38,7 @@ from platesvc.plate_ids import issue_plates
 
 TARGETS = {"json": 0.7, "html": 0.5, "nearby": 0.5, "items": 0.5}
 LABELS = {"json": "GET /api/v1/plates/<id>", "html": "GET /P/<id> (page)", "nearby": "GET /api/v1/nearby k=5",
-          "items": "GET /ogc/…/plates/items 1 km"}
+          "items": "GET /ogc/…/items, 1 km box"}
 BENCH_DIR = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 NEARBY_SCRIPT = """

@@ -119,11 +119,10 @@ def plates_issue(batch_size):
 
 
 def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
-    formats = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
-    unknown = [name for name in formats if name not in print_batches.FORMATS]
-    if unknown or not formats:
-        raise click.BadParameter(f"{','.join(unknown) or value!r}: choose from {','.join(print_batches.FORMATS)}")
-    return formats
+    try:
+        return print_batches.parse_formats(value)
+    except PlatesvcError as error:
+        raise click.BadParameter(error.message) from error
 
 
 @plates_cli.command("print")

@@ -101,6 +101,25 @@ class PrintSettings:
     per_file: int = 0  # plates per PDF; 0: one PDF per road
     png_dpi: int = 150
 
+    def __post_init__(self):
+        check_formats(self.formats)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'pdf, SVG,csv' → ('pdf', 'svg', 'csv'), each once.
+
+    :raises PrintError: an unknown format, or none.
+    """
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    check_formats(formats)
+    return formats
+
+
+def check_formats(formats: tuple[str, ...]) -> None:
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown or not formats:
+        raise PrintError(f"format {','.join(unknown) or '(none)'}: choose from {','.join(FORMATS)}")
+
 
 @dataclass
 class PrintReport:
@@ -130,9 +149,6 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     :raises PrintError: nothing to print, or a setting that cannot work (checked before any drawing).
     """
     stage = stage or (lambda message: None)
-    unknown = sorted(set(settings.formats) - set(FORMATS))
-    if unknown or not settings.formats:
-        raise PrintError(f"format {','.join(unknown) or '(none)'}: choose from {','.join(FORMATS)}")
     check_public_url(config["PUBLIC_URL"])
     sheet = Sheet.fitting(settings.sheet, settings.style)
     font_path = find_font(config["PLATE_FONT"])
