@@ -9,7 +9,8 @@ candidates are measured; nothing scans the table.
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy.orm import Session
+import shapely
+from sqlalchemy.engine import Engine
 
 from gis.nearest import bbox_around, geodesic_distance
 from platesvc.spatial_store import services_in_bbox
@@ -27,25 +28,24 @@ class Nearby:
     distance_m: float
 
 
-def nearby_services(session: Session, lon: float, lat: float, limit: int, category: str | None = None,
+def nearby_services(engine: Engine, lon: float, lat: float, limit: int, category: str | None = None,
                     radius_m: float | None = None) -> list[Nearby]:
     """Service points nearest first: all within radius_m (at most `limit`), or the `limit` nearest."""
     if radius_m is not None:
-        return _within(session, lon, lat, radius_m, category)[:limit]
+        return _within(engine, lon, lat, radius_m, category)[:limit]
     reach = FIRST_SEARCH_M
     while True:
-        found = _within(session, lon, lat, reach, category)
+        found = _within(engine, lon, lat, reach, category)
         if len(found) >= limit or reach >= MAX_RADIUS_M:
             return found[:limit]
         reach = min(reach * 4, MAX_RADIUS_M)
 
 
-def _within(session: Session, lon: float, lat: float, radius_m: float, category: str | None) -> list[Nearby]:
-    services = services_in_bbox(session, bbox_around(lon, lat, radius_m * _BOX_MARGIN), category)
-    if not services:
+def _within(engine: Engine, lon: float, lat: float, radius_m: float, category: str | None) -> list[Nearby]:
+    ids, points = services_in_bbox(engine, bbox_around(lon, lat, radius_m * _BOX_MARGIN), category)
+    if not len(ids):
         return []
-    ids = [service_id for service_id, _ in services]
-    distance = geodesic_distance(np.full(len(services), lon), np.full(len(services), lat),
-                                 [point.x for _, point in services], [point.y for _, point in services])
+    distance = geodesic_distance(np.full(len(ids), lon), np.full(len(ids), lat), shapely.get_x(points),
+                                 shapely.get_y(points))
     order = np.lexsort((ids, distance))  # by distance, ties by id
-    return [Nearby(ids[i], float(distance[i])) for i in order if distance[i] <= radius_m]
+    return [Nearby(int(ids[i]), float(distance[i])) for i in order if distance[i] <= radius_m]

@@ -1,4 +1,4 @@
-"""A hot read compiled once and run on a connection each thread keeps, for the scan path.
+"""A hot read compiled once and run on a connection each thread keeps (scans, nearby).
 
 A scan is one indexed single-statement read. Through a Session it also pays for a
 pool checkout, BEGIN, ROLLBACK and check-in, several times the read itself. Here the
@@ -9,6 +9,7 @@ the thread goes). One statement needs no transaction to see a consistent snapsho
 
 import contextlib
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -16,13 +17,23 @@ from sqlalchemy.sql import Select
 
 
 class PreparedRead:
-    def __init__(self, statement: Select):
+    """`statement` is a Select, or a function of the dialect's name that makes one."""
+
+    def __init__(self, statement: Select | Callable[[str], Select]):
         self._statement = statement
         self._compiled = {}  # dialect name → compiled statement
         self._local = threading.local()
 
     def one_or_none(self, engine: Engine, **params) -> dict | None:
         """The single row the statement finds for `params`, as a dict, or None."""
+        names, rows = self._run(engine, params, many=False)
+        return dict(zip(names, rows[0])) if rows else None
+
+    def all(self, engine: Engine, **params) -> list[tuple]:
+        """Every row the statement finds for `params`, as tuples in the statement's column order."""
+        return self._run(engine, params, many=True)[1]
+
+    def _run(self, engine: Engine, params: dict, many: bool) -> tuple[list[str], list[tuple]]:
         compiled = self._compile(engine)
         sql_params = {**compiled.params, **params}
         if compiled.positiontup is not None:
@@ -32,23 +43,24 @@ class PreparedRead:
             try:
                 cursor = connection.cursor()
                 cursor.execute(compiled.string, sql_params)
-                row = cursor.fetchone()
+                rows = cursor.fetchall() if many else [row for row in [cursor.fetchone()] if row is not None]
                 names = [column[0] for column in cursor.description]
                 cursor.close()
-                break
+                return names, rows
             except engine.dialect.loaded_dbapi.Error as error:
                 self._forget(engine)  # a dropped connection is replaced once, then the error stands
                 if attempt == 2 or not engine.dialect.is_disconnect(error, connection, None):
                     raise DBAPIError.instance(compiled.string, sql_params, error,
                                               engine.dialect.loaded_dbapi.Error) from error
-        return None if row is None else dict(zip(names, row))
+        raise AssertionError("unreachable")
 
     def _compile(self, engine: Engine):
         compiled = self._compiled.get(engine.dialect.name)
         if compiled is None:
             # Rendered in full (constants SQLAlchemy would fill in at run time, too), so each
             # run binds only the parameters; every bindparam needs a placeholder value here.
-            compiled = self._statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+            statement = self._statement if isinstance(self._statement, Select) else self._statement(engine.dialect.name)
+            compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
             self._compiled[engine.dialect.name] = compiled
         return compiled
 

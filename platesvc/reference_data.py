@@ -30,6 +30,7 @@ from platesvc.models import (
     ServicePoint,
 )
 from platesvc.navigation import locations, navigation_links
+from platesvc.prepared import PreparedRead
 
 REFERENCE_TABLES = frozenset(model.__tablename__ for model in (
     Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote))
@@ -98,6 +99,9 @@ def _service_entries(connection: Connection) -> dict[int, dict]:
             for row, location in zip(rows, where)}
 
 
+_GENERATION = PreparedRead(CURRENT_GENERATION)  # asked on every nearby request: no session for it
+
+
 class ReferenceCache:
     """One worker's snapshot, reloaded when the database's generation moves past it."""
 
@@ -107,9 +111,7 @@ class ReferenceCache:
 
     def current(self, engine: Engine) -> ReferenceSnapshot:
         """The snapshot at the database's generation now."""
-        with engine.connect() as connection:
-            generation = connection.execute(CURRENT_GENERATION).scalar_one()
-        return self.at(engine, generation)
+        return self.at(engine, _GENERATION.one_or_none(engine)["generation"])
 
     def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
         """The snapshot at `generation` or later, read again only when it is older."""

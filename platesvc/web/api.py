@@ -32,7 +32,7 @@ def nearby():
     category = request.args.get("category") or None
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
-    found = nearby_services(db.session, lon, lat, limit, category, radius)
+    found = nearby_services(db.engine, lon, lat, limit, category, radius)
     services = reference_snapshot().services
     response = jsonify({
         "type": "FeatureCollection",
