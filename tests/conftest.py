@@ -25,7 +25,8 @@ from platesvc.demo import store_city
 from platesvc.plate_ids import issue_plates
 
 POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
-TEMPLATE_DATABASE = "platesvc_test_template"
+# One per test run, so two runs against the same server (a developer and CI) never drop each other's.
+TEMPLATE_DATABASE = f"platesvc_test_template_{os.getpid()}"
 SMALL_CITY_BUILDINGS = 1500
 
 

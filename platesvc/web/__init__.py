@@ -32,6 +32,24 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_security_headers)
+
+
+# Everything comes from this host; no inline script or style anywhere. The map's library
+# starts its workers from blob: URLs of its own module, and draws tiles into blob: images.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self'; "
+                           "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")  # a plate's URL says which door was scanned
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 def _domain_error(error: PlatesvcError):

@@ -137,6 +137,10 @@ def document() -> dict:
             "/healthz": {"get": {"summary": "Liveness and database reachability", "operationId": "healthz",
                                  "responses": {"200": _json("Health", "Up"),
                                                "503": _json("Health", "Database unreachable")}}},
+            "/readyz": {"get": {"summary": "Readiness: database reachable and schema at the latest migration",
+                                "operationId": "readyz",
+                                "responses": {"200": _json("Health", "Ready"),
+                                              "503": _json("Health", "Database unreachable or schema behind")}}},
             "/api/v1/plates/{plate_id}": {"get": {
                 "summary": "Resolve a plate: address, navigation, culture, police, nearest services",
                 "operationId": "resolvePlate", "parameters": [_PLATE_ID],
