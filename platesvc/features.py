@@ -180,7 +180,8 @@ def extent(session: Session, collection: Collection) -> BBox | None:
 
 
 def _integer(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """An id as the database can hold it, or None (no feature has it)."""
+    return int(text) if text.isdigit() and int(text) < 2 ** 63 else None
 
 
 def _matching(session: Session, collection: Collection, filters: Mapping[str, str], bbox: BBox | None) -> Select:

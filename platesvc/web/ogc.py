@@ -69,7 +69,7 @@ def items(collection_id: str):
         raise BadParameterError(name, f"is not a parameter of {collection_id} items; filter by one of "
                                       f"{', '.join(wanted.filterable)}")
     _check_format()
-    limit = min(_integer("limit", features.DEFAULT_LIMIT, low=1), features.MAX_LIMIT)
+    limit = min(_integer("limit", features.DEFAULT_LIMIT, low=1, high=10 ** 100), features.MAX_LIMIT)  # cut, not refused
     offset = _integer("offset", 0, low=0)
     bbox = _bbox()
     filters = {name: request.args[name] for name in wanted.filterable if name in request.args}
@@ -169,12 +169,12 @@ def _check_format() -> None:
         raise BadParameterError("f", f"{wanted!r}: only json (GeoJSON) is offered")
 
 
-def _integer(name: str, default: int, low: int) -> int:
+def _integer(name: str, default: int, low: int, high: int = 2 ** 31 - 1) -> int:
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) < low:
-        raise BadParameterError(name, f"{text!r} is not a whole number of at least {low}")
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise BadParameterError(name, f"{text!r} is not a whole number from {low} to {high}")
     return int(text)
 
 

@@ -117,6 +117,8 @@ def test_one_feature_by_id(issued_app, client):
     ("/ogc/collections/parks/items", {}, 404, "NotFound"),
     ("/ogc/collections/plates/items/NOPE", {}, 404, "NotFound"),
     ("/ogc/collections/services/items/999999", {}, 404, "NotFound"),
+    ("/ogc/collections/services/items/99999999999999999999999", {}, 404, "NotFound"),
+    ("/ogc/collections/services/items", {"offset": "99999999999999999999"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/services/items", {"bbox": "1,2,3"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/services/items", {"bbox": "106,39,107,38"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/services/items", {"bbox": "a,b,c,d"}, 400, "InvalidParameterValue"),
