@@ -70,7 +70,14 @@ def encode_layer(name: str, z: int, x: int, y: int, ids, geometries, properties:
     ]
     if not features:
         return b""
+    # Onto the tile's grid here, all at once (the encoder would do it point by point).
+    left, bottom, right, top = mercator_bounds(z, x, y)
+    scale = np.array([EXTENT / (right - left), EXTENT / (top - bottom)])
+    on_grid = shapely.transform([feature["geometry"] for feature in features],
+                                lambda coordinates: np.round((coordinates - [left, bottom]) * scale))
+    for feature, geometry in zip(features, on_grid, strict=True):
+        feature["geometry"] = geometry
     return mapbox_vector_tile.encode(
         [{"name": name, "features": features}],
-        default_options={"quantize_bounds": mercator_bounds(z, x, y), "extents": EXTENT,
+        default_options={"extents": EXTENT,
                          "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid})
