@@ -22,17 +22,17 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, make_url, text
 
 from gis.synthetic import DEFAULT_BUILDINGS
-from platesvc import create_app, schema
-from platesvc.database import db
-from platesvc.demo import seed_demo_city
-from platesvc.models import Plate
-from platesvc.plate_ids import issue_plates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from resolve import ITEMS_SCRIPT, run_wrk, start_gunicorn  # the same load and servers
+from resolve import (  # the same city, load and servers
+    ITEMS_SCRIPT,
+    run_wrk,
+    seed,
+    start_gunicorn,
+)
 
 TARGET = 2.0
 PYGEOAPI_VERSION = "0.21.0"
@@ -58,16 +58,11 @@ def prepare_database(url: str, buildings: int) -> None:
     admin.dispose()
     with create_engine(url).begin() as connection:
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    app = create_app({"DATABASE_URL": url})
-    with app.app_context():
-        schema.upgrade(db.engine)
-        if not db.session.scalar(select(Plate.id).limit(1)):
-            print(f"seeding {buildings} buildings into PostGIS and issuing their plates…", flush=True)
-            seed_demo_city(db.session, buildings=buildings, seed=1)
-            issue_plates(db.session)
-        db.session.execute(text(VIEW))
-        db.session.commit()
-        db.engine.dispose()
+    seed(url, buildings)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(VIEW))
+    engine.dispose()
 
 
 def pygeoapi_venv() -> Path:
