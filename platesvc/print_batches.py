@@ -211,7 +211,8 @@ def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_P
     if selection.plate_ids:
         query = query.where(Plate.id.in_(selection.canonical_ids))
     rows = sorted(session.execute(query),
-                  key=lambda row: (row.road_pinyin or "", row.road or "", _walking_order(row.number), row.id))
+                  key=lambda row: (row.road_pinyin or "", row.road or "", row.district or "",
+                                   _walking_order(row.number), row.id))
     for row in rows:
         plate_id, road, number = row.id, row.road, row.number
         if not road:
@@ -279,11 +280,12 @@ def _batch_name(session: Session, config, out_dir: Path) -> str:
 
 
 def _jobs(plates: list[_Plate], settings: PrintSettings, font_path: str, cache: Path, folder: Path) -> list[FileJob]:
-    by_road: dict[str, list[PlateText]] = {}
+    # Two districts may each have a road of the same name: they are different streets.
+    by_road: dict[tuple[str, str], list[PlateText]] = {}
     for plate in plates:
-        by_road.setdefault(plate.text.road, []).append(plate.text)
+        by_road.setdefault((plate.text.road, plate.text.district), []).append(plate.text)
     jobs = []
-    for road, texts in by_road.items():
+    for (road, _), texts in by_road.items():
         size = settings.per_file or len(texts)
         parts = [texts[start:start + size] for start in range(0, len(texts), size)]
         for part_number, part in enumerate(parts, 1):

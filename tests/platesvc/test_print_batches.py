@@ -275,3 +275,20 @@ def test_the_print_command_explains_itself_and_summarises(issued_app, runner, pl
     assert nothing.exit_code == 1 and "no plates to print" in nothing.output
     bad = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--format", "pdf,jpeg"])
     assert bad.exit_code == 2 and "jpeg" in bad.output
+
+
+def test_roads_of_one_name_in_two_districts_are_two_files(issued_app, plate_font, tmp_path):
+    roads = db.session.execute(select(Road.id, Road.name, Building.division_code).join(
+        Building, Building.road_id == Road.id).distinct().order_by(Building.division_code, Road.id)).all()
+    first, second = roads[0], roads[-1]
+    assert first.division_code != second.division_code
+    db.session.get(Road, second.id).name = first.name
+    db.session.commit()
+    report = print_plates(db.session, issued_app.config, tmp_path, Selection(road=first.name),
+                          _settings(formats=("pdf", "csv")))
+    assert report.files == 2
+    rows = list(csv.DictReader((report.folder / "manifest.csv").open(encoding="utf-8-sig")))
+    by_file = {}
+    for row in rows:
+        by_file.setdefault(row["file"], set()).add(row["district"])
+    assert sorted(len(districts) for districts in by_file.values()) == [1, 1]
