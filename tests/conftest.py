@@ -30,13 +30,18 @@ TEMPLATE_DATABASE = f"platesvc_test_template_{os.getpid()}"
 SMALL_CITY_BUILDINGS = 1500
 
 
-def _postgis_admin_url() -> str:
-    url = os.environ.get(POSTGIS_URL_VARIABLE)
-    if not url:
+def _required_outside_ci(found, what: str, remedy: str):
+    """`found`, or a failure under CI and a skip elsewhere, saying how to get it."""
+    if not found:
         if os.environ.get("CI"):
-            pytest.fail(f"{POSTGIS_URL_VARIABLE} is not set: CI must run the contract tests on PostGIS")
-        pytest.skip(f"{POSTGIS_URL_VARIABLE} is not set: PostGIS half of the contract tests skipped")
-    return url
+            pytest.fail(f"{what} is missing: CI must run these tests ({remedy})")
+        pytest.skip(f"{what} is missing ({remedy}): test skipped")
+    return found
+
+
+def _postgis_admin_url() -> str:
+    return _required_outside_ci(os.environ.get(POSTGIS_URL_VARIABLE), f"{POSTGIS_URL_VARIABLE} (PostGIS)",
+                                "set it to a database URL on a PostGIS server")
 
 
 @pytest.fixture(scope="session")
@@ -124,19 +129,10 @@ def live_server(issued_app):
     thread.join()
 
 
-def _required_outside_ci(found, what: str, package: str):
-    """`found`, or a failure under CI and a skip elsewhere, saying which Debian package gives it."""
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail(f"{what} is missing: CI must run these tests (apt-get install {package})")
-        pytest.skip(f"{what} is missing (apt-get install {package}): test skipped")
-    return found
-
-
 @pytest.fixture(scope="session")
 def chromium_path():
     """Debian's Chromium, for the browser tests."""
-    return _required_outside_ci(shutil.which("chromium"), "chromium", "chromium")
+    return _required_outside_ci(shutil.which("chromium"), "chromium", "apt-get install chromium")
 
 
 @pytest.fixture
@@ -173,16 +169,16 @@ def plate_font():
         path = find_font()
     except FontError:
         path = None
-    return OutlineFont(_required_outside_ci(path, "a CJK font for plate artwork", "fonts-noto-cjk"))
+    return OutlineFont(_required_outside_ci(path, "a CJK font for plate artwork", "apt-get install fonts-noto-cjk"))
 
 
 @pytest.fixture(scope="session")
 def ogrinfo():
     """GDAL's ogrinfo, a real OGC API - Features client."""
-    return _required_outside_ci(shutil.which("ogrinfo"), "ogrinfo", "gdal-bin")
+    return _required_outside_ci(shutil.which("ogrinfo"), "ogrinfo", "apt-get install gdal-bin")
 
 
 @pytest.fixture(scope="session")
 def pdftoppm():
     """poppler's pdftoppm, to rasterise printed sheets as a scanner or a phone camera sees them."""
-    return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "poppler-utils")
+    return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "apt-get install poppler-utils")
