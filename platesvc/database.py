@@ -5,6 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from platesvc import generations  # noqa: F401  (its listeners count every session's writes)
 from platesvc.models import Base
 from platesvc.spatial_index import sqlite_functions
 

@@ -1,17 +1,27 @@
 """The feature collections map clients read (OGC API - Features): what each holds, and pages of
-its items by box and by property, through the spatial index of either backend.
+its items by box and by property.
 
-Items are ordered by their id, so paging with offset is stable. A box first asks the index
-for candidates, then keeps those whose geometry really meets the box.
+Each worker holds every collection it has been asked for in memory: its features already
+encoded as GeoJSON, in key order (so paging with offset is stable), with an STRtree over
+their geometries and the positions of each value of each filterable property. A page
+is then a few array operations however many features the box holds, and nothing is
+encoded twice. A collection is read again when a counter it depends on moves
+(generations.py), so a committed change shows on the next request.
 """
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import shapely
-from sqlalchemy import LargeBinary, Select, String, cast, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import LargeBinary, Select, select, type_coerce
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 
+from platesvc import generations
 from platesvc.models import (
     Building,
     BuildingStatus,
@@ -25,13 +35,7 @@ from platesvc.models import (
     ServicePoint,
 )
 from platesvc.plate_ids import parse_plate_id, plate_url
-from platesvc.spatial_store import (
-    BBox,
-    bbox_test_is_exact,
-    box_params,
-    in_bbox,
-    indexed_bounds,
-)
+from platesvc.spatial_store import BBox
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
@@ -54,16 +58,17 @@ class Collection:
     conditions: tuple = ()
     joins: Callable[[Select], Select] = lambda query: query
     derived: Callable[[object, Mapping], dict] | None = None  # more properties from the id and the config
+    depends_on: tuple[str, ...] = ("reference",)  # the generation counters its features change with
 
     @property
     def geometry(self):
         return getattr(self.model, self.geometry_column)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Page:
-    features: list[dict] = field(default_factory=list)
-    matched: int = 0
+    encoded: list[str]  # the page's features, each GeoJSON text
+    matched: int  # how many match in all
 
 
 def _plate_extras(plate_id: str, config: Mapping) -> dict:
@@ -101,6 +106,7 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
                              .outerjoin(_DISTRICT, _DISTRICT.code == Building.division_code)
                              .outerjoin(_COMMUNITY, _COMMUNITY.id == Building.community_id)),
         derived=_plate_extras,
+        depends_on=("reference", "plates"),
     ),
     _service_collection(None),
     *(_service_collection(category) for category in ServiceCategory),
@@ -137,82 +143,104 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
 ]}
 
 
-def items(session: Session, collection: Collection, config: Mapping, bbox: BBox | None = None,
-          filters: Mapping[str, str] | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
-    """One page of a collection's features (GeoJSON dicts), and how many match in all.
+@dataclass(frozen=True)
+class CollectionIndex:
+    """One collection as a worker holds it."""
 
-    The page's keys are found first, from the key and the filters alone; only those few
-    rows are then read whole (joining every matching row before paging costs more than all else).
-    """
-    query = _matching(session, collection, filters or {}, bbox)
-    params = box_params(bbox) if bbox else {}
-    if bbox is None or bbox_test_is_exact(session):
-        total = func.count().over().label("total")
-        found = session.execute(query.add_columns(total).order_by(collection.key).offset(offset).limit(limit),
-                                params).all()
-        wanted = [row[0] for row in found]
-        matched = found[0].total if found else session.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery()), params)
-    else:
-        keys = _keys_meeting(session, query, collection, bbox)
-        matched = len(keys)
-        wanted = keys[offset:offset + limit]
-    if not wanted:
-        return Page([], matched)
-    whole = _matching(session, collection, {}, None).where(collection.key.in_(wanted))
-    rows = session.execute(_with_properties(whole, collection).order_by(collection.key)).all()
-    return Page([_feature(row, collection, config) for row in rows], matched)
+    collection: Collection
+    stamp: tuple[int, ...]  # its counters when read
+    keys: list  # feature ids, ascending
+    encoded: list[str]  # each feature as GeoJSON text, in key order
+    tree: shapely.STRtree  # over the geometries, in key order
+    positions: dict  # feature id → position
+    having: dict[str, dict[str, np.ndarray]]  # filterable property → its value as text → positions, ascending
+    bounds: BBox | None
 
 
-def item(session: Session, collection: Collection, config: Mapping, feature_id: str) -> dict | None:
-    """One feature by id, or None."""
-    query = _matching(session, collection, {}, None)
-    key = feature_id if collection.key.type.python_type is str else _integer(feature_id)
-    if key is None:
-        return None
-    row = session.execute(_with_properties(query, collection).where(collection.key == key)).first()
-    return _feature(row, collection, config) if row else None
+class FeatureCache:
+    """A worker's CollectionIndex of each collection, read again when its counters move."""
+
+    def __init__(self, config: Mapping):
+        self._config = config
+        self._indexes: dict[str, CollectionIndex] = {}
+        self._lock = threading.Lock()
+
+    def index(self, engine: Engine, collection: Collection) -> CollectionIndex:
+        counters = generations.current(engine)
+        stamp = tuple(counters[name] for name in collection.depends_on)
+        held = self._indexes.get(collection.id)
+        if held is not None and held.stamp == stamp:
+            return held
+        with self._lock:
+            held = self._indexes.get(collection.id)
+            if held is None or held.stamp != stamp:
+                held = self._indexes[collection.id] = _load(engine, collection, self._config)
+            return held
 
 
-def extent(session: Session, collection: Collection) -> BBox | None:
-    """Bounds holding every feature of the collection (None if its table is empty)."""
-    return indexed_bounds(session, collection.model, collection.geometry_column)
+def items(index: CollectionIndex, bbox: BBox | None = None, filters: Mapping[str, str] | None = None,
+          limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
+    """One page of features meeting the box and equal to every filter, and how many match in all."""
+    positions: Sequence[int] = range(len(index.keys))
+    if bbox is not None:
+        positions = np.sort(index.tree.query(shapely.box(*bbox), predicate="intersects"))
+    for name, value in (filters or {}).items():
+        having = index.having[name].get(value, _NOWHERE)
+        positions = having if isinstance(positions, range) else np.intersect1d(positions, having, assume_unique=True)
+    return Page([index.encoded[i] for i in positions[offset:offset + limit]], len(positions))
+
+
+def item(index: CollectionIndex, feature_id: str) -> str | None:
+    """One feature's GeoJSON text by its id, or None."""
+    key = feature_id if index.collection.key.type.python_type is str else _integer(feature_id)
+    position = index.positions.get(key)
+    return None if position is None else index.encoded[position]
+
+
+_NOWHERE = np.array([], dtype=np.intp)
 
 
 def _integer(text: str) -> int | None:
-    """An id as the database can hold it, or None (no feature has it)."""
-    return int(text) if text.isdigit() and int(text) < 2 ** 63 else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
-def _matching(session: Session, collection: Collection, filters: Mapping[str, str], bbox: BBox | None) -> Select:
+def _load(engine: Engine, collection: Collection, config: Mapping) -> CollectionIndex:
+    # One consistent view, counters first, so the index is at least as new as its stamp.
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        counters = connection.execute(generations.CURRENT).one()._mapping
+        rows = connection.execute(_every_feature(collection)).all()
+    keys = [row[0] for row in rows]
+    # WKB from SQLite, hex EWKB text from PostGIS: shapely reads either.
+    geometries = shapely.from_wkb([row[1] for row in rows]) if rows else np.array([], dtype=object)
+    names = list(collection.properties)
+    encoded, having = [], {name: defaultdict(list) for name in collection.filterable}
+    for position, (row, geometry) in enumerate(zip(rows, shapely.to_geojson(geometries), strict=True)):
+        properties = dict(zip(names, row[2:], strict=True))
+        if collection.derived:
+            properties.update(collection.derived(row[0], config))
+        encoded.append(f'{{"type":"Feature","id":{json.dumps(row[0])},"geometry":{geometry},'
+                       f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
+        for name in collection.filterable:
+            if properties[name] is not None:
+                having[name][str(properties[name])].append(position)
+    bounds = tuple(float(value) for value in shapely.total_bounds(geometries)) if rows else None
+    return CollectionIndex(
+        collection=collection,
+        stamp=tuple(counters[name] for name in collection.depends_on),
+        keys=keys,
+        encoded=encoded,
+        tree=shapely.STRtree(geometries),
+        positions={key: position for position, key in enumerate(keys)},
+        having={name: {value: np.array(found, dtype=np.intp) for value, found in values.items()}
+                for name, values in having.items()},
+        bounds=bounds,
+    )
+
+
+def _every_feature(collection: Collection) -> Select:
+    """Key, geometry as stored (WKB, decoded all at once) and properties of every feature, in key order."""
     query = collection.joins(select(collection.key)).where(*collection.conditions)
-    for name, value in filters.items():
-        query = query.where(cast(collection.properties[name], String) == value)
-    if bbox is not None:
-        query = query.where(in_bbox(session, collection.model, collection.geometry_column, exact=True))
-    return query
-
-
-def _with_properties(query: Select, collection: Collection) -> Select:
-    return query.add_columns(collection.geometry, *(column.label(name) for name, column
-                                                    in collection.properties.items()))
-
-
-def _keys_meeting(session: Session, query: Select, collection: Collection, bbox: BBox) -> list:
-    """The keys of the index's candidates whose geometry really meets the box, in order."""
-    # The geometry as stored (WKB), decoded all at once: per row it would cost more than the rest.
-    wkb = type_coerce(collection.geometry, LargeBinary)
-    rows = session.execute(query.add_columns(wkb), box_params(bbox)).all()
-    if not rows:
-        return []
-    geometries = shapely.from_wkb([bytes(row[1]) for row in rows])
-    meets = shapely.intersects(geometries, shapely.box(*bbox))
-    return sorted(row[0] for row, hit in zip(rows, meets, strict=True) if hit)
-
-
-def _feature(row, collection: Collection, config: Mapping) -> dict:
-    key, geometry, *values = row
-    properties = dict(zip(collection.properties, values, strict=True))
-    if collection.derived:
-        properties.update(collection.derived(key, config))
-    return {"type": "Feature", "id": key, "geometry": shapely.geometry.mapping(geometry), "properties": properties}
+    return query.add_columns(type_coerce(collection.geometry, LargeBinary),
+                             *(column.label(name) for name, column in collection.properties.items())
+                             ).order_by(collection.key)

@@ -281,15 +281,16 @@ class BuildingNearest(Base):
     distance_m: Mapped[float] = mapped_column(Float)
 
 
-class ReferenceGeneration(Base):
-    """One row counting committed changes to the reference data every plate page shows.
+class Generations(Base):
+    """One row counting committed changes to what workers keep in memory (see generations.py).
 
-    Divisions, roads, beats, officers, service points and culture are shared by many
-    buildings; each worker keeps them in memory and reloads when this number moves
-    (see reference_data.py, which also bumps it).
+    `reference`: divisions, roads, beats, officers, service points and culture, shared by
+    many buildings (the plate page's snapshot). `plates`: plates and buildings (the map's
+    feature index). A worker reloads its copy when the counter moves.
     """
 
-    __tablename__ = "reference_generation"
+    __tablename__ = "generations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    generation: Mapped[int] = mapped_column(Integer, default=0)
+    reference: Mapped[int] = mapped_column(Integer, default=0)
+    plates: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
@@ -47,7 +48,7 @@ class PlateId:
         if not is_issuable(self.prefix, self.serial):
             raise ValueError(f"serial {self.serial} is not issuable under {self.prefix}")
 
-    @property
+    @cached_property
     def canonical(self) -> str:
         """The ID as encoded in QR codes and URLs: 6401040A3KXD."""
         body = self.prefix + encode_serial(self.serial)

@@ -2,11 +2,8 @@
 
 Divisions, roads, police beats and officers, service points and culture notes are
 few and shared by many buildings, so a scan reads only its own building's row and
-takes the rest from a snapshot. Any session that writes one of those tables bumps
-`reference_generation` in the same transaction; a reader compares the generation it
-reads with its snapshot's and reloads when they differ, so a committed change shows
-on the very next scan in every worker. (Writes must go through a Session: plain SQL
-on a Connection is not seen.)
+takes the rest from a snapshot, read again when the `reference` counter moves
+(generations.py).
 """
 
 import json
@@ -14,28 +11,20 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 
+from platesvc import generations
 from platesvc.models import (
     CultureNote,
-    CultureZone,
     Division,
     DivisionLevel,
     Officer,
     PoliceBeat,
-    ReferenceGeneration,
     Road,
     ServicePoint,
 )
 from platesvc.navigation import locations, navigation_links
-from platesvc.prepared import PreparedRead
-
-REFERENCE_TABLES = frozenset(model.__tablename__ for model in (
-    Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote))
-CURRENT_GENERATION = select(ReferenceGeneration.generation).where(ReferenceGeneration.id == 1)
-_BUMPED = "platesvc_reference_generation_bumped"
 
 
 @dataclass(frozen=True)
@@ -53,7 +42,7 @@ class ReferenceSnapshot:
 
 def load_snapshot(connection: Connection) -> ReferenceSnapshot:
     """Read every reference table; the generation is read first, so the data is at least that new."""
-    generation = connection.execute(CURRENT_GENERATION).scalar_one()
+    generation = connection.execute(generations.CURRENT).one().reference
     divisions = connection.execute(select(Division.id, Division.code, Division.name, Division.level,
                                           Division.parent_id)).all()
     names = {row.id: row.name for row in divisions}
@@ -99,9 +88,6 @@ def _service_entries(connection: Connection) -> dict[int, dict]:
             for row, location in zip(rows, where)}
 
 
-_GENERATION = PreparedRead(CURRENT_GENERATION)  # asked on every nearby request: no session for it
-
-
 class ReferenceCache:
     """One worker's snapshot, reloaded when the database's generation moves past it."""
 
@@ -111,7 +97,7 @@ class ReferenceCache:
 
     def current(self, engine: Engine) -> ReferenceSnapshot:
         """The snapshot at the database's generation now."""
-        return self.at(engine, _GENERATION.one_or_none(engine)["generation"])
+        return self.at(engine, generations.current(engine)["reference"])
 
     def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
         """The snapshot at `generation` or later, read again only when it is older."""
@@ -136,32 +122,3 @@ class ReferenceCache:
         options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
         with engine.connect().execution_options(**options) as connection, connection.begin():
             return load_snapshot(connection)
-
-
-def _bump(session: Session) -> None:
-    if not session.info.get(_BUMPED):
-        session.info[_BUMPED] = True
-        # On the Connection, so the bump does not come back through do_orm_execute.
-        session.connection().execute(
-            update(ReferenceGeneration).where(ReferenceGeneration.id == 1)
-            .values(generation=ReferenceGeneration.generation + 1))
-
-
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context) -> None:
-    changed = session.new | session.dirty | session.deleted
-    if any(getattr(obj, "__tablename__", None) in REFERENCE_TABLES for obj in changed):
-        _bump(session)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _after_bulk_write(state) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in REFERENCE_TABLES:
-            _bump(state.session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_bump(session: Session, _transaction) -> None:
-    session.info.pop(_BUMPED, None)

@@ -17,12 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
+from platesvc.generations import CURRENT as CURRENT_GENERATIONS
 from platesvc.models import (
     Building,
     BuildingLink,
     BuildingNearest,
     BuildingStatus,
     BuildingZone,
+    Generations,
     Plate,
     PlateStatus,
     ServiceCategory,
@@ -30,11 +32,7 @@ from platesvc.models import (
 from platesvc.navigation import location, navigation_links
 from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id, plate_url
 from platesvc.prepared import PreparedRead
-from platesvc.reference_data import (
-    CURRENT_GENERATION,
-    ReferenceCache,
-    ReferenceSnapshot,
-)
+from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 
 _NEAREST = (
     select(func.aggregate_strings(
@@ -52,7 +50,7 @@ _PLATE = PreparedRead(
     select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
            Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
            Building.road_id, Building.community_id, BuildingLink.beat_id, _NEAREST.label("nearest"),
-           _ZONES.label("zones"), CURRENT_GENERATION.scalar_subquery().label("generation"))
+           _ZONES.label("zones"), CURRENT_GENERATIONS.with_only_columns(Generations.reference).scalar_subquery().label("generation"))
     .join(Building, Building.id == Plate.building_id)
     .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
     .where(Plate.id == bindparam("plate_id", value=""))  # a value only so the statement compiles

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import numpy as np
 import shapely
-from sqlalchemy import LargeBinary, Select, bindparam, func, select, text, type_coerce
+from sqlalchemy import LargeBinary, Select, bindparam, select, text, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -15,26 +15,17 @@ from platesvc.spatial_index import rtree_table
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
-def bbox_test_is_exact(session: Session) -> bool:
-    """Whether `in_bbox(..., exact=True)` keeps only geometries that really meet the box.
+def in_bbox(session: Session | str, model, column: str):
+    """A condition: the model's indexed geometry column's bounds meet the box bound as :min_x … :max_y.
 
-    PostGIS tests the geometry itself; SQLite's R*Tree holds bounds rounded outwards to
-    32-bit floats, so its candidates need a test of their own.
-    """
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def in_bbox(session: Session | str, model, column: str, exact: bool = False):
-    """A condition: the model's indexed geometry column meets the box bound as :min_x … :max_y.
-
-    Through the index; by bounds only unless `exact` (honoured where bbox_test_is_exact).
+    Through the index (GiST on PostGIS; an R*Tree on SQLite, whose bounds are rounded
+    outwards to 32-bit floats): a caller tests the candidates' geometry itself.
     `session` may be the dialect's name instead, for statements compiled ahead.
     """
     dialect = session if isinstance(session, str) else session.get_bind().dialect.name
     if dialect == "postgresql":
         envelope = text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)")
-        geometry = getattr(model, column)
-        return func.ST_Intersects(geometry, envelope) if exact else geometry.op("&&")(envelope)
+        return getattr(model, column).op("&&")(envelope)
     rtree = rtree_table(model.__tablename__, column)
     return model.id.in_(text(f"SELECT id FROM {rtree} WHERE max_x >= :min_x AND min_x <= :max_x "
                              "AND max_y >= :min_y AND min_y <= :max_y"))
@@ -43,18 +34,6 @@ def in_bbox(session: Session | str, model, column: str, exact: bool = False):
 def box_params(bbox: BBox) -> dict:
     """The parameters `in_bbox` conditions are bound with."""
     return dict(zip(("min_x", "min_y", "max_x", "max_y"), bbox))
-
-
-def indexed_bounds(session: Session, model, column: str) -> BBox | None:
-    """The bounds of every geometry in the column, read from its index where the backend keeps them."""
-    table = model.__tablename__
-    if session.get_bind().dialect.name == "postgresql":
-        sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-               f"FROM (SELECT ST_Extent({column}) AS e FROM {table}) AS extent")
-    else:
-        sql = f"SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM {rtree_table(table, column)}"
-    bounds = session.execute(text(sql)).one()
-    return None if bounds[0] is None else tuple(float(value) for value in bounds)
 
 
 def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, shapely.Point]]:

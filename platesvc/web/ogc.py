@@ -3,10 +3,13 @@
 Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
 """
 
+import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from platesvc import features
@@ -73,42 +76,39 @@ def items(collection_id: str):
     offset = _integer("offset", 0, low=0)
     bbox = _bbox()
     filters = {name: request.args[name] for name in wanted.filterable if name in request.args}
-    page = features.items(db.session, wanted, current_app.config, bbox, filters, limit, offset)
-    links = [_link(_items_url(collection_id, offset), "self", GEOJSON, "This page"),
+    page = features.items(_index(wanted), bbox, filters, limit, offset)
+    items_url = _items_url(collection_id)
+    links = [_link(items_url(offset), "self", GEOJSON, "This page"),
              _link(_url("ogc.collection", collection_id=collection_id), "collection",
                    "application/json", "The collection")]
     if offset + limit < page.matched:
-        links.append(_link(_items_url(collection_id, offset + limit), "next", GEOJSON, "Next page"))
+        links.append(_link(items_url(offset + limit), "next", GEOJSON, "Next page"))
     if offset > 0:
-        links.append(_link(_items_url(collection_id, max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
-    response = jsonify({
+        links.append(_link(items_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
+    head = json.dumps({
         "type": "FeatureCollection",
-        "features": page.features,
         "numberMatched": page.matched,
-        "numberReturned": len(page.features),
+        "numberReturned": len(page.encoded),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     })
-    response.mimetype = GEOJSON
-    return response
+    return Response(head[:-1] + ',"features":[' + ",".join(page.encoded) + "]}", mimetype=GEOJSON)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     wanted = _collection(collection_id)
     _check_format()
-    feature = features.item(db.session, wanted, current_app.config, feature_id)
+    feature = features.item(_index(wanted), feature_id)
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
-    feature["links"] = [
+    links = [
         _link(_url("ogc.item", collection_id=collection_id, feature_id=feature_id), "self",
               GEOJSON, "This feature"),
         _link(_url("ogc.collection", collection_id=collection_id), "collection",
               "application/json", "The collection"),
     ]
-    response = jsonify(feature)
-    response.mimetype = GEOJSON
-    return response
+    return Response(feature[:-1] + ',"links":' + json.dumps(links) + "}", mimetype=GEOJSON)
 
 
 @bp.errorhandler(PlatesvcError)
@@ -129,8 +129,12 @@ def _collection(collection_id: str) -> features.Collection:
     return found
 
 
+def _index(collection: features.Collection) -> features.CollectionIndex:
+    return current_app.extensions["platesvc_features"].index(db.engine, collection)
+
+
 def _describe(collection: features.Collection) -> dict:
-    bounds = features.extent(db.session, collection)
+    bounds = _index(collection).bounds
     description = {
         "id": collection.id,
         "title": collection.title,
@@ -157,10 +161,15 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def _items_url(collection_id: str, offset: int) -> str:
-    arguments = {name: value for name, value in request.args.items() if name != "offset"}
-    return _url("ogc.items", collection_id=collection_id, **arguments,
-                   **({"offset": offset} if offset else {}))
+def _items_url(collection_id: str) -> Callable[[int], str]:
+    """This request's items URL at another offset (its path is built once: the links need three)."""
+    path = _url("ogc.items", collection_id=collection_id)
+    arguments = [(name, value) for name, value in request.args.items(multi=True) if name != "offset"]
+
+    def at(offset: int) -> str:
+        query = urlencode(arguments + ([("offset", offset)] if offset else []))
+        return f"{path}?{query}" if query else path
+    return at
 
 
 def _check_format() -> None:

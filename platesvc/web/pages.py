@@ -56,7 +56,7 @@ def route_to_service(plate_text: str, service_id: int):
 @bp.get("/map")
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
-    bounds = features.extent(db.session, features.COLLECTIONS["plates"])
+    bounds = current_app.extensions["platesvc_features"].index(db.engine, features.COLLECTIONS["plates"]).bounds
     return _render("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory])
 
 

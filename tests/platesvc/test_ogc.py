@@ -104,6 +104,23 @@ def test_property_filters_and_category_collections_agree(issued_app, client):
     assert plates[0]["properties"]["url"] == f"HTTPS://PLATES.EXAMPLE/P/{plates[0]['id']}"
 
 
+def test_a_committed_change_shows_on_the_next_request(issued_app, client):
+    plate = db.session.scalars(select(Plate).order_by(Plate.id)).first()
+    bbox = ",".join(map(str, plate.building.point.buffer(0.0001).bounds))
+    before = client.get("/ogc/collections/plates/items", query_string={"bbox": bbox}).json
+    assert plate.id in {f["id"] for f in before["features"]}
+    plate.building.status = BuildingStatus.RETIRED
+    db.session.commit()
+    after = client.get("/ogc/collections/plates/items", query_string={"bbox": bbox}).json
+    assert after["numberMatched"] == before["numberMatched"] - 1
+    assert plate.id not in {f["id"] for f in after["features"]}
+    assert client.get(f"/ogc/collections/plates/items/{plate.id}").status_code == 404
+    service = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).first()
+    service.name = "改名后的服务站"
+    db.session.commit()
+    assert client.get(f"/ogc/collections/services/items/{service.id}").json["properties"]["name"] == "改名后的服务站"
+
+
 def test_one_feature_by_id(issued_app, client):
     plate_id = db.session.scalar(select(Plate.id).limit(1))
     feature = client.get(f"/ogc/collections/plates/items/{plate_id}").json
@@ -118,6 +135,7 @@ def test_one_feature_by_id(issued_app, client):
     ("/ogc/collections/plates/items/NOPE", {}, 404, "NotFound"),
     ("/ogc/collections/services/items/999999", {}, 404, "NotFound"),
     ("/ogc/collections/services/items/99999999999999999999999", {}, 404, "NotFound"),
+    ("/ogc/collections/services/items/²", {}, 404, "NotFound"),
     ("/ogc/collections/services/items", {"offset": "99999999999999999999"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/services/items", {"bbox": "1,2,3"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/services/items", {"bbox": "106,39,107,38"}, 400, "InvalidParameterValue"),
