@@ -21,14 +21,14 @@ def create_spatial_index(dialect: str, table: str, column: str) -> list[str]:
     bounds = f"ST_MinX(new.{column}), ST_MaxX(new.{column}), ST_MinY(new.{column}), ST_MaxY(new.{column})"
     return [
         f"CREATE VIRTUAL TABLE {rtree} USING rtree(id, min_x, max_x, min_y, max_y)",
-        f"CREATE TRIGGER {rtree}_insert AFTER INSERT ON {table} BEGIN "
-        f"INSERT INTO {rtree} VALUES (new.id, {bounds}); END",
-        f"CREATE TRIGGER {rtree}_update AFTER UPDATE OF id, {column} ON {table} BEGIN "
-        f"DELETE FROM {rtree} WHERE id = old.id; INSERT INTO {rtree} VALUES (new.id, {bounds}); END",
-        f"CREATE TRIGGER {rtree}_delete AFTER DELETE ON {table} BEGIN "
-        f"DELETE FROM {rtree} WHERE id = old.id; END",
-        f"INSERT INTO {rtree} SELECT id, ST_MinX({column}), ST_MaxX({column}), ST_MinY({column}), "
-        f"ST_MaxY({column}) FROM {table}",
+        (f"CREATE TRIGGER {rtree}_insert AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {rtree} VALUES (new.id, {bounds}); END"),
+        (f"CREATE TRIGGER {rtree}_update AFTER UPDATE OF id, {column} ON {table} BEGIN "
+        f"DELETE FROM {rtree} WHERE id = old.id; INSERT INTO {rtree} VALUES (new.id, {bounds}); END"),
+        (f"CREATE TRIGGER {rtree}_delete AFTER DELETE ON {table} BEGIN "
+        f"DELETE FROM {rtree} WHERE id = old.id; END"),
+        (f"INSERT INTO {rtree} SELECT id, ST_MinX({column}), ST_MaxX({column}), ST_MinY({column}), "
+        f"ST_MaxY({column}) FROM {table}"),
     ]
 
 
