@@ -20,6 +20,9 @@ DEFAULTS = {
     ],
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
+    # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
+    # many MiB (a page is some 7 KiB, a JSON document some 18 KiB); 0 keeps none.
+    "RENDER_CACHE_MB": 128,
     # Plate artwork (`plates print`): the size in mm, ground and text colours, the QR error
     # correction level, the sheet plates are tiled on, and a CJK font file ("" finds one).
     "PLATE_SIZE": "300x200",

@@ -9,7 +9,6 @@ encoded twice. A collection is read again when a counter it depends on moves
 (generations.py), so a committed change shows on the next request.
 """
 
-import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from platesvc import generations
+from platesvc.json_text import json_text
 from platesvc.models import (
     Building,
     BuildingStatus,
@@ -183,7 +183,9 @@ def items(index: CollectionIndex, bbox: BBox | None = None, filters: Mapping[str
     """One page of features meeting the box and equal to every filter, and how many match in all."""
     positions: Sequence[int] = range(len(index.keys))
     if bbox is not None:
-        positions = np.sort(index.tree.query(shapely.box(*bbox), predicate="intersects"))
+        # A point's envelope is the point: the tree's own test is exact for them.
+        exact_test = None if index.collection.geometry_type == "Point" else "intersects"
+        positions = np.sort(index.tree.query(shapely.box(*bbox), predicate=exact_test))
     for name, value in (filters or {}).items():
         having = index.having[name].get(value, _NOWHERE)
         positions = having if isinstance(positions, range) else np.intersect1d(positions, having, assume_unique=True)
@@ -219,8 +221,8 @@ def _load(engine: Engine, collection: Collection, config: Mapping) -> Collection
         properties = dict(zip(names, row[2:], strict=True))
         if collection.derived:
             properties.update(collection.derived(row[0], config))
-        encoded.append(f'{{"type":"Feature","id":{json.dumps(row[0])},"geometry":{geometry},'
-                       f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
+        encoded.append(f'{{"type":"Feature","id":{json_text(row[0])},"geometry":{geometry},'
+                       f'"properties":{json_text(properties)}}}')
         for name in collection.filterable:
             if properties[name] is not None:
                 having[name][str(properties[name])].append(position)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import shapely
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gis.joins import containing_polygon
@@ -32,6 +32,19 @@ from platesvc.spatial_store import active_buildings_covered_by, active_buildings
 
 K_NEAREST = 3
 _NEAREST_COLUMNS = ["building_id", "category", "rank", "service_point_id", "distance_m"]
+# A building's nearest services and zones as the one text each that a scan reads (BuildingLink).
+_FOLDED_NEAREST = (
+    select(func.aggregate_strings(
+        BuildingNearest.category + ":" + cast(BuildingNearest.rank, String) + ":"
+        + cast(BuildingNearest.service_point_id, String) + ":" + cast(BuildingNearest.distance_m, String), ";"))
+    .where(BuildingNearest.building_id == BuildingLink.building_id)
+    .scalar_subquery()
+)
+_FOLDED_ZONES = (
+    select(func.aggregate_strings(cast(BuildingZone.zone_id, String), ";"))
+    .where(BuildingZone.building_id == BuildingLink.building_id)
+    .scalar_subquery()
+)
 
 
 def _active_buildings(session: Session, building_ids: Collection[int] | None) -> tuple[list[int], np.ndarray]:
@@ -73,7 +86,17 @@ def refresh_links(session: Session, building_ids: Collection[int] | None = None,
         _refresh_zones(session, ids, points, everything)
     for category in categories if categories is not None else [c.value for c in ServiceCategory]:
         _refresh_nearest(session, ids, points, category, everything)
+    _fold(session, ids, everything)
     return len(ids)
+
+
+def _fold(session: Session, ids: list[int], everything: bool) -> None:
+    fold = update(BuildingLink).values(nearest=_FOLDED_NEAREST, zones=_FOLDED_ZONES)
+    if everything:
+        session.execute(fold)
+    else:
+        for chunk in chunks(ids):
+            session.execute(fold.where(BuildingLink.building_id.in_(chunk)))
 
 
 def _refresh_beats(session, ids, points, everything) -> None:

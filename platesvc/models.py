@@ -257,6 +257,10 @@ class BuildingLink(Base):
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
     beat_id: Mapped[int | None] = mapped_column(ForeignKey("police_beats.id", ondelete="SET NULL"), index=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # building_nearest and building_zones folded into text ("category:rank:service id:metres;…"
+    # and "zone id;…"), so a scan reads one row instead of aggregating a dozen.
+    nearest: Mapped[str | None] = mapped_column(Text)
+    zones: Mapped[str | None] = mapped_column(Text)
 
 
 class BuildingZone(Base):

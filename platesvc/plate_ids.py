@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
@@ -41,18 +40,16 @@ class PlateId:
 
     prefix: str
     serial: int
+    canonical: str = field(init=False, repr=False, compare=False)  # as in QR codes and URLs: 6401040A3KXD
 
     def __post_init__(self):
         if len(self.prefix) != PREFIX_LENGTH or not (self.prefix.isascii() and self.prefix.isdigit()):
             raise ValueError(f"plate ID prefix must be a 6-digit division code, not {self.prefix!r}")
-        if not is_issuable(self.prefix, self.serial):
-            raise ValueError(f"serial {self.serial} is not issuable under {self.prefix}")
-
-    @cached_property
-    def canonical(self) -> str:
-        """The ID as encoded in QR codes and URLs: 6401040A3KXD."""
         body = self.prefix + encode_serial(self.serial)
-        return body + ALPHABET[check_value(body)]
+        check = check_value(body)
+        if check >= len(ALPHABET):
+            raise ValueError(f"serial {self.serial} is not issuable under {self.prefix}")
+        object.__setattr__(self, "canonical", body + ALPHABET[check])  # every scan asks for it
 
     @property
     def display(self) -> str:

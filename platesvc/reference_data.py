@@ -6,7 +6,6 @@ takes the rest from a snapshot, read again when the `reference` counter moves
 (generations.py).
 """
 
-import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from platesvc import generations
+from platesvc.json_text import json_text
 from platesvc.models import (
     CultureNote,
     Division,
@@ -36,6 +36,7 @@ class ReferenceSnapshot:
     police: dict[int, dict]  # beat id → the page's police block
     services: dict[int, dict]  # service point id → its entry, less the distance
     services_json: dict[int, str]  # the same entries JSON-encoded, without their braces
+    services_geojson: dict[int, str]  # each as a GeoJSON Feature, open at the end of its properties
     road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
     zone_notes: dict[int, list[dict]]
 
@@ -73,7 +74,8 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
         roads=roads,
         police=police,
         services=services,
-        services_json={i: json.dumps(entry, ensure_ascii=False)[1:-1] for i, entry in services.items()},
+        services_json={i: json_text(entry)[1:-1] for i, entry in services.items()},
+        services_geojson={i: _open_feature(entry) for i, entry in services.items()},
         road_notes=dict(road_notes),
         zone_notes=dict(zone_notes),
     )
@@ -86,6 +88,15 @@ def _service_entries(connection: Connection) -> dict[int, dict]:
     return {row.id: {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
                      "hours": row.hours, "location": location, "navigation": navigation_links(location, row.name)}
             for row, location in zip(rows, where)}
+
+
+def _open_feature(service: dict) -> str:
+    """A service point as GeoJSON text lacking its last two braces, for a caller to add properties."""
+    properties = {key: value for key, value in service.items() if key != "id"}
+    feature = {"type": "Feature", "id": service["id"],
+               "geometry": {"type": "Point", "coordinates": service["location"]["wgs84"]},
+               "properties": properties}
+    return json_text(feature)[:-2]
 
 
 class ReferenceCache:

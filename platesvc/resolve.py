@@ -1,29 +1,28 @@
 """A scanned plate, resolved: everything the resident page and the JSON API show.
 
 Everything spatial was worked out when the data was written (links.py). A scan reads
-one row (prepared.py): its plate, building and links, with the nearest services and
-culture zones folded into strings and the reference generation beside them. Names, officers,
+one row (prepared.py): its plate, building and links, whose nearest services and
+culture zones links.py keeps folded into text, and the reference generation beside them. Names, officers,
 services and notes come from the worker's reference snapshot (reference_data.py).
 The page and the API share the document this returns.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import shapely
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
 from platesvc.generations import CURRENT as CURRENT_GENERATIONS
+from platesvc.json_text import json_text
 from platesvc.models import (
     Building,
     BuildingLink,
-    BuildingNearest,
     BuildingStatus,
-    BuildingZone,
     Generations,
     Plate,
     PlateStatus,
@@ -34,35 +33,50 @@ from platesvc.plate_ids import PlateId, one_character_away, parse_plate_id, plat
 from platesvc.prepared import PreparedRead
 from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 
-_NEAREST = (
-    select(func.aggregate_strings(
-        BuildingNearest.category + ":" + cast(BuildingNearest.rank, String) + ":"
-        + cast(BuildingNearest.service_point_id, String) + ":" + cast(BuildingNearest.distance_m, String), ";"))
-    .where(BuildingNearest.building_id == Building.id)
-    .scalar_subquery()
-)
-_ZONES = (
-    select(func.aggregate_strings(cast(BuildingZone.zone_id, String), ";"))
-    .where(BuildingZone.building_id == Building.id)
-    .scalar_subquery()
-)
 _PLATE = PreparedRead(
     select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
            Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
-           Building.road_id, Building.community_id, BuildingLink.beat_id, _NEAREST.label("nearest"),
-           _ZONES.label("zones"), CURRENT_GENERATIONS.with_only_columns(Generations.reference).scalar_subquery().label("generation"))
+           Building.road_id, Building.community_id, BuildingLink.beat_id, BuildingLink.nearest, BuildingLink.zones,
+           CURRENT_GENERATIONS.with_only_columns(Generations.reference).scalar_subquery().label("generation"))
     .join(Building, Building.id == Plate.building_id)
     .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
     .where(Plate.id == bindparam("plate_id", value=""))  # a value only so the statement compiles
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Resolution:
-    """A resolved plate: the document, and the snapshot it was made from."""
+    """A plate that resolves: its row as read, and the snapshot and settings its document is made of."""
 
-    document: dict
+    plate: dict
     snapshot: ReferenceSnapshot
+    config: Mapping
+
+    @property
+    def source(self) -> tuple:
+        """What the document is made of beside the snapshot and settings: equal sources, equal documents."""
+        return tuple(self.plate.values())
+
+    @cached_property
+    def document(self) -> dict:
+        plate, snapshot, config = self.plate, self.snapshot, self.config
+        plate_id = parse_plate_id(plate["id"])
+        point = shapely.from_wkb(bytes(plate["point"]))
+        where = location(point.x, point.y)
+        address = _address(plate, snapshot, config)
+        return {
+            "id": plate_id.canonical,
+            "display_id": plate_id.display,
+            "url": plate_url(config["PUBLIC_URL"], plate_id.canonical),
+            "status": plate["status"],
+            "address": address,
+            "location": where,
+            "navigation": navigation_links(where, address["short"], address["full"]),
+            "culture": _culture(plate, snapshot),
+            "police": snapshot.police.get(plate["beat_id"]),
+            "nearest": _nearest(plate["nearest"], snapshot),
+            "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
+        }
 
     def to_json(self) -> str:
         """The document as JSON; service entries come pre-encoded from the snapshot.
@@ -70,11 +84,10 @@ class Resolution:
         They are most of a document, and the same few hundred for every plate.
         """
         document = self.document
-        head = json.dumps({key: value for key, value in document.items() if key != "nearest"},
-                          ensure_ascii=False)
+        head = json_text({key: value for key, value in document.items() if key != "nearest"})
         encoded = self.snapshot.services_json
         nearest = ",".join(
-            json.dumps(category) + ":["
+            json_text(category) + ":["
             + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{encoded[entry["id"]]}}}' for entry in entries)
             + "]"
             for category, entries in document["nearest"].items())
@@ -86,7 +99,8 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
     """The resolution of any accepted spelling of a plate ID.
 
     A plate that resolves costs one read on `engine`; `session` is used only to explain
-    one that does not (a scoped session is not even opened then).
+    one that does not (a scoped session is not even opened then). The document itself
+    is made only when asked for.
 
     :raises UnknownPlateError: not a plate ID, or no such plate (with real plates one character away).
     :raises RetiredPlateError: the plate's building is gone (with where it went).
@@ -100,24 +114,9 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
         raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
                                 plate_id.canonical, _successor_plate(session, plate["merged_into_id"]))
     snapshot = references.at(engine, plate["generation"])
-    if not _lists_only_known_services(plate["nearest"], snapshot):
-        snapshot = references.reload(engine)
-    point = shapely.from_wkb(bytes(plate["point"]))
-    where = location(point.x, point.y)
-    address = _address(plate, snapshot, config)
-    return Resolution({
-        "id": plate_id.canonical,
-        "display_id": plate_id.display,
-        "url": plate_url(config["PUBLIC_URL"], plate_id.canonical),
-        "status": plate["status"],
-        "address": address,
-        "location": where,
-        "navigation": navigation_links(where, address["short"], address["full"]),
-        "culture": _culture(plate, snapshot),
-        "police": snapshot.police.get(plate["beat_id"]),
-        "nearest": _nearest(plate["nearest"], snapshot),
-        "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
-    }, snapshot)
+    if snapshot.generation != plate["generation"] and not _lists_only_known_services(plate["nearest"], snapshot):
+        snapshot = references.reload(engine)  # the database went back to an older state under us
+    return Resolution(plate, snapshot, config)
 
 
 def _parse_or_suggest(session: Session, text: str) -> PlateId:

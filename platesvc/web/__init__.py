@@ -1,20 +1,33 @@
 """Web blueprints and the one place domain errors become responses."""
 
+from collections.abc import Callable
+
 from flask import Flask, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
-from platesvc.features import FeatureCache
+from platesvc.features import Collection, CollectionIndex, FeatureCache
 from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 from platesvc.resolve import Resolution, resolve_plate
+from platesvc.web.caching import RenderCache, Tagged
 
 
 def resolve(plate_text: str) -> Resolution:
     """Resolve a plate for this request, with this worker's reference snapshot."""
     return resolve_plate(db.engine, db.session, plate_text, current_app.config,
                          current_app.extensions["platesvc_references"])
+
+
+def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> Tagged:
+    """The resolution rendered as `kind` (say "html", "en"), from this worker's cache when made before."""
+    return current_app.extensions["platesvc_renders"].get(resolution.snapshot, (*kind, *resolution.source), render)
+
+
+def feature_index(collection: Collection) -> CollectionIndex:
+    """This worker's index of a feature collection, as the database holds it now."""
+    return current_app.extensions["platesvc_features"].index(db.engine, collection)
 
 
 def reference_snapshot() -> ReferenceSnapshot:
@@ -25,6 +38,7 @@ def reference_snapshot() -> ReferenceSnapshot:
 def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
     app.extensions["platesvc_features"] = FeatureCache(app.config)
+    app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
     from platesvc.web import api, health, ogc, openapi, pages, tiles
 
     app.register_blueprint(health.bp)

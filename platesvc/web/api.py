@@ -2,13 +2,13 @@
 
 import math
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, request
 
 from platesvc.database import db
 from platesvc.errors import BadParameterError
 from platesvc.models import ServiceCategory
 from platesvc.nearby import MAX_RADIUS_M, nearby_services
-from platesvc.web import reference_snapshot, resolve
+from platesvc.web import reference_snapshot, rendered, resolve
 from platesvc.web.caching import revalidated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -19,7 +19,8 @@ MAX_NEARBY = 100
 
 @bp.get("/plates/<plate_text>")
 def plate(plate_text: str):
-    return revalidated(resolve(plate_text).to_json(), "application/json", request)
+    resolution = resolve(plate_text)
+    return revalidated(rendered(resolution, "json", render=resolution.to_json), "application/json", request)
 
 
 @bp.get("/nearby")
@@ -33,16 +34,11 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = nearby_services(db.engine, lon, lat, limit, category, radius)
-    services = reference_snapshot().services
-    response = jsonify({
-        "type": "FeatureCollection",
-        "features": [_feature(services[item.service_id], item.distance_m) for item in found
-                     if item.service_id in services],
-        "numberReturned": len(found),
-        "limit": limit,
-    })
-    response.mimetype = "application/geo+json"
-    return response
+    encoded = reference_snapshot().services_geojson  # service points as features, but for their distance
+    features = [f'{encoded[item.service_id]},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found
+                if item.service_id in encoded]
+    return Response(f'{{"type":"FeatureCollection","numberReturned":{len(features)},"limit":{limit},'
+                    f'"features":[{",".join(features)}]}}', mimetype="application/geo+json")
 
 
 def _number(name: str, low: float, high: float, required: bool = True) -> float | None:
@@ -58,14 +54,3 @@ def _number(name: str, low: float, high: float, required: bool = True) -> float 
     if not math.isfinite(value) or not low <= value <= high:
         raise BadParameterError(name, f"must be between {low:g} and {high:g}")
     return value
-
-
-def _feature(service: dict, distance_m: float) -> dict:
-    """A service point's snapshot entry (location and map links made once) as a GeoJSON feature."""
-    properties = {key: value for key, value in service.items() if key != "id"}
-    return {
-        "type": "Feature",
-        "id": service["id"],
-        "geometry": {"type": "Point", "coordinates": service["location"]["wgs84"]},
-        "properties": {**properties, "distance_m": round(distance_m, 1)},
-    }

@@ -3,18 +3,17 @@
 Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
 """
 
-import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from platesvc import features
-from platesvc.database import db
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
+from platesvc.json_text import json_text
+from platesvc.web import feature_index
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -76,7 +75,7 @@ def items(collection_id: str):
     offset = _integer("offset", 0, low=0)
     bbox = _bbox()
     filters = {name: request.args[name] for name in wanted.filterable if name in request.args}
-    page = features.items(_index(wanted), bbox, filters, limit, offset)
+    page = features.items(feature_index(wanted), bbox, filters, limit, offset)
     items_url = _items_url(collection_id)
     links = [_link(items_url(offset), "self", GEOJSON, "This page"),
              _link(_url("ogc.collection", collection_id=collection_id), "collection",
@@ -85,7 +84,7 @@ def items(collection_id: str):
         links.append(_link(items_url(offset + limit), "next", GEOJSON, "Next page"))
     if offset > 0:
         links.append(_link(items_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
-    head = json.dumps({
+    head = json_text({
         "type": "FeatureCollection",
         "numberMatched": page.matched,
         "numberReturned": len(page.encoded),
@@ -99,7 +98,7 @@ def items(collection_id: str):
 def item(collection_id: str, feature_id: str):
     wanted = _collection(collection_id)
     _check_format()
-    feature = features.item(_index(wanted), feature_id)
+    feature = features.item(feature_index(wanted), feature_id)
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
     links = [
@@ -108,7 +107,7 @@ def item(collection_id: str, feature_id: str):
         _link(_url("ogc.collection", collection_id=collection_id), "collection",
               "application/json", "The collection"),
     ]
-    return Response(feature[:-1] + ',"links":' + json.dumps(links) + "}", mimetype=GEOJSON)
+    return Response(feature[:-1] + ',"links":' + json_text(links) + "}", mimetype=GEOJSON)
 
 
 @bp.errorhandler(PlatesvcError)
@@ -129,12 +128,8 @@ def _collection(collection_id: str) -> features.Collection:
     return found
 
 
-def _index(collection: features.Collection) -> features.CollectionIndex:
-    return current_app.extensions["platesvc_features"].index(db.engine, collection)
-
-
 def _describe(collection: features.Collection) -> dict:
-    bounds = _index(collection).bounds
+    bounds = feature_index(collection).bounds
     description = {
         "id": collection.id,
         "title": collection.title,
@@ -164,10 +159,12 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
 def _items_url(collection_id: str) -> Callable[[int], str]:
     """This request's items URL at another offset (its path is built once: the links need three)."""
     path = _url("ogc.items", collection_id=collection_id)
-    arguments = [(name, value) for name, value in request.args.items(multi=True) if name != "offset"]
+    # The client's own query, already escaped, less any offset.
+    kept = [part for part in request.query_string.decode("ascii", "replace").split("&")
+            if part and not part.startswith("offset=")]
 
     def at(offset: int) -> str:
-        query = urlencode(arguments + ([("offset", offset)] if offset else []))
+        query = "&".join(kept + ([f"offset={offset}"] if offset else []))
         return f"{path}?{query}" if query else path
     return at
 

@@ -11,12 +11,11 @@ from flask import (
 )
 
 from platesvc import features
-from platesvc.database import db
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.models import ServiceCategory
 from platesvc.plate_ids import parse_plate_id
-from platesvc.web import reference_snapshot, resolve
-from platesvc.web.caching import revalidated
+from platesvc.web import feature_index, reference_snapshot, rendered, resolve
+from platesvc.web.caching import Tagged, revalidated, tagged
 from platesvc.web.i18n import MESSAGES, choose_language, distance_text
 
 bp = Blueprint("pages", __name__)
@@ -24,9 +23,16 @@ bp = Blueprint("pages", __name__)
 
 def _render(template: str, status: int = 200, **context):
     lang = choose_language(request)
-    html = render_template(template, lang=lang, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
+    return _page(tagged(_html(template, lang, **context)), status)
+
+
+def _html(template: str, lang: str, **context) -> str:
+    return render_template(template, lang=lang, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
                            distance=lambda metres: distance_text(metres, lang), display=_display, **context)
-    return revalidated(html, "text/html", request, status, vary="Accept-Language")
+
+
+def _page(body: Tagged, status: int = 200):
+    return revalidated(body, "text/html", request, status, vary="Accept-Language")
 
 
 def _display(canonical: str) -> str:
@@ -36,11 +42,17 @@ def _display(canonical: str) -> str:
 @bp.get("/p/<plate_text>")
 @bp.get("/P/<plate_text>")
 def plate(plate_text: str):
-    document = resolve(plate_text).document
-    current_app.extensions["platesvc_scans"].record(document["id"])
-    # One url_for for all the service links: it costs more than the rest of a link.
-    to_service = url_for("pages.route_to_service", plate_text=document["id"], service_id=0)[:-1]
-    return _render("plate.html", plate=document, to_service=to_service)
+    resolution = resolve(plate_text)
+    plate_id = resolution.plate["id"]
+    current_app.extensions["platesvc_scans"].record(plate_id)
+    lang = choose_language(request)
+
+    def render() -> str:
+        # One url_for for all the service links: it costs more than the rest of a link.
+        to_service = url_for("pages.route_to_service", plate_text=plate_id, service_id=0)[:-1]
+        return _html("plate.html", lang, plate=resolution.document, to_service=to_service)
+
+    return _page(rendered(resolution, "html", lang, render=render))
 
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
@@ -56,7 +68,7 @@ def route_to_service(plate_text: str, service_id: int):
 @bp.get("/map")
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
-    bounds = current_app.extensions["platesvc_features"].index(db.engine, features.COLLECTIONS["plates"]).bounds
+    bounds = feature_index(features.COLLECTIONS["plates"]).bounds
     return _render("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory])
 
 

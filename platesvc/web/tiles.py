@@ -2,9 +2,10 @@
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from platesvc import features, tiles
+from platesvc import tiles
 from platesvc.database import db
-from platesvc.web.caching import revalidated
+from platesvc.web import feature_index
+from platesvc.web.caching import revalidated, tagged
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 
@@ -19,7 +20,7 @@ def tile(layer_name: str, z: int, x: int, y: int):
     data = tiles.tile(db.session, tiles.layer_named(layer_name), z, x, y)
     if not data:  # an empty tile: nothing to draw, and nothing to send
         return Response(status=204, headers={"Cache-Control": TILE_CACHE})
-    return revalidated(data, MVT, request, cache_control=TILE_CACHE)
+    return revalidated(tagged(data), MVT, request, cache_control=TILE_CACHE)
 
 
 @bp.get("/<layer_name>.json")
@@ -27,7 +28,7 @@ def tilejson(layer_name: str):
     layer = tiles.layer_named(layer_name)
     template = url_for("tiles.tile", layer_name=layer.name, z=0, x=0, y=0, _external=True)
     template = template.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
-    bounds = features.extent(db.session, layer.collection) or (-180.0, -85.0511, 180.0, 85.0511)
+    bounds = feature_index(layer.collection).bounds or (-180.0, -85.0511, 180.0, 85.0511)
     return jsonify({
         "tilejson": "3.0.0",
         "name": layer.name,

@@ -6,13 +6,14 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gis.datum import wgs84_to_bd09, wgs84_to_gcj02
 from gis.nearest import geodesic_distance
 from platesvc.database import db
 from platesvc.lifecycle import retire_building
 from platesvc.models import (
+    PlateStatus,
     Building,
     Officer,
     Plate,
@@ -155,6 +156,21 @@ def test_a_repeat_request_is_304_until_what_it_shows_changes(issued_app, client)
     changed = client.get(f"/api/v1/plates/{plate.id}", headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag
     assert changed.json["police"]["phone"] == "0951-6000000"
+
+
+def test_a_plate_change_shows_on_the_next_scan_though_its_answers_were_rendered_before(issued_app, client):
+    plate = _plates(1)[0]
+    json_tag = client.get(f"/api/v1/plates/{plate.id}").headers["ETag"]
+    page_tag = client.get(f"/P/{plate.id}").headers["ETag"]
+    assert client.get(f"/api/v1/plates/{plate.id}").headers["ETag"] == json_tag  # the same body again
+    with db.engine.begin() as connection:  # as another process would
+        connection.execute(update(Plate).where(Plate.id == plate.id).values(status=PlateStatus.INSTALLED))
+        connection.execute(update(Building).where(Building.id == plate.building_id).values(number="999"))
+    answer = client.get(f"/api/v1/plates/{plate.id}", headers={"If-None-Match": json_tag})
+    assert answer.status_code == 200 and answer.json["status"] == "installed"
+    assert answer.json["address"]["number"] == "999"
+    page = client.get(f"/P/{plate.id}", headers={"If-None-Match": page_tag})
+    assert page.status_code == 200 and "999" in page.text
 
 
 def test_a_new_service_point_shows_on_the_next_scan(issued_app, client):
