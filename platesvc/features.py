@@ -149,7 +149,6 @@ class CollectionIndex:
 
     collection: Collection
     stamp: tuple[int, ...]  # its counters when read
-    keys: list  # feature ids, ascending
     encoded: list[str]  # each feature as GeoJSON text, in key order
     tree: shapely.STRtree  # over the geometries, in key order
     positions: dict  # feature id → position
@@ -181,7 +180,7 @@ class FeatureCache:
 def items(index: CollectionIndex, bbox: BBox | None = None, filters: Mapping[str, str] | None = None,
           limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
     """One page of features meeting the box and equal to every filter, and how many match in all."""
-    positions: Sequence[int] = range(len(index.keys))
+    positions: Sequence[int] = range(len(index.encoded))
     if bbox is not None:
         # A point's envelope is the point: the tree's own test is exact for them.
         exact_test = None if index.collection.geometry_type == "Point" else "intersects"
@@ -212,7 +211,6 @@ def _load(engine: Engine, collection: Collection, config: Mapping) -> Collection
     with engine.connect().execution_options(**options) as connection, connection.begin():
         counters = connection.execute(generations.CURRENT).one()._mapping
         rows = connection.execute(_every_feature(collection)).all()
-    keys = [row[0] for row in rows]
     # WKB from SQLite, hex EWKB text from PostGIS: shapely reads either.
     geometries = shapely.from_wkb([row[1] for row in rows]) if rows else np.array([], dtype=object)
     names = list(collection.properties)
@@ -230,10 +228,9 @@ def _load(engine: Engine, collection: Collection, config: Mapping) -> Collection
     return CollectionIndex(
         collection=collection,
         stamp=tuple(counters[name] for name in collection.depends_on),
-        keys=keys,
         encoded=encoded,
         tree=shapely.STRtree(geometries),
-        positions={key: position for position, key in enumerate(keys)},
+        positions={row[0]: position for position, row in enumerate(rows)},
         having={name: {value: np.array(found, dtype=np.intp) for value, found in values.items()}
                 for name, values in having.items()},
         bounds=bounds,

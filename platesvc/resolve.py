@@ -1,10 +1,10 @@
 """A scanned plate, resolved: everything the resident page and the JSON API show.
 
 Everything spatial was worked out when the data was written (links.py). A scan reads
-one row (prepared.py): its plate, building and links, whose nearest services and
-culture zones links.py keeps folded into text, and the reference generation beside them. Names, officers,
-services and notes come from the worker's reference snapshot (reference_data.py).
-The page and the API share the document this returns.
+one row (prepared.py): its plate, building and links (with the nearest services and
+culture zones that links.py keeps folded into text), and the reference generation.
+Names, officers, services and notes come from the worker's reference snapshot
+(reference_data.py). The page and the API share the document this returns.
 """
 
 from collections.abc import Mapping
@@ -48,6 +48,7 @@ _PLATE = PreparedRead(
 class Resolution:
     """A plate that resolves: its row as read, and the snapshot and settings its document is made of."""
 
+    plate_id: PlateId
     plate: dict
     snapshot: ReferenceSnapshot
     config: Mapping
@@ -59,8 +60,7 @@ class Resolution:
 
     @cached_property
     def document(self) -> dict:
-        plate, snapshot, config = self.plate, self.snapshot, self.config
-        plate_id = parse_plate_id(plate["id"])
+        plate_id, plate, snapshot, config = self.plate_id, self.plate, self.snapshot, self.config
         point = shapely.from_wkb(bytes(plate["point"]))
         where = location(point.x, point.y)
         address = _address(plate, snapshot, config)
@@ -116,7 +116,7 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
     snapshot = references.at(engine, plate["generation"])
     if snapshot.generation != plate["generation"] and not _lists_only_known_services(plate["nearest"], snapshot):
         snapshot = references.reload(engine)  # the database went back to an older state under us
-    return Resolution(plate, snapshot, config)
+    return Resolution(plate_id, plate, snapshot, config)
 
 
 def _parse_or_suggest(session: Session, text: str) -> PlateId:

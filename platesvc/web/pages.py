@@ -43,7 +43,7 @@ def _display(canonical: str) -> str:
 @bp.get("/P/<plate_text>")
 def plate(plate_text: str):
     resolution = resolve(plate_text)
-    plate_id = resolution.plate["id"]
+    plate_id = resolution.plate_id.canonical
     current_app.extensions["platesvc_scans"].record(plate_id)
     lang = choose_language(request)
 
