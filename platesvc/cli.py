@@ -9,22 +9,26 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
+from sqlalchemy import select
 
 from gis.synthetic import DEFAULT_BUILDINGS, MIN_BUILDINGS
-from platesvc import demo, importers, plate_ids, print_batches, schema
+from platesvc import accounts, audit, demo, importers, jobs, lifecycle, plate_ids, print_batches, schema
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
+from platesvc.models import ApiToken, PlateStatus, Role, User
 from platesvc.printing import PlateStyle
-
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 demo_cli = AppGroup("demo", help="The synthetic demo city.")
-plates_cli = AppGroup("plates", help="Issue plate IDs and print plates.")
+plates_cli = AppGroup("plates", help="Issue plate IDs, print plates, and follow each plate's life.")
+users_cli = AppGroup("users", help="Staff accounts: admin (manages users), operator (imports, issues, prints, "
+                                   "edits), viewer (reads reports and statistics).")
+tokens_cli = AppGroup("tokens", help="API tokens for scripts (sent as Authorization: Bearer …).")
+jobs_cli = AppGroup("jobs", help="Imports and print batches started from the staff pages.")
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, demo_cli, plates_cli):
+    for group in (db_cli, demo_cli, plates_cli, users_cli, tokens_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(import_command)
     app.cli.add_command(serve)
@@ -107,7 +111,8 @@ def plates_issue(batch_size):
     batch_size = batch_size or current_app.config["ISSUE_BATCH_SIZE"]
     awaiting = sum(plate_ids.buildings_awaiting_plates(db.session).values())
     with click.progressbar(length=awaiting, label="plates issued", file=sys.stderr) as bar:
-        report = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update)
+        report = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update,
+                                        actor=audit.Actor.command_line())
     for prefix, count in sorted(report.issued.items()):
         click.echo(f"  {prefix}: issued {count}")
     for prefix, reason in sorted(report.refused.items()):
@@ -177,21 +182,16 @@ def plates_print(out_dir, district, road, community, statuses, plate_ids, format
         settings = print_batches.PrintSettings(style, sheet or config["PRINT_SHEET"], formats, workers, per_file,
                                                png_dpi)
         selection = print_batches.Selection(district, road, community, tuple(statuses), tuple(plate_ids))
-        return print_batches.print_plates(db.session, config, out_dir, selection, settings, progress, stage)
+        return print_batches.print_plates(db.session, config, out_dir, selection, settings, progress, stage,
+                                          audit.Actor.command_line())
 
     try:
         report = _fail_on_domain_error(run)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
-    for plate_id, reason in report.refused:
-        click.echo(f"  not printed {plate_ids.parse_plate_id(plate_id).display}: {reason}")
-    click.echo(f"printed {report.printed} plates in {report.files} files as batch {report.batch_name} "
-               f"({report.encoded} drawn now, {report.reused} reused from earlier runs)"
-               + (f"; {len(report.refused)} not printed, listed above" if report.refused else ""))
-    click.echo(f"  folder: {report.folder}")
-    click.echo(f"  for the manufacturer: {report.archive}")
-    click.echo(f"their status is now printed (batch #{report.batch_id})")
+    for line in report.summary():
+        click.echo(line)
 
 
 def _field_mapping(_ctx, _param, values) -> dict[str, str]:
@@ -239,33 +239,14 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
     try:
         report = _fail_on_domain_error(lambda: importers.import_file(
             db.session, kind, path, layer=layer, crs=crs, encoding=encoding, fields=fields, dry_run=dry_run,
-            retire_missing=retire_missing, progress=progress, stage=stage))
+            retire_missing=retire_missing, progress=progress, stage=stage, actor=audit.Actor.command_line()))
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
     report_path = Path(report_path) if report_path else Path(path).with_name(Path(path).stem + ".report.csv")
     report.write_csv(report_path)
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"{kind} in {path}: read {report.read} = imported {report.imported} + updated {report.updated} "
-               f"+ refused {report.refused}")
-    if report.unchanged:
-        click.echo(f"  {report.unchanged} of the updated had no changes")
-    repaired = sum(1 for note in report.rows if note.action == "repaired")
-    if repaired:
-        click.echo(f"  {repaired} geometries were invalid and have been repaired")
-    for note in sorted((n for n in report.rows if n.action == "refused"), key=lambda n: n.row)[:20]:
-        click.echo(f"  refused row {note.row}{f' ({note.source_id})' if note.source_id else ''}: {note.reason}")
-    if report.refused > 20:
-        click.echo(f"  … and {report.refused - 20} more refused rows")
-    if report.missing:
-        verb = ("retired" if report.retired else "not in this file (--retire-missing retires them)"
-                if kind == "buildings" else "not in this file (left as they are)")
-        click.echo(f"  {len(report.missing)} stored {kind} {verb}")
-    if kind == "buildings" and report.awaiting_plates:
-        click.echo(f"  {report.awaiting_plates} buildings await plate IDs: run `platesvc plates issue`")
-    click.echo(f"every refused or repaired row, with its reason: {report_path}")
-    click.echo("dry run: nothing was written" if dry_run else "done: committed")
+    for line in report.summary(report_path):
+        click.echo(line)
 
 
 @click.command("serve")
@@ -275,9 +256,192 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
 def serve(host, port, workers):
     """Serve the app with gunicorn (the production server)."""
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    # The workers' metrics meet in files here; a fresh folder, so a restart counts from zero.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(current_app.instance_path, "metrics")
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     click.echo(f"serving on http://{host}:{port}/ with {workers} workers")
-    # The access log leaves out the client address: with a plate's path and the time it
-    # would say who was at which door.
+    # No gunicorn access log: the app writes one line a request itself, with its request id
+    # and without the client's address.
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
-                        "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-                        "platesvc:create_app()"])
+                        "--config", "python:platesvc.serving", "platesvc:create_app()"])
+
+
+def _plate(text: str):
+    return _fail_on_domain_error(lambda: lifecycle.find_plate(db.session, text))
+
+
+@plates_cli.command("status")
+@click.argument("plate_id")
+@click.argument("status", type=click.Choice([s.value for s in PlateStatus]))
+@click.option("--reason", help="Why (required for damaged, missing and retired).")
+@click.option("--merged-into", metavar="PLATE_ID", help="With retired: the plate of the building this one merged into.")
+def plates_status(plate_id, status, reason, merged_into):
+    """Move one plate on in its life: issued → printed → installed → damaged/missing → replaced, or retired."""
+    plate = _plate(plate_id)
+    before = plate.status
+    other = _plate(merged_into) if merged_into else None
+    _fail_on_domain_error(lambda: lifecycle.change_plate_status(
+        db.session, plate, status, audit.Actor.command_line(), reason, other))
+    db.session.commit()
+    click.echo(f"{plate_ids.parse_plate_id(plate.id).display}: {before} → {plate.status}")
+
+
+@plates_cli.command("mark")
+@click.argument("status", type=click.Choice([PlateStatus.INSTALLED.value, PlateStatus.DAMAGED.value,
+                                              PlateStatus.MISSING.value]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reason", help="Why, for every plate listed (required for damaged and missing).")
+def plates_mark(status, path, reason):
+    """Mark every plate listed in a CSV or XLSX file (a column of plate IDs) as STATUS, e.g. installed.
+
+    Every listed plate that can move is changed in one transaction; each one that cannot
+    (a mistyped ID, a plate not yet printed) is listed with the reason.
+    """
+    rows = _fail_on_domain_error(lambda: lifecycle.plate_ids_in_file(path))
+    if not reason and status == PlateStatus.INSTALLED:
+        reason = f"listed in {Path(path).name}"
+    with click.progressbar(rows, label="plates checked", file=sys.stderr) as bar:
+        report = lifecycle.change_many(db.session, bar, status, audit.Actor.command_line(), reason)
+    db.session.commit()
+    for line in report.summary():
+        click.echo(line)
+
+
+@plates_cli.command("history")
+@click.argument("plate_id")
+def plates_history(plate_id):
+    """Everything that has happened to a plate: who, when, what and why."""
+    plate = _plate(plate_id)
+    for event in audit.history(db.session, "plate", plate.id):
+        change = f"{event.old_value or '-'} → {event.new_value}" if event.new_value else event.action
+        why = f" ({event.reason})" if event.reason else ""
+        click.echo(f"{event.at:%Y-%m-%d %H:%M} {event.actor}: {change}{why}")
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]),
+              help="admin, operator or viewer [default: admin for the first user, otherwise required].")
+@click.option("--name", "display_name", help="The name staff pages show [default: the username].")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+def users_create(username, role, display_name, password_stdin):
+    """Create a staff user; the first one is the admin who makes the others."""
+    if role is None:
+        if accounts.has_admin(db.session):
+            raise click.UsageError("an admin exists already: say --role admin, operator or viewer")
+        role = Role.ADMIN.value
+    password = _password(password_stdin)
+    user = _fail_on_domain_error(lambda: accounts.create_user(
+        db.session, audit.Actor.command_line(), username, password, role, display_name))
+    db.session.commit()
+    click.echo(f"created {user.role} {user.username}; sign in at /staff/sign-in")
+
+
+@users_cli.command("list")
+def users_list():
+    """Every staff user, their role and whether they may sign in."""
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        seen = (f"last signed in {user.last_signed_in_at:%Y-%m-%d %H:%M}" if user.last_signed_in_at
+                else "never signed in")
+        click.echo(f"{user.username:20} {user.role:9} {'active' if user.active else 'switched off':12} {seen}")
+
+
+@users_cli.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def users_set_role(username, role):
+    """Give a user another role."""
+    user = _fail_on_domain_error(lambda: accounts.find_user(db.session, username))
+    _fail_on_domain_error(lambda: accounts.set_role(db.session, audit.Actor.command_line(), user, role))
+    db.session.commit()
+    click.echo(f"{user.username} is now {user.role}")
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def users_password(username, password_stdin):
+    """Set a user's password; their open sessions end."""
+    user = _fail_on_domain_error(lambda: accounts.find_user(db.session, username))
+    password = _password(password_stdin)
+    _fail_on_domain_error(lambda: accounts.set_password(db.session, audit.Actor.command_line(), user, password))
+    db.session.commit()
+    click.echo(f"new password set for {user.username}")
+
+
+@users_cli.command("switch")
+@click.argument("username")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def users_switch(username, state):
+    """Let a user sign in again (on), or stop them and their tokens (off)."""
+    user = _fail_on_domain_error(lambda: accounts.find_user(db.session, username))
+    _fail_on_domain_error(lambda: accounts.set_active(db.session, audit.Actor.command_line(), user, state == "on"))
+    db.session.commit()
+    click.echo(f"{user.username} is {'active' if user.active else 'switched off'}")
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What uses it, e.g. 'installer app' or '12345 system'.")
+@click.option("--days", type=int, default=None, help="How long it works [default: PLATESVC_TOKEN_DAYS, 90].")
+def tokens_create(username, name, days):
+    """Make an API token for a user's scripts; it is shown this once and stored only as a hash."""
+    config = current_app.config
+    user = _fail_on_domain_error(lambda: accounts.find_user(db.session, username))
+    issued = _fail_on_domain_error(lambda: accounts.create_token(
+        db.session, audit.Actor.command_line(), user, name, days or config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"]))
+    db.session.commit()
+    click.echo(issued.secret)
+    click.echo(f"token #{issued.token.id} for {user.username} ({user.role}), valid until "
+               f"{issued.token.expires_at:%Y-%m-%d}; it is not shown again", err=True)
+
+
+@tokens_cli.command("list")
+@click.argument("username", required=False)
+def tokens_list(username):
+    """API tokens (never their secrets): whose, what for, until when, last used."""
+    user = _fail_on_domain_error(lambda: accounts.find_user(db.session, username)) if username else None
+    for token in accounts.tokens_of(db.session, user):
+        state = "revoked" if token.revoked_at else f"until {token.expires_at:%Y-%m-%d}"
+        used = f"used {token.last_used_at:%Y-%m-%d}" if token.last_used_at else "never used"
+        click.echo(f"#{token.id:<5} {token.user.username:16} {token.name:24} {state:18} {used}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id):
+    """Stop a token at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no token #{token_id}")
+    accounts.revoke_token(db.session, audit.Actor.command_line(), token)
+    db.session.commit()
+    click.echo(f"token #{token.id} ({token.name}) is revoked")
+
+
+@jobs_cli.command("run")
+@click.argument("job_id", type=int)
+def jobs_run(job_id):
+    """Run a queued staff job (the staff pages start this themselves, in the background)."""
+    job = _fail_on_domain_error(lambda: jobs.run(db.session, current_app.config, job_id))
+    for line in jobs.summary_of(job).get("lines", []):
+        click.echo(line)
+    click.echo(f"job {job.id}: {job.status}" + (f": {job.error}" if job.error else ""))
+    if job.error:
+        sys.exit(1)
+
+
+@jobs_cli.command("list")
+def jobs_list():
+    """The latest staff jobs and how they went."""
+    for job in jobs.recent(db.session):
+        click.echo(f"#{job.id:<5} {job.kind:7} {job.status:10} {job.created_by.username:16} "
+                   f"{job.created_at:%Y-%m-%d %H:%M}" + (f"  {job.error}" if job.error else ""))

@@ -2,13 +2,14 @@
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 ENV_PREFIX = "PLATESVC_"
 
 DEFAULTS = {
     "PUBLIC_URL": "http://localhost:8000",
-    "SECRET_KEY": None,  # set from the environment in production; a random key otherwise
+    "SECRET_KEY": None,  # set it in production; otherwise a key kept in instance/secret_key
     "ISSUE_BATCH_SIZE": 2000,
     # The address prefix above the districts, and the city's help lines on every plate page.
     "PROVINCE": "宁夏回族自治区",
@@ -31,11 +32,62 @@ DEFAULTS = {
     "PLATE_ERROR_CORRECTION": "Q",
     "PRINT_SHEET": "A1",
     "PLATE_FONT": "",
+    # Staff sign-in: how long a session lasts, and the longest and default life of an API token.
+    "SESSION_HOURS": 8,
+    "TOKEN_DAYS": 90,
+    "TOKEN_MAX_DAYS": 730,
+    # Rate limits per client (see rate_limits.py); RATELIMIT_* are Flask-Limiter's own settings.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_SCANS": "600 per minute",
+    "RATELIMIT_REPORTS": "10 per minute;100 per hour",
+    "RATELIMIT_OPEN311": "120 per minute",
+    "RATELIMIT_SIGN_IN": "10 per minute",
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For to believe
+    # Request bodies: any request, a resident's photo, and a staff upload of an import file.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "REPORT_PHOTO_MAX_BYTES": 8 * 1024 * 1024,
+    "IMPORT_MAX_BYTES": 512 * 1024 * 1024,
+    # Where staff jobs keep uploads, progress and reports, and where print batches go
+    # ("" is a folder in instance/); both must be shared by every worker.
+    "JOBS_DIR": "",
+    "PRINT_DIR": "",
+    # Logs: "json" lines, "text", or "auto" (text on a terminal, JSON otherwise); one access
+    # line a request; Prometheus metrics at /metrics, open to staff tokens and these networks.
+    "LOG_FORMAT": "auto",
+    "LOG_LEVEL": "INFO",
+    "ACCESS_LOG": True,
+    "METRICS_ENABLED": True,
+    "METRICS_NETWORKS": "",  # comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32
+    # Open311 GeoReport v2: the jurisdiction it answers for, and who handles reports.
+    "OPEN311_JURISDICTION": "yinchuan.gov.cn",
+    "OPEN311_AGENCY": "银川市民政局",
 }
+# Settings a staff job's process needs from the app that starts it (see jobs.py).
+PASSED_TO_JOBS = tuple(name for name in DEFAULTS if name != "SECRET_KEY" and not name.startswith("RATELIMIT_")) + (
+    "DATABASE_URL",)
 
 
 def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "platesvc.sqlite3")
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """The key in instance/secret_key, made (readable by this user only) by the first process to ask."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        os.makedirs(instance_path, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # whole or not at all; the first worker's key wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def settings_from_environment(environ=os.environ) -> dict:
@@ -47,6 +99,23 @@ def settings_from_environment(environ=os.environ) -> dict:
         name = key.removeprefix(ENV_PREFIX)
         settings[name] = _typed(name, text, DEFAULTS.get(name))
     return settings
+
+
+def environment_for(config) -> dict[str, str]:
+    """The PLATESVC_* variables that give another process these settings (secrets left out)."""
+    environment = {}
+    for name in PASSED_TO_JOBS:
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "1" if value else "0"
+        elif isinstance(value, list | dict):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
+        environment[ENV_PREFIX + name] = text
+    return environment
 
 
 def _typed(name: str, text: str, default):

@@ -65,3 +65,21 @@ class DataError(PlatesvcError):
     """Input data that cannot be stored as given."""
 
     http_status = 422
+
+
+class AuthenticationError(PlatesvcError):
+    """No staff user, or credentials that do not sign one in."""
+
+    http_status = 401
+
+
+class PermissionDeniedError(PlatesvcError):
+    """A signed-in user whose role does not allow this."""
+
+    http_status = 403
+
+
+class ConflictError(PlatesvcError):
+    """A change the record's present state does not allow (a plate transition out of order)."""
+
+    http_status = 409

@@ -26,7 +26,7 @@ from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
-from platesvc import links, loading
+from platesvc import audit, links, loading
 from platesvc.errors import DataError
 from platesvc.lifecycle import retire_building
 from platesvc.models import (
@@ -46,6 +46,7 @@ from platesvc.plate_ids import buildings_awaiting_plates
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
+SUMMARY_ROWS = 20  # refused rows listed in the summary; the CSV report lists them all
 
 _COMMON_ALIASES = {
     "source_id": ("source_id", "sourceid", "uid", "编号", "编码", "标识码", "唯一编码"),
@@ -95,6 +96,7 @@ Stage = Callable[[str], None]
 
 @dataclass(frozen=True)
 class _Options:
+    actor: audit.Actor
     retire_missing: bool
     progress: Progress | None
     stage: Stage
@@ -129,8 +131,37 @@ class ImportReport:
     def refused(self) -> int:
         return sum(1 for note in self.rows if note.action == "refused")
 
+    def counts(self) -> dict[str, int]:
+        return {"read": self.read, "imported": self.imported, "updated": self.updated, "refused": self.refused,
+                "retired": self.retired}
+
     def refuse(self, row: int, source_id, reason: str) -> None:
         self.rows.append(RowNote(row, source_id, "refused", reason))
+
+    def summary(self, report_path: str | Path) -> list[str]:
+        """The plain summary staff read after an import (the command line and the staff pages alike)."""
+        lines = [f"note: {note}" for note in self.notes]
+        lines.append(f"{self.kind} in {Path(self.source).name}: read {self.read} = imported {self.imported} "
+                     f"+ updated {self.updated} + refused {self.refused}")
+        if self.unchanged:
+            lines.append(f"  {self.unchanged} of the updated had no changes")
+        repaired = sum(1 for note in self.rows if note.action == "repaired")
+        if repaired:
+            lines.append(f"  {repaired} geometries were invalid and have been repaired")
+        refused = sorted((n for n in self.rows if n.action == "refused"), key=lambda n: n.row)
+        for note in refused[:SUMMARY_ROWS]:
+            lines.append(f"  refused row {note.row}{f' ({note.source_id})' if note.source_id else ''}: {note.reason}")
+        if len(refused) > SUMMARY_ROWS:
+            lines.append(f"  … and {len(refused) - SUMMARY_ROWS} more refused rows")
+        if self.missing:
+            verb = ("retired" if self.retired else "not in this file (--retire-missing retires them)"
+                    if self.kind == "buildings" else "not in this file (left as they are)")
+            lines.append(f"  {len(self.missing)} stored {self.kind} {verb}")
+        if self.kind == "buildings" and self.awaiting_plates:
+            lines.append(f"  {self.awaiting_plates} buildings await plate IDs: run `platesvc plates issue`")
+        lines.append(f"every refused or repaired row, with its reason: {report_path}")
+        lines.append("dry run: nothing was written" if self.dry_run else "done: committed")
+        return lines
 
     def write_csv(self, path: Path) -> None:
         """Every refused, repaired or noted row with its row number and reason, then the stored
@@ -148,8 +179,10 @@ class ImportReport:
 def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,
                 encoding: str | None = None, fields: dict[str, str] | None = None, dry_run: bool = False,
                 retire_missing: bool = False, progress: Progress | None = None,
-                stage: Stage = lambda _: None) -> ImportReport:
+                stage: Stage = lambda _: None, actor: audit.Actor = audit.SYSTEM) -> ImportReport:
     """Import one file of `kind`; returns what it did and every row it did not take.
+
+    The import is recorded in the audit trail as `actor`'s, with its counts.
 
     :raises DataError: the file as a whole cannot be imported (nothing is written).
     """
@@ -167,8 +200,9 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
         checked = _check_rows(session, kind, frame, report)
         keys = frozenset(key for key in frame["source_id"] if key is not None)
         stage(f"checked: {len(checked)} rows to store, {report.refused} refused")
-        _STORES[kind](session, checked, report, _Options(retire_missing, progress, stage, columns, keys))
+        _STORES[kind](session, checked, report, _Options(actor, retire_missing, progress, stage, columns, keys))
         report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
+        audit.record(session, actor, f"import.{kind}", "file", Path(path).name[-64:], details=report.counts())
         if dry_run:
             stage("dry run: rolling everything back")
             session.rollback()
@@ -366,7 +400,7 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
     if options.retire_missing and missing:
         for chunk in loading.chunks([row.id for row in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
-                retire_building(session, building)
+                retire_building(session, building, options.actor, "not in the imported file (--retire-missing)")
         report.retired = len(missing)
         session.flush()
 

@@ -143,15 +143,22 @@ def refresh_after_area_change(session: Session, *geometries) -> int:
     return refresh_links(session, affected, categories=[]) if affected else 0
 
 
-def refresh_after_service_change(session: Session, service: ServicePoint) -> int:
-    """After a service point is added or moved (and flushed): refresh the buildings it can affect.
+def refresh_after_service_change(session: Session, service: ServicePoint, old_category: str | None = None) -> int:
+    """After a service point is added, moved or recategorised (and flushed): refresh the buildings it can affect.
 
     Those are the buildings that list it now, and those its position is closer to than
-    their current k-th nearest of the category (or that list fewer than k).
+    their current k-th nearest of the category (or that list fewer than k). Pass the
+    category it had when that changed: it leaves those lists for the next nearest.
     """
     affected = _buildings_listing(session, service)
+    refreshed = 0
+    if old_category is not None and old_category != service.category:
+        session.execute(delete(BuildingNearest).where(BuildingNearest.service_point_id == service.id))
+        refreshed = refresh_links(session, affected, categories=[old_category], containment=False) if affected else 0
+        affected = set()
     affected.update(_buildings_closer_than_their_kth(session, service.category, service.geom))
-    return refresh_links(session, affected, categories=[service.category], containment=False) if affected else 0
+    return refreshed + (refresh_links(session, affected, categories=[service.category], containment=False)
+                        if affected else 0)
 
 
 def remove_service_point(session: Session, service: ServicePoint) -> int:

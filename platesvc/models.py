@@ -1,27 +1,36 @@
-"""The data model: divisions, roads, buildings and their plates, beats, services, culture."""
+"""The data model: divisions, roads, buildings and their plates, beats, services, culture;
+staff users and their API tokens, the audit trail, resident reports and staff jobs."""
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from shapely import MultiLineString, MultiPolygon, Point
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from platesvc.spatial_types import GeometryColumn
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp with its zone: SQLite hands them back without one (they are stored in UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -47,6 +56,37 @@ class PlateStatus(StrEnum):
     MISSING = "missing"
     REPLACED = "replaced"
     RETIRED = "retired"
+
+
+class Role(StrEnum):
+    """What a staff user may do; each role may do everything the ones before it may."""
+
+    VIEWER = "viewer"  # reads plates, reports and statistics
+    OPERATOR = "operator"  # imports, issues, prints, edits, works the report queue
+    ADMIN = "admin"  # manages users
+
+
+class ReportKind(StrEnum):
+    """What a resident reports; also the Open311 service codes."""
+
+    PLATE_DAMAGED = "plate_damaged"
+    PLATE_MISSING = "plate_missing"
+    PLATE_WRONG = "plate_wrong"  # the plate shows the wrong road or number
+    INFO_WRONG = "info_wrong"  # the page shows a wrong officer, service point or note
+
+
+class ReportStatus(StrEnum):
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"  # closed without action: a duplicate, or nothing wrong found
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class ServiceCategory(StrEnum):
@@ -298,3 +338,108 @@ class Generations(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[int] = mapped_column(Integer, default=0)
     plates: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """A staff user; residents never have an account."""
+
+    __tablename__ = "users"
+    __table_args__ = (_enum_check("role", Role),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every signed-in session: bumping it (new password, deactivation) ends them all.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A token a script sends as `Authorization: Bearer …`; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when and why; rows are only ever added (triggers refuse the rest)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # a username, or the command line, a resident, the system
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(String(32))
+    new_value: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class ResidentReport(Base):
+    """A resident's report of a damaged, missing or wrong plate or wrong information.
+
+    Nothing about the resident is kept: no account, no address, no phone, no IP address.
+    """
+
+    __tablename__ = "resident_reports"
+    __table_args__ = (_enum_check("kind", ReportKind), _enum_check("status", ReportStatus))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)  # what the resident is given
+    kind: Mapped[str] = mapped_column(String(32))
+    plate_id: Mapped[str | None] = mapped_column(ForeignKey("plates.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # JPEG, stripped of its metadata
+    media_url: Mapped[str | None] = mapped_column(Text)  # a photo held by the system that sent the report
+    source: Mapped[str] = mapped_column(String(32))  # "page", or the Open311 client's token name
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    public_notes: Mapped[str | None] = mapped_column(Text)  # what staff tell the resident
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    assignee: Mapped[User | None] = relationship()
+
+
+class StaffJob(Base):
+    """An import or print batch started from the staff pages, run in a process of its own."""
+
+    __tablename__ = "staff_jobs"
+    __table_args__ = (_enum_check("status", JobStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "import" or "print"
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    params: Mapped[str] = mapped_column(Text)  # JSON
+    folder: Mapped[str] = mapped_column(Text)  # its upload, progress, report and log
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON: the lines the command line would print, files
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by: Mapped[User] = relationship()

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from platesvc import audit
 from platesvc.errors import InvalidPlateIdError, PlatesvcError
 from platesvc.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
 
@@ -210,9 +211,9 @@ def buildings_awaiting_plates(session: Session) -> dict[str, int]:
     return dict(rows)
 
 
-def issue_plates(session: Session, batch_size: int = 2000,
-                 progress: Callable[[int], None] | None = None) -> IssueReport:
-    """Give every active building without a plate a new plate ID.
+def issue_plates(session: Session, batch_size: int = 2000, progress: Callable[[int], None] | None = None,
+                 actor: audit.Actor = audit.SYSTEM) -> IssueReport:
+    """Give every active building without a plate a new plate ID, each with its issue event.
 
     Each batch is one transaction: it either issues all its IDs and advances the
     series, or nothing. Concurrent issuers queue on the series row (see _issue_batch).
@@ -227,14 +228,14 @@ def issue_plates(session: Session, batch_size: int = 2000,
                 f"{awaiting[prefix]} buildings in division {prefix}, which has no plate series: "
                 "import the division first")
             continue
-        while issued := _issue_batch(session, prefix, batch_size):
+        while issued := _issue_batch(session, prefix, batch_size, actor):
             report.issued[prefix] = report.issued.get(prefix, 0) + issued
             if progress:
                 progress(issued)
     return report
 
 
-def _issue_batch(session: Session, prefix: str, batch_size: int) -> int:
+def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Actor) -> int:
     try:
         # Touching the series row first makes this transaction the only writer for the
         # prefix until it ends: a row lock on PostgreSQL, the write lock on SQLite. A
@@ -257,12 +258,14 @@ def _issue_batch(session: Session, prefix: str, batch_size: int) -> int:
             return 0
         serials, after = next_issuable_serials(prefix, next_serial, len(building_ids))
         now = datetime.now(UTC)
+        ids = [PlateId(prefix, serial).canonical for serial in serials]
         session.execute(insert(Plate), [
-            {"id": PlateId(prefix, serial).canonical, "prefix": prefix, "serial": serial,
-             "building_id": building_id, "status": PlateStatus.ISSUED, "issued_at": now,
-             "status_changed_at": now}
-            for building_id, serial in zip(building_ids, serials)
+            {"id": plate_id, "prefix": prefix, "serial": serial, "building_id": building_id,
+             "status": PlateStatus.ISSUED, "issued_at": now, "status_changed_at": now}
+            for plate_id, building_id, serial in zip(ids, building_ids, serials)
         ])
+        audit.record_many(session, actor, "plate.issued", "plate", [(plate_id, None, PlateStatus.ISSUED.value)
+                                                                    for plate_id in ids])
         session.execute(
             update(PlateSeries).where(PlateSeries.prefix == prefix).values(next_serial=after)
             .execution_options(synchronize_session=False))

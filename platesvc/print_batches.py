@@ -22,12 +22,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from gis.pinyin import place_pinyin
+from platesvc import audit
 from platesvc.errors import InvalidPlateIdError
-from platesvc.loading import chunks, insert_plain_tuples
+from platesvc.lifecycle import record_printing
+from platesvc.loading import insert_plain_tuples
 from platesvc.models import (
     Building,
     BuildingStatus,
@@ -133,6 +135,18 @@ class PrintReport:
     reused: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (plate ID, reason)
 
+    def summary(self) -> list[str]:
+        """The plain summary staff read after a batch (the command line and the staff pages alike)."""
+        lines = [f"  not printed {parse_plate_id(plate_id).display}: {reason}" for plate_id, reason in self.refused]
+        lines.append(f"printed {self.printed} plates in {self.files} files as batch {self.batch_name} "
+                     f"({self.encoded} drawn now, {self.reused} reused from earlier runs)"
+                     + (f"; {len(self.refused)} not printed, listed above" if self.refused else ""))
+        lines.append(f"  folder: {self.folder}")
+        lines.append(f"  for the manufacturer: {self.archive}")
+        lines.append(f"recorded as batch #{self.batch_id}: issued plates are now printed, "
+                     "damaged or missing ones replaced")
+        return lines
+
 
 @dataclass(frozen=True)
 class _Plate:
@@ -143,8 +157,11 @@ class _Plate:
 
 
 def print_plates(session: Session, config, out_dir: str | Path, selection: Selection, settings: PrintSettings,
-                 progress: Progress | None = None, stage: Stage | None = None) -> PrintReport:
+                 progress: Progress | None = None, stage: Stage | None = None,
+                 actor: audit.Actor = audit.SYSTEM) -> PrintReport:
     """Print the selected plates into a new batch folder and ZIP under `out_dir`, and record the batch.
+
+    The batch, and each plate's move on in its life (lifecycle.record_printing), are `actor`'s.
 
     :raises PrintError: nothing to print, or a setting that cannot work (checked before any drawing).
     """
@@ -183,7 +200,7 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     report.archive = out_dir / f"{report.batch_name}.zip"
     _zip_folder(report.folder, report.archive)
     stage("recording the batch")
-    report.batch_id = _record(session, report, selection, settings, plates, placements)
+    report.batch_id = _record(session, report, selection, settings, plates, placements, actor)
     report.printed = len(plates)
     return report
 
@@ -360,8 +377,8 @@ def _zip_folder(folder: Path, archive: Path) -> None:
 
 
 def _record(session: Session, report: PrintReport, selection: Selection, settings: PrintSettings,
-            plates: list[_Plate], placements: dict) -> int:
-    """The batch, each plate's place in it, and each plate now `printed`: all in one transaction."""
+            plates: list[_Plate], placements: dict, actor: audit.Actor) -> int:
+    """The batch, each plate's place in it, and each plate moved on: all in one transaction."""
     now = datetime.now(UTC)
     try:
         batch = PrintBatch(name=report.batch_name, created_at=now, formats=",".join(settings.formats),
@@ -375,10 +392,9 @@ def _record(session: Session, report: PrintReport, selection: Selection, setting
         plate_ids = [plate.text.plate_id for plate in plates]
         insert_plain_tuples(session, PlatePrint.__table__, ["batch_id", "plate_id", "file", "page", "position"],
                             [(batch.id, plate_id, *placements[plate_id]) for plate_id in plate_ids])
-        for part in chunks(plate_ids):
-            session.execute(update(Plate).where(Plate.id.in_(part))
-                            .values(status=PlateStatus.PRINTED, status_changed_at=now)
-                            .execution_options(synchronize_session=False))
+        record_printing(session, actor, plate_ids, report.batch_name)
+        audit.record(session, actor, "print.batch", "print_batch", report.batch_name,
+                     details={"plates": len(plate_ids), "selection": selection.describe()})
         session.commit()
     except BaseException:
         session.rollback()

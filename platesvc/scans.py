@@ -17,13 +17,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from platesvc.database import db
-from platesvc.models import PlateScan
+from platesvc.metrics import process_metrics
+from platesvc.models import Plate, PlateScan, PlateStatus
 
 log = logging.getLogger(__name__)
 UPSERT_ROWS = 1000  # three parameters a row
@@ -38,11 +39,13 @@ class ScanCounter:
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
         self._writer_pid: int | None = None
+        self._counted = process_metrics().scans
         atexit.register(self.flush)
 
     def record(self, plate_id: str) -> None:
         """Count one scan of a plate today (local time)."""
         today = datetime.now(self._zone).date()
+        self._counted.inc()
         with self._lock:
             self._pending[(plate_id, today)] += 1
         if self._flush_seconds <= 0:
@@ -96,3 +99,18 @@ def scans_by_day(connection, plate_id: str) -> dict[date, int]:
     rows = connection.execute(
         select(PlateScan.day, PlateScan.count).where(PlateScan.plate_id == plate_id).order_by(PlateScan.day))
     return dict(rows.all())
+
+
+def daily_totals(connection, since: date) -> dict[date, int]:
+    """Scans of all plates together, by local day, from `since` on."""
+    rows = connection.execute(select(PlateScan.day, func.sum(PlateScan.count)).where(PlateScan.day >= since)
+                              .group_by(PlateScan.day).order_by(PlateScan.day))
+    return {day: int(total) for day, total in rows.all()}
+
+
+def quiet_plates(connection, since: date, limit: int | None = None) -> list[str]:
+    """Installed plates no one has scanned since `since`: perhaps missing, damaged or unreadable."""
+    scanned = select(PlateScan.plate_id).where(PlateScan.day >= since)
+    query = (select(Plate.id).where(Plate.status == PlateStatus.INSTALLED, Plate.id.not_in(scanned)).order_by(Plate.id)
+             .limit(limit))
+    return list(connection.execute(query).scalars())

@@ -8,7 +8,7 @@ from sqlalchemy import LargeBinary, Select, bindparam, select, text, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from platesvc.models import Building, BuildingStatus, ServicePoint
+from platesvc.models import Building, BuildingStatus, Division, DivisionLevel, ServicePoint
 from platesvc.prepared import PreparedRead
 from platesvc.spatial_index import rtree_table
 
@@ -79,3 +79,12 @@ def active_buildings_covered_by(session: Session, geometries) -> set[int]:
         ids.update(building_id for building_id, point in active_buildings_in_bbox(session, geometry.bounds)
                    if geometry.covers(point))
     return ids
+
+
+def district_containing(session: Session, longitude: float, latitude: float) -> str | None:
+    """The code of the district (county-level division) a point lies in, if any."""
+    point = shapely.Point(longitude, latitude)
+    rows = session.execute(select(Division.code, Division.geom).where(
+        Division.level == DivisionLevel.DISTRICT, in_bbox(session, Division, "geom")),
+        box_params((longitude, latitude, longitude, latitude))).all()
+    return next((code for code, geom in rows if geom.covers(point)), None)

@@ -57,10 +57,10 @@ def tile(session: Session, layer: TileLayer, z: int, x: int, y: int) -> bytes:
 
     :raises NotFoundError: no such tile, or outside the layer's zoom levels.
     """
+    if not layer.min_zoom <= z <= layer.max_zoom:  # first: a huge z would make 2 ** z below huge too
+        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
     if not is_tile(z, x, y):
         raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
-    if not layer.min_zoom <= z <= layer.max_zoom:
-        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
     if session.get_bind().dialect.name == "postgresql":
         return _postgis_tile(session, layer, z, x, y)
     return _encoded_tile(session, layer, z, x, y)

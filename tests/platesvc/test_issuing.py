@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from platesvc import plate_ids
+from platesvc.audit import SYSTEM
 from platesvc.database import db
 from platesvc.lifecycle import retire_building
 from platesvc.loading import load_buildings
@@ -64,7 +65,7 @@ def test_a_retired_building_keeps_its_id_and_it_is_never_reissued(seeded_app, sm
     issue_plates(db.session)
     building = db.session.scalars(select(Building).order_by(Building.id).limit(1)).one()
     retired_id = building.plate.id
-    retire_building(db.session, building)
+    retire_building(db.session, building, SYSTEM, "demolished")
     db.session.commit()
 
     new_buildings = small_city.buildings.iloc[:50].copy()

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select
 
+from platesvc.audit import SYSTEM
 from platesvc.database import db
 from platesvc.lifecycle import retire_building
 from platesvc.models import Plate
@@ -82,7 +83,7 @@ def test_a_mistyped_plate_gets_a_plain_404_page_offering_the_real_one(issued_app
 
 def test_a_retired_plate_page_says_so_and_links_where_it_went(issued_app, client):
     merged, kept = _plate(0), _plate(1)
-    retire_building(db.session, merged.building, merged_into=kept.building)
+    retire_building(db.session, merged.building, SYSTEM, "merged", kept.building)
     db.session.commit()
     answer = client.get(f"/P/{merged.id}")
     assert answer.status_code == 410 and "这块门牌已停用" in answer.text

@@ -270,7 +270,7 @@ def test_the_print_command_explains_itself_and_summarises(issued_app, runner, pl
                                  "--format", "pdf,csv"])
     assert result.exit_code == 0, result.output
     assert f"printed {count} plates in 1 files" in result.output
-    assert ".zip" in result.output and "status is now printed" in result.output
+    assert ".zip" in result.output and "issued plates are now printed" in result.output
     nothing = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--road", road])
     assert nothing.exit_code == 1 and "no plates to print" in nothing.output
     bad = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--format", "pdf,jpeg"])

@@ -10,13 +10,14 @@ from sqlalchemy import select, update
 
 from gis.datum import wgs84_to_bd09, wgs84_to_gcj02
 from gis.nearest import geodesic_distance
+from platesvc.audit import SYSTEM
 from platesvc.database import db
 from platesvc.lifecycle import retire_building
 from platesvc.models import (
-    PlateStatus,
     Building,
     Officer,
     Plate,
+    PlateStatus,
     PoliceBeat,
     ServiceCategory,
     ServicePoint,
@@ -133,8 +134,8 @@ def _issuable(prefix, serial):
 
 def test_a_retired_plate_is_410_with_where_its_building_went(issued_app, client):
     gone, merged, kept = _plates(3)
-    retire_building(db.session, gone.building)
-    retire_building(db.session, merged.building, merged_into=kept.building)
+    retire_building(db.session, gone.building, SYSTEM, "demolished")
+    retire_building(db.session, merged.building, SYSTEM, "merged", kept.building)
     db.session.commit()
     answer = client.get(f"/api/v1/plates/{gone.id}")
     assert answer.status_code == 410 and answer.json["successor"] is None

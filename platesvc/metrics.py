@@ -1,0 +1,108 @@
+"""Prometheus metrics: requests and their latency by route, scans, and what the database holds.
+
+Counters live in the process, or, when PROMETHEUS_MULTIPROC_DIR is set (`platesvc
+serve` sets it), in files every gunicorn worker writes and /metrics adds up. Imports,
+plates by status and open reports are read from the database at each scrape, so they
+count what command-line runs and staff jobs did too.
+"""
+
+import os
+from functools import cache
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from platesvc.models import AuditEvent, Plate, ResidentReport, as_utc
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    """This process's counters; `observe` is on every request, so its label children are kept."""
+
+    def __init__(self, registry: CollectorRegistry | None):
+        self.requests = Counter("platesvc_http_requests", "HTTP requests answered, by route and status",
+                                ["route", "method", "status"], registry=registry)
+        self.latency = Histogram("platesvc_http_request_duration_seconds", "Time to answer, by route",
+                                 ["route", "method"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.scans = Counter("platesvc_scans", "Plate pages opened (resident scans)", registry=registry)
+        self._children = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.requests.labels(route, method, str(status)),
+                                              self.latency.labels(route, method))
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+@cache
+def process_metrics() -> Metrics:
+    """The one set of metrics of this process (the multiprocess files' writer, when that is on)."""
+    return Metrics(None if _multiprocess() else _process_registry())
+
+
+@cache
+def _process_registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def _multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class _DatabaseCollector:
+    """What the database says at scrape time."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def collect(self):
+        with self._engine.connect() as connection:
+            plates = connection.execute(select(Plate.status, func.count()).group_by(Plate.status)).all()
+            reports = connection.execute(
+                select(ResidentReport.status, func.count()).group_by(ResidentReport.status)).all()
+            imports = connection.execute(
+                select(AuditEvent.action, func.count(), func.max(AuditEvent.at))
+                .where(AuditEvent.action.startswith("import.")).group_by(AuditEvent.action)).all()
+        by_status = GaugeMetricFamily("platesvc_plates", "Plates by status", labels=["status"])
+        for status, count in plates:
+            by_status.add_metric([status], count)
+        queue = GaugeMetricFamily("platesvc_reports", "Resident reports by status", labels=["status"])
+        for status, count in reports:
+            queue.add_metric([status], count)
+        done = CounterMetricFamily("platesvc_imports", "Committed imports, by kind", labels=["kind"])
+        last = GaugeMetricFamily("platesvc_last_import_timestamp_seconds", "When each kind was last imported",
+                                 labels=["kind"])
+        for action, count, at in imports:
+            kind = action.removeprefix("import.")
+            done.add_metric([kind], count)
+            last.add_metric([kind], as_utc(at).timestamp())
+        return [by_status, queue, done, last]
+
+
+def exposition(engine: Engine) -> bytes:
+    """The text Prometheus scrapes: every worker's counters (or this process's) and the database's figures."""
+    registry = CollectorRegistry()
+    if _multiprocess():
+        MultiProcessCollector(registry)
+    else:
+        process_metrics()
+        registry.register(_RegistryView(_process_registry()))
+    registry.register(_DatabaseCollector(engine))
+    return generate_latest(registry)
+
+
+class _RegistryView:
+    """Another registry's metrics, collected into this one."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self._registry = registry
+
+    def collect(self):
+        return self._registry.collect()
