@@ -1,7 +1,7 @@
 """platesvc: QR-code door plates and the civil-affairs services behind them."""
 
 import os
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -22,11 +22,22 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = config_module.default_database_url(app.instance_path)
+    for setting, folder in (("JOBS_DIR", "jobs"), ("PRINT_DIR", "prints")):
+        app.config[setting] = app.config[setting] or os.path.join(app.instance_path, folder)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        # Every worker must sign sessions alike: a key kept in instance/ unless one is given.
+        app.config["SECRET_KEY"] = config_module.instance_secret_key(app.instance_path)
+    # Staff sessions: the cookie never reaches scripts, leaves the site only on top-level
+    # links, and travels only over HTTPS where the service is served over it.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if "SESSION_COOKIE_SECURE" not in (config or {}):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].lower().startswith("https://")
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_HOURS"])
 
-    from platesvc import cli, database, scans, web
+    from platesvc import cli, database, logs, scans, web
 
+    logs.init_app(app)
     database.init_app(app)
     scans.init_app(app)
     web.init_app(app)

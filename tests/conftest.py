@@ -15,19 +15,24 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from gis.synthetic import generate_city
-from platesvc import create_app, schema
+from platesvc import accounts, create_app, schema
+from platesvc.audit import SYSTEM
 from platesvc.database import db
 from platesvc.demo import store_city
+from platesvc.models import Role
 from platesvc.plate_ids import issue_plates
 
 POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
 # One per test run, so two runs against the same server (a developer and CI) never drop each other's.
 TEMPLATE_DATABASE = f"platesvc_test_template_{os.getpid()}"
 SMALL_CITY_BUILDINGS = 1500
+STAFF_PASSWORD = "a long enough password"
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _required_outside_ci(found, what: str, remedy: str):
@@ -76,11 +81,35 @@ def database_url(request, tmp_path):
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
+def app_config(database_url: str, folder: Path, **overrides) -> dict:
+    """Settings for a test app: its own folders, scans written at once, and no rate limits unless asked."""
+    return {"TESTING": True, "DATABASE_URL": database_url, "PUBLIC_URL": "https://plates.example",
+            "SCAN_FLUSH_SECONDS": 0, "SECRET_KEY": "test-secret", "RATELIMIT_ENABLED": False,
+            "JOBS_DIR": str(folder / "jobs"), "PRINT_DIR": str(folder / "prints"), **overrides}
+
+
+class OwnContextClient(FlaskClient):
+    """A test client whose every request has an app context of its own, as under a real server.
+
+    Otherwise a request would share the test's context: its `g` and its database session.
+    The test's own transaction ends first: on SQLite a read begun before a request that
+    writes could not write afterwards, nor see what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        session = db.session
+        if session.new or session.dirty or session.deleted:
+            raise AssertionError("commit the test's changes before a request: the request would not see them")
+        session.rollback()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     """The app on an empty database migrated to head."""
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "PUBLIC_URL": "https://plates.example",
-                      "SCAN_FLUSH_SECONDS": 0})
+    app = create_app(app_config(database_url, tmp_path))
+    app.test_client_class = OwnContextClient
     with app.app_context():
         schema.upgrade(db.engine)
         yield app
@@ -182,3 +211,40 @@ def ogrinfo():
 def pdftoppm():
     """poppler's pdftoppm, to rasterise printed sheets as a scanner or a phone camera sees them."""
     return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "apt-get install poppler-utils")
+
+
+@pytest.fixture
+def staff(app):
+    """One active user of each role, made the way `platesvc users create` makes them."""
+    users = {role: accounts.create_user(db.session, SYSTEM, f"{role.value}-user", STAFF_PASSWORD, role)
+             for role in Role}
+    db.session.commit()
+    return users
+
+
+@pytest.fixture
+def tokens(staff):
+    """An API token for each role's user."""
+    made = {role: accounts.create_token(db.session, SYSTEM, user, "tests", 30, 365).secret
+            for role, user in staff.items()}
+    db.session.commit()
+    return made
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a staff page's forms carry."""
+    return _CSRF_FIELD.search(html).group(1)
+
+
+@pytest.fixture
+def signed_in(app, staff):
+    """A function giving a client signed in through the sign-in form as the user of a role, and its CSRF token."""
+    def sign_in(role: Role):
+        client = app.test_client()
+        form = client.get("/staff/sign-in")
+        answer = client.post("/staff/sign-in", data={"username": staff[role].username, "password": STAFF_PASSWORD,
+                                                     "csrf_token": csrf_token(form.text), "next": "/staff/"})
+        assert answer.status_code == 303, answer.text
+        return client, csrf_token(client.get("/staff/").text)
+
+    return sign_in

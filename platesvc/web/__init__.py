@@ -2,16 +2,24 @@
 
 from collections.abc import Callable
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
 from platesvc.features import Collection, CollectionIndex, FeatureCache
+from platesvc.metrics import process_metrics
 from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 from platesvc.resolve import Resolution, resolve_plate
 from platesvc.web.caching import RenderCache, Tagged
+from platesvc.web.i18n import MESSAGES, choose_language
+from platesvc.web.middleware import ROUTE_KEY, RequestObserver, SecurityHeaders
+
+# Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
 
 
 def resolve(plate_text: str) -> Resolution:
@@ -39,53 +47,42 @@ def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
     app.extensions["platesvc_features"] = FeatureCache(app.config)
     app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
-    from platesvc.web import api, health, ogc, openapi, pages, tiles
+    from platesvc import rate_limits
+    from platesvc.web import api, health, ogc, open311, openapi, pages, reports, staff, tiles
 
+    app.url_map.converters["int"] = BoundedInteger  # before any route is added
+    app.before_request(_note_route)  # first, so that a request refused by a limit has its route too
+    rate_limits.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(open311.bp)
+    staff.init_app(app)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    app.register_error_handler(InternalServerError, _server_error)
     app.session_interface = CookieOnDemandSessions()
+    wsgi = SecurityHeaders(app.wsgi_app)
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        wsgi = ProxyFix(wsgi, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.wsgi_app = RequestObserver(wsgi, process_metrics() if app.config["METRICS_ENABLED"] else None,
+                                   app.config["ACCESS_LOG"])
 
 
-# Everything comes from this host; no inline script or style anywhere. The map's library
-# starts its workers from blob: URLs of its own module, and draws tiles into blob: images.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self'; "
-                           "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-                           "form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = (
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),  # a plate's URL says which door was scanned
-)
-HSTS = ("Strict-Transport-Security", "max-age=31536000")
+def _note_route() -> None:
+    # Metrics and access lines go by the route's rule, never the path: a path holds a plate ID.
+    request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else None
 
 
-class SecurityHeaders:
-    """WSGI middleware adding the security headers a response does not set itself.
+class BoundedInteger(IntegerConverter):
+    """`<int:…>` of at most 18 digits: a longer one is no route (404), not a conversion that fails (500)."""
 
-    At the WSGI layer the headers are a plain list: looking each one up in a Response's
-    Headers would cost a scan as much as its database read.
-    """
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        secure = environ.get("wsgi.url_scheme") == "https"
-
-        def start_with_headers(status, headers, exc_info=None):
-            present = {name.lower() for name, _ in headers}
-            headers.extend(header for header in (*SECURITY_HEADERS, *((HSTS,) if secure else ()))
-                           if header[0].lower() not in present)
-            return start_response(status, headers, exc_info)
-
-        return self.wsgi_app(environ, start_with_headers)
+    regex = r"\d{1,18}"
 
 
 class CookieOnDemandSessions(SecureCookieSessionInterface):
@@ -101,10 +98,29 @@ class CookieOnDemandSessions(SecureCookieSessionInterface):
 
 
 def _domain_error(error: PlatesvcError):
-    return jsonify(error=type(error).__name__, message=error.message, **error.details()), error.http_status
+    headers = {"WWW-Authenticate": 'Bearer realm="platesvc staff"'} if error.http_status == 401 else {}
+    return jsonify(error=type(error).__name__, message=error.message, **error.details()), error.http_status, headers
+
+
+def _wants_page() -> bool:
+    return request.accept_mimetypes.accept_html and not request.path.startswith(JSON_PATHS)
 
 
 def _http_error(error: HTTPException):
-    if request.accept_mimetypes.accept_html and not request.path.startswith(("/api/", "/healthz", "/tiles/")):
-        return error
-    return jsonify(error=error.name, message=error.description), error.code
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    if _wants_page():
+        lang = choose_language(request)
+        return render_template("error.html", lang=lang, t=MESSAGES[lang], code=error.code,
+                               description=error.description), error.code, headers
+    return jsonify(error=error.name, message=error.description), error.code, headers
+
+
+def _server_error(error: InternalServerError):
+    """Never a stack trace to the client: the request id instead, which finds it in the log."""
+    rid = request.environ.get("platesvc.request_id", "-")
+    if _wants_page():
+        lang = choose_language(request)
+        return render_template("error.html", lang=lang, t=MESSAGES[lang], code=500, request_id=rid,
+                               description=MESSAGES[lang]["server_error"]), 500
+    return jsonify(error="Internal Server Error", request_id=rid,
+                   message="something went wrong on our side; quote this request id if you report it"), 500

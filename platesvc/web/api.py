@@ -4,6 +4,7 @@ import math
 
 from flask import Blueprint, Response, request
 
+from platesvc import rate_limits
 from platesvc.database import db
 from platesvc.errors import BadParameterError
 from platesvc.models import ServiceCategory
@@ -18,6 +19,7 @@ MAX_NEARBY = 100
 
 
 @bp.get("/plates/<plate_text>")
+@rate_limits.scans()
 def plate(plate_text: str):
     resolution = resolve(plate_text)
     return revalidated(rendered(resolution, "json", render=resolution.to_json), "application/json", request)

@@ -1,11 +1,17 @@
-"""Liveness and readiness: is the service up, can it reach its database, is the schema current."""
+"""Operations: liveness, readiness (database reachable, schema current) and Prometheus metrics."""
 
-from flask import Blueprint, jsonify
+import ipaddress
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from platesvc import metrics as metrics_module
 from platesvc import schema
 from platesvc.database import db
+from platesvc.errors import AuthenticationError
+from platesvc.web.staff import signed_in_user
 
 bp = Blueprint("health", __name__)
 
@@ -31,3 +37,21 @@ def readyz():
         return jsonify(status="not ready", database="ok", schema=current, expected=head,
                        message="run `platesvc db upgrade`"), 503
     return jsonify(status="ready", database="ok", schema=current)
+
+
+@bp.get("/metrics")
+def metrics():
+    """For Prometheus: open to PLATESVC_METRICS_NETWORKS, and to any staff token or session elsewhere."""
+    if not current_app.config["METRICS_ENABLED"]:
+        abort(404)
+    if not _from_metrics_network() and signed_in_user() is None:
+        raise AuthenticationError("metrics are for the monitoring network or a staff API token")
+    return Response(metrics_module.exposition(db.engine), content_type=CONTENT_TYPE_LATEST)
+
+
+def _from_metrics_network() -> bool:
+    networks = [part.strip() for part in current_app.config["METRICS_NETWORKS"].split(",") if part.strip()]
+    if not networks or not request.remote_addr:
+        return False
+    address = ipaddress.ip_address(request.remote_addr)
+    return any(address in ipaddress.ip_network(network, strict=False) for network in networks)

@@ -3,8 +3,10 @@
 from flask import Blueprint, jsonify, render_template
 
 from platesvc import features
-from platesvc.models import ServiceCategory
+from platesvc.lifecycle import TRANSITIONS
+from platesvc.models import ReportKind, ReportStatus, ServiceCategory
 from platesvc.nearby import MAX_RADIUS_M
+from platesvc.reports import MAX_DESCRIPTION
 from platesvc.web.api import DEFAULT_NEARBY, MAX_NEARBY
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -127,6 +129,170 @@ def _tile_paths() -> dict:
     }
 
 
+_REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"},
+              "description": "A report's reference, as the resident was given it", "example": "KX7M-2Q9D-4"}
+_TOO_MANY = {"description": "Too many requests from this client; Retry-After says when to try again"}
+
+
+def _report_paths() -> dict:
+    return {
+        "/P/{plate_id}/report": {
+            "get": {"summary": "The resident's form to report a problem with the plate (also /p/)",
+                    "operationId": "reportForm", "parameters": [_PLATE_ID, _LANG],
+                    "responses": {"200": _html("The form"), "404": _html("No such plate"), "410": _html("Retired")}},
+            "post": {"summary": "Report a damaged, missing or wrong plate or wrong information: no account, no "
+                                "personal data; the answer redirects to the report's status page",
+                     "operationId": "submitReport", "parameters": [_PLATE_ID, _LANG],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["kind"],
+                         "properties": {"kind": {"type": "string", "enum": [k.value for k in ReportKind]},
+                                        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+                                        "photo": {"type": "string", "format": "binary",
+                                                  "description": "JPEG, PNG, WebP or GIF; kept without metadata"}}}}}},
+                     "responses": {"303": {"description": "Received: see the status page (Location)"},
+                                   "404": _html("No such plate"), "410": _html("Retired"),
+                                   "413": _html("The photo is too large"),
+                                   "422": _html("The form again, saying what to correct"), "429": _TOO_MANY}},
+        },
+        "/reports/{reference}": {"get": {
+            "summary": "What has become of a report (no personal data)", "operationId": "reportStatus",
+            "parameters": [_REFERENCE, _LANG],
+            "responses": {"200": _html("Its status and staff's answer"), "404": _html("No such report")}}},
+        "/reports/": {"get": {
+            "summary": "Look a report up by its reference", "operationId": "reportLookUp",
+            "parameters": [{"name": "ref", "in": "query", "schema": {"type": "string"}}, _LANG],
+            "responses": {"200": _html("The look-up form"), "302": {"description": "To the report's status page"},
+                          "404": _html("Not a reference, with the form")}}},
+    }
+
+
+def _open311_error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Open311Errors"}}}}
+
+
+def _open311_paths() -> dict:
+    jurisdiction = {"name": "jurisdiction_id", "in": "query", "schema": {"type": "string"},
+                    "description": "Optional; this endpoint serves one jurisdiction"}
+    api_key = {"name": "api_key", "in": "query", "schema": {"type": "string"},
+               "description": "A staff API token: with it, descriptions and photo links are included"}
+    requests_answer = {"description": "Requests, newest first", "content": {"application/json": {"schema": {
+        "type": "array", "items": {"$ref": "#/components/schemas/Open311Request"}}}}}
+    return {
+        "/open311/v2/services.json": {"get": {
+            "summary": "Open311 GeoReport v2: the kinds of report taken", "operationId": "open311Services",
+            "parameters": [jurisdiction],
+            "responses": {"200": {"description": "Services", "content": {"application/json": {"schema": {
+                "type": "array", "items": {"type": "object", "required": ["service_code", "service_name"]}}}}},
+                "400": _open311_error("Unknown jurisdiction")}}},
+        "/open311/v2/services/{service_code}.json": {"get": {
+            "summary": "Open311: a service's definition (no extra attributes)", "operationId": "open311Service",
+            "parameters": [{"name": "service_code", "in": "path", "required": True, "example": "plate_damaged",
+                            "schema": {"type": "string"}}, jurisdiction],
+            "responses": {"200": {"description": "The definition", "content": {"application/json": {"schema": {
+                "type": "object"}}}}, "400": _open311_error("Unknown service or jurisdiction")}}},
+        "/open311/v2/requests.json": {
+            "get": {"summary": "Open311: reports by id, or by date, kind and status (the last 90 days by default)",
+                    "operationId": "open311Requests",
+                    "parameters": [jurisdiction, api_key,
+                                   {"name": "service_request_id", "in": "query", "schema": {"type": "string"},
+                                    "description": "Comma-separated references"},
+                                   {"name": "service_code", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "start_date", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "end_date", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "status", "in": "query", "schema": {"type": "string"},
+                                    "description": "open, closed or both"}],
+                    "responses": {"200": requests_answer, "400": _open311_error("A malformed parameter"),
+                                  "403": _open311_error("A wrong api_key")}},
+            "post": {"summary": "Open311: submit a report (api_key required; personal fields are dropped)",
+                     "operationId": "open311Submit",
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["api_key", "service_code"],
+                         "properties": {"api_key": {"type": "string"}, "jurisdiction_id": {"type": "string"},
+                                        "service_code": {"type": "string",
+                                                         "enum": [k.value for k in ReportKind]},
+                                        "address_id": {"type": "string", "description": "A plate ID"},
+                                        "lat": {"type": "number"}, "long": {"type": "number"},
+                                        "address_string": {"type": "string"},
+                                        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+                                        "media_url": {"type": "string"}}}}}},
+                     "responses": {"201": {"description": "Received", "content": {"application/json": {"schema": {
+                         "type": "array", "items": {"type": "object", "required": ["service_request_id"]}}}}},
+                         "400": _open311_error("A missing or malformed parameter"),
+                         "403": _open311_error("No api_key, or a wrong one"), "429": _TOO_MANY}},
+        },
+        "/open311/v2/requests/{service_request_id}.json": {"get": {
+            "summary": "Open311: one report", "operationId": "open311Request",
+            "parameters": [{"name": "service_request_id", "in": "path", "required": True, "example": "KX7M-2Q9D-4",
+                            "schema": {"type": "string"}}, jurisdiction, api_key],
+            "responses": {"200": requests_answer, "400": _open311_error("Unknown jurisdiction"),
+                          "403": _open311_error("A wrong api_key"), "404": _open311_error("No such report")}}},
+    }
+
+
+_BEARER = [{"bearerAuth": []}]
+_STAFF_ERRORS = {"401": _json("Error", "No API token, or not a current one"),
+                 "403": _json("Error", "The token's user has too low a role")}
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _staff_paths() -> dict:
+    statuses = [status.value for status in TRANSITIONS]
+    reference = {**_REFERENCE, "example": "KX7M-2Q9D-4"}
+
+    def operation(summary: str, operation_id: str, answers: dict, **more) -> dict:
+        return {"summary": summary, "operationId": operation_id, "security": _BEARER,
+                "responses": {**answers, **_STAFF_ERRORS}, **more}
+
+    return {
+        "/api/v1/staff/me": {"get": operation("The token's user and role", "staffMe",
+                                              {"200": _json("StaffUser", "Who the token belongs to")})},
+        "/api/v1/staff/plates/{plate_id}": {"get": operation(
+            "A plate's record: status, address, whole history, prints, scans (viewer)", "staffPlate",
+            {"200": _json("PlateRecord", "The record"), "404": _json("Error", "No such plate")},
+            parameters=[_PLATE_ID])},
+        "/api/v1/staff/plates/{plate_id}/status": {"post": operation(
+            "Move a plate on in its life (operator)", "staffPlateStatus",
+            {"200": _json("StatusChange", "Changed"), "400": _json("Error", "A malformed body"),
+             "404": _json("Error", "No such plate"), "409": _json("Error", "Not a transition from its status"),
+             "422": _json("Error", "No reason where one is required")},
+            parameters=[_PLATE_ID], requestBody=_json_body({
+                "type": "object", "required": ["status"],
+                "properties": {"status": {"type": "string", "enum": statuses}, "reason": {"type": "string"},
+                               "merged_into": {"type": "string",
+                                               "description": "With retired: the plate it joined"}}}))},
+        "/api/v1/staff/plates/status": {"post": operation(
+            "Move many plates (say, a day's installations) at once (operator)", "staffPlatesStatus",
+            {"200": _json("BulkChange", "What changed, and each plate refused with its reason"),
+             "400": _json("Error", "A malformed body"), "422": _json("Error", "No reason where one is required")},
+            requestBody=_json_body({"type": "object", "required": ["status", "plates"], "properties": {
+                "status": {"type": "string", "enum": statuses}, "reason": {"type": "string"},
+                "plates": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}))},
+        "/api/v1/staff/reports": {"get": operation(
+            "Residents' reports, the longest waiting first (viewer)", "staffReports",
+            {"200": {"description": "Reports", "content": {"application/json": {"schema": {
+                "type": "array", "items": {"$ref": "#/components/schemas/StaffReport"}}}}},
+             "400": _json("Error", "A malformed parameter")},
+            parameters=[{"name": "show", "in": "query", "schema": {"type": "string", "enum": [
+                "open", "closed", "all"], "default": "open"}},
+                {"name": "kind", "in": "query", "schema": {"type": "string", "enum": [k.value for k in ReportKind]}}])},
+        "/api/v1/staff/reports/{reference}": {"post": operation(
+            "Assign, answer or close a report (operator)", "staffUpdateReport",
+            {"200": _json("StaffReport", "The report now"), "400": _json("Error", "A malformed body"),
+             "404": _json("Error", "No such report or user"), "422": _json("Error", "Closed without an answer")},
+            parameters=[reference], requestBody=_json_body({"type": "object", "properties": {
+                "status": {"type": "string", "enum": [s.value for s in ReportStatus]},
+                "assignee": {"type": "string", "nullable": True}, "public_notes": {"type": "string"},
+                "reason": {"type": "string"}}}))},
+        "/api/v1/staff/statistics": {"get": operation(
+            "Plates and reports by status, scans per day, installed plates gone quiet (viewer)", "staffStatistics",
+            {"200": _json("Statistics", "The figures")})},
+    }
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
@@ -179,10 +345,22 @@ def document() -> dict:
                 "parameters": [_PLATE_ID, _LANG, {"name": "service_id", "in": "path", "required": True,
                                                   "schema": {"type": "integer"}}],
                 "responses": {"200": _html("The links"), "404": _html("No such service point")}}},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics: requests and latency by route, scans, plates, reports, imports",
+                "operationId": "metrics", "security": [*_BEARER, {}],
+                "description": "Open to PLATESVC_METRICS_NETWORKS; elsewhere a staff API token is needed",
+                "responses": {"200": {"description": "Prometheus text format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "401": _json("Error", "Neither from the metrics network nor with a token")}}},
+            **_report_paths(),
+            **_open311_paths(),
             **_ogc_paths(),
             **_tile_paths(),
+            **_staff_paths(),
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "description": "A staff API token (platesvc tokens create)"}},
+            "schemas": {
             "Health": {"type": "object", "properties": {"status": {"type": "string"},
                                                         "database": {"type": "string"}}},
             "Error": _ERROR,
@@ -214,6 +392,24 @@ def document() -> dict:
                     "hotlines": {"type": "array", "items": {"type": "object", "properties": {
                         "name": {"type": "string"}, "phone": {"type": "string"}}}},
                 }},
+            "Open311Errors": {"type": "array", "items": {"type": "object", "required": ["code", "description"],
+                                                         "properties": {"code": {"type": "integer"},
+                                                                        "description": {"type": "string"}}}},
+            "Open311Request": {"type": "object", "required": ["service_request_id", "status", "service_code",
+                                                              "requested_datetime"],
+                               "properties": {"service_request_id": {"type": "string"},
+                                              "status": {"type": "string", "enum": ["open", "closed"]},
+                                              "service_code": {"type": "string"},
+                                              "requested_datetime": {"type": "string"}}},
+            "StaffUser": {"type": "object", "required": ["username", "role"],
+                          "properties": {"username": {"type": "string"}, "role": {"type": "string"}}},
+            "PlateRecord": {"type": "object", "required": ["id", "status", "history"],
+                            "properties": {"id": {"type": "string"}, "status": {"type": "string"},
+                                           "history": {"type": "array", "items": {"type": "object"}}}},
+            "StatusChange": {"type": "object", "required": ["id", "previous", "status"]},
+            "BulkChange": {"type": "object", "required": ["changed", "unchanged", "refused"]},
+            "StaffReport": {"type": "object", "required": ["reference", "kind", "status"]},
+            "Statistics": {"type": "object", "required": ["plates", "reports", "scans_by_day"]},
             "NearbyCollection": {"type": "object", "required": ["type", "features", "numberReturned"],
                                  "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
                                                 "features": {"type": "array", "items": {"type": "object"}},

@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 
-from platesvc import features
+from platesvc import features, rate_limits
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.models import ServiceCategory
 from platesvc.plate_ids import parse_plate_id
@@ -21,7 +21,8 @@ from platesvc.web.i18n import MESSAGES, choose_language, distance_text
 bp = Blueprint("pages", __name__)
 
 
-def _render(template: str, status: int = 200, **context):
+def render_page(template: str, status: int = 200, **context):
+    """A resident page in the language the request asks for, with its validator."""
     lang = choose_language(request)
     return _page(tagged(_html(template, lang, **context)), status)
 
@@ -41,6 +42,7 @@ def _display(canonical: str) -> str:
 
 @bp.get("/p/<plate_text>")
 @bp.get("/P/<plate_text>")
+@rate_limits.scans()
 def plate(plate_text: str):
     resolution = resolve(plate_text)
     plate_id = resolution.plate_id.canonical
@@ -50,7 +52,8 @@ def plate(plate_text: str):
     def render() -> str:
         # One url_for for all the service links: it costs more than the rest of a link.
         to_service = url_for("pages.route_to_service", plate_text=plate_id, service_id=0)[:-1]
-        return _html("plate.html", lang, plate=resolution.document, to_service=to_service)
+        return _html("plate.html", lang, plate=resolution.document, to_service=to_service,
+                     report_link=url_for("reports.report_form", plate_text=plate_id))
 
     return _page(rendered(resolution, "html", lang, render=render))
 
@@ -62,14 +65,20 @@ def route_to_service(plate_text: str, service_id: int):
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
-    return _render("route_to_service.html", service=service, plate_text=plate_text)
+    return render_page("route_to_service.html", service=service, plate_text=plate_text)
 
 
 @bp.get("/map")
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
+    return map_page(url_for("pages.plate", plate_text="PLATE"))
+
+
+def map_page(plate_link: str):
+    """The map page, where tapping a plate opens `plate_link` with PLATE replaced by its ID."""
     bounds = feature_index(features.COLLECTIONS["plates"]).bounds
-    return _render("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory])
+    return render_page("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory],
+                       plate_link=plate_link)
 
 
 @bp.get("/p/")
@@ -83,10 +92,10 @@ def look_up():
 @bp.errorhandler(UnknownPlateError)
 def unknown_plate(error: UnknownPlateError):
     typed = request.view_args.get("plate_text", "") if request.view_args else ""
-    return _render("plate_not_found.html", 404, typed=typed, suggestions=error.suggestions)
+    return render_page("plate_not_found.html", 404, typed=typed, suggestions=error.suggestions)
 
 
 @bp.errorhandler(RetiredPlateError)
 def retired_plate(error: RetiredPlateError):
     current_app.extensions["platesvc_scans"].record(error.plate_id)
-    return _render("plate_retired.html", 410, plate_id=error.plate_id, successor=error.successor)
+    return render_page("plate_retired.html", 410, plate_id=error.plate_id, successor=error.successor)

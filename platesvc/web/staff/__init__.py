@@ -1,0 +1,137 @@
+"""The staff side: who is calling (a signed-in user or an API token), the role each view
+requires, and the pages and JSON API staff work through. Everything under /staff and
+/api/v1/staff is refused to an anonymous caller (401) and to a role below the view's (403).
+"""
+
+import functools
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, request, session
+from flask_wtf.csrf import CSRFProtect
+
+from platesvc import accounts, audit
+from platesvc.database import db
+from platesvc.errors import AuthenticationError, PermissionDeniedError, PlatesvcError
+from platesvc.models import Role, User
+from platesvc.plate_ids import parse_plate_id
+from platesvc.reports import display_reference
+from platesvc.web import i18n
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Kept on the request, not on `g`, which lives as long as the app context (in tests, many requests).
+_USER, _HOW = "platesvc.user", "platesvc.auth"
+csrf = CSRFProtect()
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def signed_in_user() -> User | None:
+    """The staff user behind this request: an API token (Authorization: Bearer) or the session cookie.
+
+    :raises AuthenticationError: a token was sent and is not a current one.
+    """
+    if _USER in request.environ:
+        return request.environ[_USER]
+    user, how = None, None
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationError("send an API token as `Authorization: Bearer <token>`")
+        user, _token = accounts.user_for_token(db.session, secret.strip())
+        db.session.commit()  # the token's last use
+        how = "token"
+    elif "user_id" in session:
+        user = db.session.get(User, session["user_id"])
+        if user is None or not user.active or user.session_version != session.get("version"):
+            session.clear()  # a new password or a switched-off account ends old sessions
+            user = None
+        else:
+            how = "session"
+    request.environ[_USER], request.environ[_HOW] = user, how
+    return user
+
+
+def actor() -> audit.Actor:
+    """The signed-in user, as the audit trail names them."""
+    return audit.Actor.of(request.environ[_USER])
+
+
+def requires(role: Role, body_limit: str | None = None):
+    """Let a view run only for a user of at least `role`; a session's unsafe requests must carry the CSRF token.
+
+    `body_limit` names the setting that caps this view's request body instead of
+    MAX_CONTENT_LENGTH (uploads), applied before the form is read for the token.
+    """
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            if body_limit:
+                request.max_content_length = current_app.config[body_limit]
+            user = signed_in_user()
+            if user is None:
+                raise AuthenticationError("sign in as staff first")
+            if not accounts.may(user.role, role):
+                raise PermissionDeniedError(f"this needs the {role.value} role (or above); {user.username} is "
+                                            f"{user.role}")
+            if request.environ[_HOW] == "session" and request.method not in SAFE_METHODS:
+                csrf.protect()
+            return view(*args, **kwargs)
+
+        guarded.required_role = role
+        return guarded
+
+    return decorate
+
+
+def page(template: str, status: int = 200, **context):
+    """A staff page: Chinese, with the navigation the user's role allows."""
+    user = request.environ.get(_USER)
+    return render_template(f"staff/{template}", user=user, may=lambda role: user is not None and accounts.may(
+        user.role, role), Role=Role, words=i18n.STAFF, **context), status
+
+
+@contextmanager
+def uploaded_file(upload):
+    """An uploaded file saved under a temporary name with its own suffix (what readers go by), then removed."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("upload" + Path(upload.filename or "").suffix.lower())
+        upload.save(path)
+        yield path
+
+
+@bp.errorhandler(AuthenticationError)
+def _sign_in_first(error: AuthenticationError):
+    body, status = page("sign_in.html", 401, message=error.message, next_url=request.full_path.rstrip("?"))
+    return body, status, {"WWW-Authenticate": 'Bearer realm="platesvc staff"'}
+
+
+@bp.errorhandler(PermissionDeniedError)
+def _not_allowed(error: PermissionDeniedError):
+    return page("problem.html", 403, title="没有权限", message=error.message)
+
+
+@bp.errorhandler(PlatesvcError)
+def _problem(error: PlatesvcError):
+    return page("problem.html", error.http_status, title="无法完成", message=error.message)
+
+
+def init_app(app) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked by `requires`, once the caller is known
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session
+    # The token is what proves a form came from our page; with Referrer-Policy no-referrer
+    # browsers send no Referer for Flask-WTF's HTTPS check to compare.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
+    csrf.init_app(app)
+    app.add_template_filter(display_reference, "reference")  # KX7M-2Q9D-4
+    app.add_template_filter(lambda plate_id: parse_plate_id(plate_id).display, "plate")  # 640104-0A3KX-D
+    app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
+
+
+# The staff pages' blueprints use the helpers above; they are nested in `bp` once, here.
+from platesvc.web.staff import api, data, jobs, plates, reports, sign_in, users
+
+for _child in (sign_in.bp, plates.bp, data.bp, reports.bp, jobs.bp, users.bp):
+    bp.register_blueprint(_child)

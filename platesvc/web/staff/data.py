@@ -1,0 +1,151 @@
+"""Staff pages for the reference data residents see: service points, police beats and officers, culture notes."""
+
+from flask import Blueprint, flash, redirect, request, url_for
+
+from platesvc import reference_edits
+from platesvc.database import db
+from platesvc.errors import BadParameterError
+from platesvc.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
+from platesvc.reference_edits import ServiceFields
+from platesvc.web.staff import actor, page, requires
+
+bp = Blueprint("data", __name__)
+
+
+def _coordinate(name: str, low: float, high: float) -> float:
+    text = request.form.get(name, "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadParameterError(name, f"{text!r} is not a number") from None
+    if not low <= value <= high:
+        raise BadParameterError(name, f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _service_fields() -> ServiceFields:
+    form = request.form
+    return ServiceFields(form.get("name", ""), form.get("category", ""), form.get("phone"), form.get("hours"),
+                         _coordinate("longitude", -180, 180), _coordinate("latitude", -90, 90))
+
+
+@bp.get("/services")
+@requires(Role.VIEWER)
+def services():
+    text, category = request.args.get("q", "").strip(), request.args.get("category", "")
+    return page("services.html", services=reference_edits.search_services(db.session, text, category or None),
+                query=text, category=category, categories=list(ServiceCategory), limit=reference_edits.LIST_LIMIT)
+
+
+@bp.get("/services/new")
+@requires(Role.OPERATOR)
+def new_service():
+    return page("service.html", service=None, categories=list(ServiceCategory))
+
+
+@bp.post("/services")
+@requires(Role.OPERATOR)
+def add_service():
+    service = reference_edits.add_service(db.session, actor(), request.form.get("source_id", ""), _service_fields())
+    db.session.commit()
+    flash(f"已添加 {service.name}")
+    return redirect(url_for("staff.data.service", service_id=service.id), 303)
+
+
+@bp.get("/services/<int:service_id>")
+@requires(Role.VIEWER)
+def service(service_id: int):
+    return page("service.html", service=reference_edits.find(db.session, ServicePoint, service_id),
+                categories=list(ServiceCategory))
+
+
+@bp.post("/services/<int:service_id>")
+@requires(Role.OPERATOR)
+def edit_service(service_id: int):
+    service = reference_edits.find(db.session, ServicePoint, service_id)
+    relinked = reference_edits.edit_service(db.session, actor(), service, _service_fields())
+    db.session.commit()
+    flash(f"已保存；重新计算了 {relinked} 栋建筑的最近服务点")
+    return redirect(url_for("staff.data.service", service_id=service.id), 303)
+
+
+@bp.post("/services/<int:service_id>/remove")
+@requires(Role.OPERATOR)
+def remove_service(service_id: int):
+    service = reference_edits.find(db.session, ServicePoint, service_id)
+    name = service.name
+    relinked = reference_edits.remove_service(db.session, actor(), service, request.form.get("reason", ""))
+    db.session.commit()
+    flash(f"已删除 {name}；重新计算了 {relinked} 栋建筑的最近服务点")
+    return redirect(url_for("staff.data.services"), 303)
+
+
+@bp.get("/beats")
+@requires(Role.VIEWER)
+def beats():
+    text = request.args.get("q", "").strip()
+    return page("beats.html", beats=reference_edits.search_beats(db.session, text), query=text,
+                limit=reference_edits.LIST_LIMIT)
+
+
+@bp.get("/beats/<int:beat_id>")
+@requires(Role.VIEWER)
+def beat(beat_id: int):
+    return page("beat.html", beat=reference_edits.find(db.session, PoliceBeat, beat_id))
+
+
+@bp.post("/beats/<int:beat_id>/officers")
+@requires(Role.OPERATOR)
+def add_officer(beat_id: int):
+    beat = reference_edits.find(db.session, PoliceBeat, beat_id)
+    officer = reference_edits.save_officer(db.session, actor(), None, beat, request.form.get("name", ""),
+                                           request.form.get("phone", ""))
+    db.session.commit()
+    flash(f"已添加民警 {officer.name}")
+    return redirect(url_for("staff.data.beat", beat_id=beat.id), 303)
+
+
+@bp.post("/officers/<int:officer_id>")
+@requires(Role.OPERATOR)
+def edit_officer(officer_id: int):
+    officer = reference_edits.find(db.session, Officer, officer_id)
+    reference_edits.save_officer(db.session, actor(), officer, officer.beat, request.form.get("name", ""),
+                                 request.form.get("phone", ""))
+    db.session.commit()
+    flash(f"已保存民警 {officer.name}")
+    return redirect(url_for("staff.data.beat", beat_id=officer.beat_id), 303)
+
+
+@bp.post("/officers/<int:officer_id>/remove")
+@requires(Role.OPERATOR)
+def remove_officer(officer_id: int):
+    officer = reference_edits.find(db.session, Officer, officer_id)
+    beat_id, name = officer.beat_id, officer.name
+    reference_edits.remove_officer(db.session, actor(), officer, request.form.get("reason", ""))
+    db.session.commit()
+    flash(f"已移除民警 {name}")
+    return redirect(url_for("staff.data.beat", beat_id=beat_id), 303)
+
+
+@bp.get("/culture")
+@requires(Role.VIEWER)
+def notes():
+    text = request.args.get("q", "").strip()
+    return page("notes.html", notes=reference_edits.search_notes(db.session, text), query=text,
+                limit=reference_edits.LIST_LIMIT)
+
+
+@bp.get("/culture/<int:note_id>")
+@requires(Role.VIEWER)
+def note(note_id: int):
+    return page("note.html", note=reference_edits.find(db.session, CultureNote, note_id))
+
+
+@bp.post("/culture/<int:note_id>")
+@requires(Role.OPERATOR)
+def edit_note(note_id: int):
+    note = reference_edits.find(db.session, CultureNote, note_id)
+    reference_edits.edit_note(db.session, actor(), note, request.form.get("title", ""), request.form.get("body", ""))
+    db.session.commit()
+    flash("已保存")
+    return redirect(url_for("staff.data.note", note_id=note.id), 303)

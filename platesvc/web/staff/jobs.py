@@ -1,0 +1,92 @@
+"""Staff pages for imports and print batches: the forms, each job's progress, its summary and its files."""
+
+from flask import Blueprint, current_app, redirect, request, send_file, url_for
+from sqlalchemy import select
+
+from platesvc import importers, jobs, print_batches
+from platesvc.database import db
+from platesvc.errors import DataError
+from platesvc.models import Division, DivisionLevel, JobStatus, PlateStatus, Role
+from platesvc.web.staff import page, requires, signed_in_user
+
+bp = Blueprint("jobs", __name__)
+
+
+def _fields(text: str) -> dict[str, str]:
+    """"number=门牌号" lines (the command line's --field) into a mapping."""
+    mapping = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, column = line.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise DataError(f"{line!r}: write one CANONICAL=COLUMN a line, e.g. number=门牌号")
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
+@bp.get("/imports/new")
+@requires(Role.OPERATOR)
+def import_form():
+    return page("import.html", kinds=importers.KINDS, fields=importers.FIELDS,
+                max_mb=current_app.config["IMPORT_MAX_BYTES"] // 2 ** 20)
+
+
+@bp.post("/imports")
+@requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")
+def start_import():
+    """The same import as `platesvc import`, run in the background; the job page shows its progress and report."""
+    form = request.form
+    uploads = [upload for upload in request.files.getlist("files") if upload.filename]
+    if not uploads:
+        raise DataError("choose the file to import")
+    job = jobs.start_import(db.session, current_app.config, signed_in_user(), form.get("kind", ""), uploads,
+                            layer=form.get("layer", "").strip(), crs=form.get("crs", "").strip(),
+                            encoding=form.get("encoding", "").strip(), fields=_fields(form.get("fields", "")),
+                            dry_run=form.get("dry_run") == "1", retire_missing=form.get("retire_missing") == "1")
+    return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
+
+
+@bp.get("/prints/new")
+@requires(Role.OPERATOR)
+def print_form():
+    districts = db.session.execute(select(Division.code, Division.name).where(
+        Division.level == DivisionLevel.DISTRICT).order_by(Division.code)).all()
+    return page("print.html", districts=districts, statuses=print_batches.PRINTABLE_STATUSES,
+                formats=print_batches.FORMATS, default_formats=print_batches.DEFAULT_FORMATS)
+
+
+@bp.post("/prints")
+@requires(Role.OPERATOR)
+def start_print():
+    """The same batch as `platesvc plates print`, in the background; its ZIP is downloaded from the job page."""
+    form = request.form
+    plate_ids = tuple(text for text in form.get("plates", "").replace(",", " ").split() if text)
+    selection = print_batches.Selection(form.get("district") or None, form.get("road", "").strip() or None,
+                                        form.get("community", "").strip() or None,
+                                        tuple(form.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
+    job = jobs.start_print(db.session, current_app.config, signed_in_user(), selection,
+                           ",".join(form.getlist("format")) or ",".join(print_batches.DEFAULT_FORMATS),
+                           form.get("error_correction") or None)
+    return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
+
+
+@bp.get("/jobs")
+@requires(Role.OPERATOR)
+def recent():
+    return page("jobs.html", jobs=jobs.recent(db.session))
+
+
+@bp.get("/jobs/<int:job_id>")
+@requires(Role.OPERATOR)
+def job(job_id: int):
+    """A job's progress (the page refreshes itself while it runs), then its summary and files."""
+    found = jobs.find(db.session, job_id)
+    return page("job.html", job=found, progress=jobs.progress_of(found), summary=jobs.summary_of(found),
+                elapsed=jobs.elapsed(found), running=found.status in (JobStatus.QUEUED, JobStatus.RUNNING))
+
+
+@bp.get("/jobs/<int:job_id>/files/<name>")
+@requires(Role.OPERATOR)
+def download(job_id: int, name: str):
+    return send_file(jobs.file_of(jobs.find(db.session, job_id), name), as_attachment=True, download_name=name)

@@ -1,0 +1,119 @@
+"""Staff pages for plates: the dashboard, finding plates, one plate's record and life, bulk changes, the map."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+
+from platesvc import lifecycle, plate_records, reports, scans
+from platesvc.audit import recent
+from platesvc.database import db
+from platesvc.errors import DataError
+from platesvc.models import PlateStatus, Role
+from platesvc.web.pages import map_page
+from platesvc.web.staff import actor, page, requires, uploaded_file
+
+bp = Blueprint("plates", __name__)
+QUIET_DAYS = 30  # an installed plate nobody scanned for this long may be gone or unreadable
+BULK_STATUSES = (PlateStatus.INSTALLED, PlateStatus.DAMAGED, PlateStatus.MISSING)
+
+
+def _today():
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+@bp.get("/")
+@requires(Role.VIEWER)
+def dashboard():
+    """Plates by status, the report queue, the week's scans, installed plates gone quiet, the latest changes."""
+    today = _today()
+    with db.engine.connect() as connection:
+        week = scans.daily_totals(connection, today - timedelta(days=6))
+        quiet = scans.quiet_plates(connection, today - timedelta(days=QUIET_DAYS))
+    return page("dashboard.html", statuses=lifecycle.count_by_status(db.session),
+                reports=reports.counts_by_status(db.session), week=week, quiet=len(quiet), quiet_days=QUIET_DAYS,
+                events=recent(db.session, limit=20))
+
+
+@bp.get("/quiet-plates.csv")
+@requires(Role.VIEWER)
+def quiet_plates():
+    """Installed plates no one has scanned for QUIET_DAYS days, with their addresses, for a check on site."""
+    with db.engine.connect() as connection:
+        quiet = scans.quiet_plates(connection, _today() - timedelta(days=int(request.args.get("days", QUIET_DAYS))))
+    found = plate_records.summaries(db.session, current_app.config, quiet)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["plate_id", "display_id", "address", "district", "community"])
+    for plate_id in quiet:
+        summary = found[plate_id]
+        writer.writerow([plate_id, summary.display_id, summary.address, summary.district, summary.community])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=quiet-plates.csv"})
+
+
+@bp.get("/plates")
+@requires(Role.VIEWER)
+def search():
+    """Find plates by ID (any spelling) or address; one match opens it."""
+    text = request.args.get("q", "").strip()
+    found = plate_records.search(db.session, current_app.config, text)
+    if len(found) == 1 and text:
+        return redirect(url_for("staff.plates.detail", plate_text=found[0].plate_id))
+    return page("plates.html", query=text, found=found, limit=plate_records.SEARCH_LIMIT)
+
+
+@bp.get("/plates/<plate_text>")
+@requires(Role.VIEWER)
+def detail(plate_text: str):
+    plate = lifecycle.find_plate(db.session, plate_text)
+    return page("plate.html", record=plate_records.plate_record(db.session, current_app.config, plate),
+                reason_required=[s.value for s in lifecycle.REASON_REQUIRED])
+
+
+@bp.post("/plates/<plate_text>/status")
+@requires(Role.OPERATOR)
+def change_status(plate_text: str):
+    plate = lifecycle.find_plate(db.session, plate_text)
+    merged_into = request.form.get("merged_into", "").strip()
+    other = lifecycle.find_plate(db.session, merged_into) if merged_into else None
+    before = plate.status
+    lifecycle.change_plate_status(db.session, plate, request.form.get("status", ""), actor(),
+                                  request.form.get("reason"), other)
+    db.session.commit()
+    flash(f"{before} → {plate.status}")
+    return redirect(url_for("staff.plates.detail", plate_text=plate.id), 303)
+
+
+@bp.get("/plates/bulk")
+@requires(Role.OPERATOR)
+def bulk_form():
+    return page("bulk.html", statuses=[s.value for s in BULK_STATUSES], report=None)
+
+
+@bp.post("/plates/bulk")
+@requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")
+def bulk():
+    """Mark every plate in an uploaded list (CSV or XLSX of plate IDs), e.g. as installed; refused rows are listed."""
+    status = request.form.get("status", PlateStatus.INSTALLED)
+    if status not in set(BULK_STATUSES):
+        raise DataError(f"status {status!r}: choose one of {', '.join(BULK_STATUSES)}")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise DataError("choose a CSV or XLSX file listing plate IDs")
+    with uploaded_file(upload) as path:
+        rows = lifecycle.plate_ids_in_file(path)
+    reason = request.form.get("reason", "").strip() or (
+        f"listed in {upload.filename}" if status == PlateStatus.INSTALLED else None)
+    report = lifecycle.change_many(db.session, rows, status, actor(), reason)
+    db.session.commit()
+    return page("bulk.html", statuses=[s.value for s in BULK_STATUSES], report=report)
+
+
+@bp.get("/map")
+@requires(Role.VIEWER)
+def staff_map():
+    """The web map, where a tapped plate opens its staff record."""
+    return map_page(url_for("staff.plates.detail", plate_text="PLATE"))

@@ -1,0 +1,58 @@
+"""Staff pages for residents' reports: the queue, one report with its photo, assigning and closing."""
+
+from flask import Blueprint, Response, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from platesvc import accounts, audit, reports
+from platesvc.database import db
+from platesvc.errors import NotFoundError
+from platesvc.models import ReportKind, ReportStatus, Role, User
+from platesvc.web.staff import actor, page, requires
+
+bp = Blueprint("reports", __name__)
+VIEWS = {"open": reports.OPEN, "closed": reports.CLOSED, "all": tuple(ReportStatus)}
+
+
+@bp.get("/reports")
+@requires(Role.VIEWER)
+def queue():
+    """Reports waiting longest first; `show` open (default), closed or all, of one kind if asked."""
+    show = request.args.get("show", "open")
+    kind = request.args.get("kind") or None
+    return page("reports.html", found=reports.queue(db.session, VIEWS.get(show, reports.OPEN), kind), show=show,
+                kind=kind, kinds=list(ReportKind), counts=reports.counts_by_status(db.session))
+
+
+@bp.get("/reports/<reference>")
+@requires(Role.VIEWER)
+def report(reference: str):
+    found = reports.find_report(db.session, reference)
+    staff = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+    return page("report.html", report=found, reference=reports.display_reference(found.reference),
+                history=audit.history(db.session, "report", found.reference), staff=staff,
+                statuses=list(ReportStatus), has_photo=reports.photo_of(db.session, found) is not None)
+
+
+@bp.get("/reports/<reference>/photo")
+@requires(Role.VIEWER)
+def photo(reference: str):
+    found = reports.find_report(db.session, reference)
+    data = reports.photo_of(db.session, found)
+    if data is None:
+        raise NotFoundError(f"report {reference} has no photo")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.post("/reports/<reference>")
+@requires(Role.OPERATOR)
+def update(reference: str):
+    found = reports.find_report(db.session, reference)
+    form = request.form
+    assignee = False  # unchanged
+    if "assignee" in form:
+        assignee = accounts.find_user(db.session, form["assignee"]) if form["assignee"] else None
+    reports.update_report(db.session, actor(), found, status=form.get("status") or None, assignee=assignee,
+                          public_notes=form.get("public_notes"), reason=form.get("reason") or None)
+    db.session.commit()
+    flash("已保存")
+    return redirect(url_for("staff.reports.report", reference=reports.display_reference(found.reference)), 303)

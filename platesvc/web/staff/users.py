@@ -1,0 +1,109 @@
+"""Staff pages for accounts: users (admins), one's own password, and API tokens."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from platesvc import accounts
+from platesvc.database import db
+from platesvc.errors import DataError, NotFoundError, PermissionDeniedError
+from platesvc.models import ApiToken, Role, User
+from platesvc.web.staff import actor, page, requires, signed_in_user
+
+bp = Blueprint("users", __name__)
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    return user
+
+
+@bp.get("/users")
+@requires(Role.ADMIN)
+def users():
+    return page("users.html", users=db.session.scalars(select(User).order_by(User.username)).all(), roles=list(Role))
+
+
+@bp.post("/users")
+@requires(Role.ADMIN)
+def create_user():
+    form = request.form
+    user = accounts.create_user(db.session, actor(), form.get("username", ""), form.get("password", ""),
+                                form.get("role", ""), form.get("display_name"))
+    db.session.commit()
+    flash(f"已创建 {user.username}")
+    return redirect(url_for("staff.users.users"), 303)
+
+
+@bp.post("/users/<int:user_id>")
+@requires(Role.ADMIN)
+def update_user(user_id: int):
+    """Change a user's role, switch them on or off, or set a new password."""
+    user, form = _user(user_id), request.form
+    if form.get("role"):
+        accounts.set_role(db.session, actor(), user, form["role"])
+    if form.get("active") in ("0", "1"):
+        accounts.set_active(db.session, actor(), user, form["active"] == "1")
+    if form.get("password"):
+        accounts.set_password(db.session, actor(), user, form["password"])
+    db.session.commit()
+    flash(f"已保存 {user.username}")
+    return redirect(url_for("staff.users.users"), 303)
+
+
+@bp.get("/password")
+@requires(Role.VIEWER)
+def password_form():
+    return page("password.html")
+
+
+@bp.post("/password")
+@requires(Role.VIEWER)
+def change_password():
+    accounts.change_own_password(db.session, signed_in_user(), request.form.get("current", ""),
+                                 request.form.get("password", ""))
+    db.session.commit()
+    flash("密码已修改，请重新登录")
+    return redirect(url_for("staff.sign_in.sign_in_form"), 303)
+
+
+@bp.get("/tokens")
+@requires(Role.VIEWER)
+def tokens():
+    """One's own API tokens; an admin sees everyone's."""
+    user = signed_in_user()
+    shown = accounts.tokens_of(db.session, None if accounts.may(user.role, Role.ADMIN) else user)
+    return page("tokens.html", tokens=shown, default_days=current_app.config["TOKEN_DAYS"],
+                max_days=current_app.config["TOKEN_MAX_DAYS"], secret=None)
+
+
+@bp.post("/tokens")
+@requires(Role.VIEWER)
+def create_token():
+    """A token for one's own scripts, with one's own role; its secret is on this answer and nowhere else."""
+    user, config = signed_in_user(), current_app.config
+    days = request.form.get("days", "").strip()
+    if days and not days.isdigit():
+        raise DataError(f"days: {days!r} is not a whole number")
+    issued = accounts.create_token(db.session, actor(), user, request.form.get("name", ""),
+                                   int(days) if days else config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"])
+    db.session.commit()
+    body, status = page("tokens.html", tokens=accounts.tokens_of(db.session, user), secret=issued.secret,
+                        default_days=config["TOKEN_DAYS"], max_days=config["TOKEN_MAX_DAYS"])
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@requires(Role.VIEWER)
+def revoke_token(token_id: int):
+    user = signed_in_user()
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFoundError(f"no token {token_id}")
+    if token.user_id != user.id and not accounts.may(user.role, Role.ADMIN):
+        raise PermissionDeniedError("only its owner or an admin may revoke a token")
+    accounts.revoke_token(db.session, actor(), token)
+    db.session.commit()
+    flash(f"已吊销令牌 {token.name}")
+    return redirect(url_for("staff.users.tokens"), 303)
