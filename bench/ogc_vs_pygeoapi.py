@@ -29,6 +29,7 @@ from gis.synthetic import DEFAULT_BUILDINGS
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from resolve import (  # the same city, load and servers
     ITEMS_SCRIPT,
+    app_environment,
     run_wrk,
     seed,
     start_gunicorn,
@@ -115,8 +116,7 @@ def main() -> None:
     prepare_database(args.database, args.buildings)
     tools = pygeoapi_venv()
     with tempfile.TemporaryDirectory() as tmp:
-        ours_env = {**os.environ, "PLATESVC_DATABASE_URL": args.database,
-                    "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        ours_env = app_environment(args.database, tmp)
         ours, ours_url = start_gunicorn("platesvc:create_app()", args.workers, ours_env)
         config, openapi = Path(tmp) / "pygeoapi.yml", Path(tmp) / "openapi.yml"
         # pygeoapi reads YAML; JSON is YAML.

@@ -94,6 +94,20 @@ def seed(url: str, buildings: int) -> list[str]:
         return list(db.session.scalars(select(Plate.id)))
 
 
+def app_environment(database_url: str, folder: str) -> dict:
+    """The environment our app runs in under load, as `platesvc serve` runs it but for two things.
+
+    Rate limits are off (PLATESVC_RATELIMIT_ENABLED=0, the load-test switch: one load
+    generator is one client), and so is the access log, which the bare baseline's gunicorn
+    does not write either. Metrics stay on, in multiprocess mode as in production.
+    """
+    metrics = Path(folder) / "metrics"
+    metrics.mkdir(exist_ok=True)
+    return {**os.environ, "PLATESVC_DATABASE_URL": database_url, "PYTHONPATH": str(BENCH_DIR.parent),
+            "PLATESVC_RATELIMIT_ENABLED": "0", "PLATESVC_ACCESS_LOG": "0", "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            "PLATESVC_SECRET_KEY": "bench"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -156,7 +170,7 @@ def main() -> None:
             scripts[kind] = Path(tmp) / f"{kind}.lua"
             scripts[kind].write_text(text)
 
-        env = {**os.environ, "PLATESVC_DATABASE_URL": url, "PYTHONPATH": str(BENCH_DIR.parent)}
+        env = app_environment(url, tmp)
         bare, bare_url = start_gunicorn("bare_flask:app", args.workers, env)
         app, app_url = start_gunicorn("platesvc:create_app()", args.workers, env)
         try:
