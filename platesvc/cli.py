@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
 def main() -> None:
     from platesvc import create_app
 
-    FlaskGroup(create_app=create_app, add_default_commands=True,
+    FlaskGroup(create_app=lambda: create_app({"COMMAND_LINE": True}), add_default_commands=True,
                help="platesvc: QR door plates and civil-affairs services.")(prog_name="platesvc")
 
 

@@ -55,4 +55,6 @@ def init_app(app: Flask) -> None:
         "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     handler.addFilter(_RequestIdFilter())
     root.addHandler(handler)
-    root.setLevel(app.config["LOG_LEVEL"].upper())
+    root.setLevel(app.config["LOG_LEVEL"].upper() or ("WARNING" if app.config.get("COMMAND_LINE") else "INFO"))
+    # Alembic narrates each migration step at INFO; `platesvc db upgrade` says what it did itself.
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

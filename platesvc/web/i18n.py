@@ -173,4 +173,18 @@ STAFF = {
     "categories": MESSAGES["zh"]["categories"],
     "import_kinds": {"divisions": "行政区划", "roads": "道路", "buildings": "建筑", "services": "服务点",
                      "beats": "警务区", "culture": "街区文化"},
+    "actions": {"plate.issued": "签发", "plate.printed": "印制", "plate.status": "状态变更",
+                "print.batch": "印制批次", "report.received": "收到报告", "report.assigned": "指派",
+                "report.answered": "答复", "report.status": "报告状态", "service.added": "添加服务点",
+                "service.edited": "修改服务点", "service.removed": "删除服务点", "officer.added": "添加民警",
+                "officer.edited": "修改民警", "officer.removed": "移除民警", "note.edited": "修改文化介绍",
+                "user.created": "创建用户", "user.role": "更改角色", "user.active": "启用/停用用户",
+                "user.password": "修改密码", "token.created": "创建令牌", "token.revoked": "吊销令牌",
+                "job.started": "开始任务", "job.finished": "任务结束"},
+    "values": {},  # filled in below: each subject's own words for its statuses
+    "subjects": {"plate": "门牌", "report": "报告", "service": "服务点", "officer": "民警", "note": "文化介绍",
+                 "user": "用户", "job": "任务", "file": "文件", "print_batch": "批次"},
 }
+STAFF["actions"].update({f"import.{kind}": f"导入{name}" for kind, name in STAFF["import_kinds"].items()})
+STAFF["values"].update(plate=STAFF["plate_statuses"], report=STAFF["report_statuses"], job=STAFF["job_statuses"],
+                       user=STAFF["roles"])

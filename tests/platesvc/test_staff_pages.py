@@ -95,7 +95,7 @@ def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in
     by_road = client.get(f"/staff/plates?q={road}")
     assert parse_plate_id(plate.id).display in by_road.text and "找到" in by_road.text
     page = client.get(f"/staff/plates/{plate.id}")
-    assert "plate.issued" in page.text and 'value="printed"' in page.text and 'value="installed"' not in page.text
+    assert "签发" in page.text and 'value="printed"' in page.text and 'value="installed"' not in page.text
     refused = client.post(f"/staff/plates/{plate.id}/status", data={"status": "installed", "csrf_token": csrf})
     assert refused.status_code == 409 and "it can become printed" in refused.text
     client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed", "csrf_token": csrf})

@@ -6,15 +6,18 @@ requires, and the pages and JSON API staff work through. Everything under /staff
 import functools
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, session
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
 
 from platesvc import accounts, audit
 from platesvc.database import db
 from platesvc.errors import AuthenticationError, PermissionDeniedError, PlatesvcError
-from platesvc.models import Role, User
+from platesvc.models import Role, User, as_utc
 from platesvc.plate_ids import parse_plate_id
 from platesvc.reports import display_reference
 from platesvc.web import i18n
@@ -22,7 +25,6 @@ from platesvc.web import i18n
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Kept on the request, not on `g`, which lives as long as the app context (in tests, many requests).
 _USER, _HOW = "platesvc.user", "platesvc.auth"
-csrf = CSRFProtect()
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
@@ -76,7 +78,7 @@ def requires(role: Role, body_limit: str | None = None):
                 raise PermissionDeniedError(f"this needs the {role.value} role (or above); {user.username} is "
                                             f"{user.role}")
             if request.environ[_HOW] == "session" and request.method not in SAFE_METHODS:
-                csrf.protect()
+                check_csrf()
             return view(*args, **kwargs)
 
         guarded.required_role = role
@@ -85,11 +87,29 @@ def requires(role: Role, body_limit: str | None = None):
     return decorate
 
 
+def check_csrf() -> None:
+    """The form (or an X-CSRFToken header) must carry the token this session's pages were given.
+
+    :raises CSRFError: a 400 saying what is missing or wrong.
+    """
+    try:
+        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+
+
 def page(template: str, status: int = 200, **context):
     """A staff page: Chinese, with the navigation the user's role allows."""
     user = request.environ.get(_USER)
     return render_template(f"staff/{template}", user=user, may=lambda role: user is not None and accounts.may(
         user.role, role), Role=Role, words=i18n.STAFF, **context), status
+
+
+def _local_time(moment: datetime | None) -> str:
+    """A stored timestamp in the city's own time, to the minute."""
+    if moment is None:
+        return ""
+    return f"{as_utc(moment).astimezone(ZoneInfo(current_app.config['TIMEZONE'])):%Y-%m-%d %H:%M}"
 
 
 @contextmanager
@@ -118,14 +138,13 @@ def _problem(error: PlatesvcError):
 
 
 def init_app(app) -> None:
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked by `requires`, once the caller is known
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session
-    # The token is what proves a form came from our page; with Referrer-Policy no-referrer
-    # browsers send no Referer for Flask-WTF's HTTPS check to compare.
-    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
-    csrf.init_app(app)
+    # Flask-WTF's tokens, checked by `requires` once the caller is known (not on every request,
+    # as its CSRFProtect would); a token is good as long as the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.add_template_global(generate_csrf, "csrf_token")
     app.add_template_filter(display_reference, "reference")  # KX7M-2Q9D-4
     app.add_template_filter(lambda plate_id: parse_plate_id(plate_id).display, "plate")  # 640104-0A3KX-D
+    app.add_template_filter(_local_time, "local")
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
 
