@@ -4,9 +4,10 @@ constant JSON, all measured in this run.
 
 The demo city is seeded into a fresh SQLite database (or --database is reused), then
 each server runs with the same gunicorn worker count and class, and wrk asks for
-random plates (or random places in the city). Rounds alternate the endpoints so that
-drift on a shared machine hits all of them; the median round of each is reported.
-Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5, items >= 0.5.
+random plates (or random places in the city). A shared machine's speed drifts by tens of
+per cent within a minute, so each endpoint's run is paired with a run of the bare app
+just before it, and each ratio is taken within its pair; the median of the rounds'
+ratios is reported. Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5, items >= 0.5.
 
 Plates are asked for in two ways. "Repeat" scans pick at random among --hot-plates
 plates that every worker has rendered once already (its render cache holds them):
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--database", help="reuse this SQLite file (seeded on first use)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--hot-plates", type=int, default=1000)
     args = parser.parse_args()
@@ -178,14 +179,18 @@ def main() -> None:
                 if not kind.endswith("-first"):
                     run_wrk(app_url, WARM_SECONDS if kind in ("json", "html") else 1, args.connections, script)
             rates = {"bare": [], **{kind: [] for kind in scripts}}
+            ratios = {kind: [] for kind in scripts}
             for round_number in range(1, args.rounds + 1):
-                rates["bare"].append(run_wrk(bare_url + "/", args.seconds, args.connections))
                 for kind, script in scripts.items():
+                    bare_rate = run_wrk(bare_url + "/", args.seconds, args.connections)
                     # Each round walks on from where the last one stopped.
                     start = str((round_number - 1) * len(first) // args.rounds)
-                    rates[kind].append(run_wrk(app_url, args.seconds, args.connections, script, start))
-                print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rates.items()),
-                      flush=True)
+                    rate = run_wrk(app_url, args.seconds, args.connections, script, start)
+                    rates["bare"].append(bare_rate)
+                    rates[kind].append(rate)
+                    ratios[kind].append(rate / bare_rate)
+                print(f"round {round_number}: " + ", ".join(
+                    f"{kind} {rates[kind][-1]:.0f}/s ({ratios[kind][-1]:.2f})" for kind in scripts), flush=True)
         finally:
             for server in (bare, app):
                 server.terminate()
@@ -193,11 +198,12 @@ def main() -> None:
 
     median = {kind: statistics.median(values) for kind, values in rates.items()}
     print(f"\ngunicorn, {args.workers} sync workers, wrk 1 thread × {args.connections} connections, "
-          f"{args.rounds} rounds of {args.seconds} s; repeat scans among {len(hot)} plates")
+          f"{args.rounds} rounds of {args.seconds} s each, every one paired with a bare run; "
+          f"repeat scans among {len(hot)} plates; medians")
     print(f"  bare Flask constant JSON   {median['bare']:8.0f} req/s")
     below = []
     for kind, label in LABELS.items():
-        ratio = median[kind] / median["bare"]
+        ratio = statistics.median(ratios[kind])
         if kind not in TARGETS:
             print(f"  {label:26} {median[kind]:8.0f} req/s   ratio {ratio:.2f} (for information)")
             continue

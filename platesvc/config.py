@@ -24,6 +24,9 @@ DEFAULTS = {
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
     # many MiB (a page is some 7 KiB, a JSON document some 18 KiB); 0 keeps none.
     "RENDER_CACHE_MB": 128,
+    # Map answers (nearby, OGC items) may use what a worker read of the change counters this
+    # many seconds ago: a change made by another process shows within it (0: at once).
+    "MAP_DATA_MAX_AGE": 1.0,
     # Plate artwork (`plates print`): the size in mm, ground and text colours, the QR error
     # correction level, the sheet plates are tiled on, and a CJK font file ("" finds one).
     "PLATE_SIZE": "300x200",
@@ -56,7 +59,7 @@ DEFAULTS = {
     # Logs: "json" lines, "text", or "auto" (text on a terminal, JSON otherwise); one access
     # line a request; Prometheus metrics at /metrics, open to staff tokens and these networks.
     "LOG_FORMAT": "auto",
-    "LOG_LEVEL": "INFO",
+    "LOG_LEVEL": "",  # "": INFO in the server, WARNING under the `platesvc` command (its own output says it all)
     "ACCESS_LOG": True,
     "METRICS_ENABLED": True,
     "METRICS_NETWORKS": "",  # comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32

@@ -165,7 +165,7 @@ class FeatureCache:
         self._lock = threading.Lock()
 
     def index(self, engine: Engine, collection: Collection) -> CollectionIndex:
-        counters = generations.current(engine)
+        counters = generations.current(engine, self._config["MAP_DATA_MAX_AGE"])
         stamp = tuple(counters[name] for name in collection.depends_on)
         held = self._indexes.get(collection.id)
         if held is not None and held.stamp == stamp:

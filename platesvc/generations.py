@@ -3,9 +3,15 @@
 Workers keep the reference data (the plate page's snapshot) and the map's features in
 memory. Any session that writes a watched table bumps that table's counter in the same
 transaction; a reader compares the counter it reads with its copy's and reloads when
-they differ, so a committed change shows on the very next request in every worker.
+they differ. A scan reads the counter with its plate, so a committed change shows on
+its very next page in every worker. Map answers (nearby, OGC items) may take counters
+read by this process within the last `max_age` seconds, unless the process has since
+committed a change itself: a change made elsewhere shows there within that time.
 (Writes must go through a Session: plain SQL on a Connection is not seen.)
 """
+
+import time
+import weakref
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
@@ -31,12 +37,20 @@ WATCHED = {
 }
 CURRENT = select(Generations.reference, Generations.plates).where(Generations.id == 1)
 _CURRENT = PreparedRead(CURRENT)  # asked on every map request: no session for it
-_BUMPED = "platesvc_generations_bumped"
+_BUMPED = "platesvc_generations_bumped"  # in this (sub)transaction
+_CHANGED = "platesvc_generations_changed"  # in this session's transaction, until it commits or rolls back
+_LAST_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → (when, counters)
 
 
-def current(engine) -> dict[str, int]:
-    """Every counter now: {"reference": n, "plates": m}."""
-    return _CURRENT.one_or_none(engine)
+def current(engine, max_age: float = 0.0) -> dict[str, int]:
+    """Every counter: {"reference": n, "plates": m}, read now, or by this process less than max_age s ago."""
+    if max_age > 0:
+        last = _LAST_READ.get(engine)
+        if last is not None and time.monotonic() - last[0] < max_age:
+            return last[1]
+    counters = _CURRENT.one_or_none(engine)
+    _LAST_READ[engine] = (time.monotonic(), counters)
+    return counters
 
 
 def _bump(session: Session, tables) -> None:
@@ -44,6 +58,7 @@ def _bump(session: Session, tables) -> None:
     counters = {name for name, watched in WATCHED.items() if watched & tables} - bumped
     if counters:
         bumped.update(counters)
+        session.info[_CHANGED] = True
         # On the Connection, so the bump does not come back through do_orm_execute.
         session.connection().execute(
             update(Generations).where(Generations.id == 1)
@@ -59,6 +74,17 @@ def _after_flush(session: Session, _context) -> None:
 def _after_bulk_write(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         _bump(state.session, {getattr(getattr(state.statement, "table", None), "name", None)})
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_last_read(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):  # this process changed something: read the counters afresh
+        _LAST_READ.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_changed(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 @event.listens_for(Session, "after_transaction_end")

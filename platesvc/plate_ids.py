@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
@@ -134,6 +135,7 @@ def normalize(text: str) -> str:
     return _SEPARATORS.sub("", text).upper().translate(_ALIASES)
 
 
+@lru_cache(maxsize=65536)  # a scanned plate is scanned again; what is valid never changes
 def parse_plate_id(text: str) -> PlateId:
     """Parse any accepted spelling of a plate ID.
 

@@ -1,4 +1,4 @@
-"""A hot read compiled once and run on a connection each thread keeps (scans, nearby).
+"""A hot read compiled once and run on a connection each thread keeps (scans, change counters).
 
 A scan is one indexed single-statement read. Through a Session it also pays for a
 pool checkout, BEGIN, ROLLBACK and check-in, several times the read itself. Here the
@@ -9,7 +9,6 @@ the thread goes). One statement needs no transaction to see a consistent snapsho
 
 import contextlib
 import threading
-from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -17,51 +16,45 @@ from sqlalchemy.sql import Select
 
 
 class PreparedRead:
-    """`statement` is a Select, or a function of the dialect's name that makes one."""
+    """One Select, compiled for each dialect it runs on."""
 
-    def __init__(self, statement: Select | Callable[[str], Select]):
+    def __init__(self, statement: Select):
         self._statement = statement
         self._compiled = {}  # dialect name → compiled statement
+        self._names: dict[str, list[str]] = {}  # dialect name → the columns' names, as its first run gave them
         self._local = threading.local()
 
     def one_or_none(self, engine: Engine, **params) -> dict | None:
         """The single row the statement finds for `params`, as a dict, or None."""
-        names, rows = self._run(engine, params, many=False)
-        return dict(zip(names, rows[0])) if rows else None
-
-    def all(self, engine: Engine, **params) -> list[tuple]:
-        """Every row the statement finds for `params`, as tuples in the statement's column order."""
-        return self._run(engine, params, many=True)[1]
-
-    def _run(self, engine: Engine, params: dict, many: bool) -> tuple[list[str], list[tuple]]:
-        compiled = self._compile(engine)
-        sql_params = {**compiled.params, **params}
-        if compiled.positiontup is not None:
-            sql_params = [sql_params[name] for name in compiled.positiontup]
+        sql, defaults, order = self._compile(engine)
+        sql_params = {**defaults, **params} if params else defaults
+        if order is not None:
+            sql_params = [sql_params[name] for name in order]
         for attempt in (1, 2):
             connection = self._connection(engine)
             try:
                 cursor = connection.cursor()
-                cursor.execute(compiled.string, sql_params)
-                rows = cursor.fetchall() if many else [row for row in [cursor.fetchone()] if row is not None]
-                names = [column[0] for column in cursor.description]
+                cursor.execute(sql, sql_params)
+                row = cursor.fetchone()
+                names = self._names.get(engine.dialect.name) or [column[0] for column in cursor.description]
                 cursor.close()
-                return names, rows
+                self._names[engine.dialect.name] = names
+                return dict(zip(names, row)) if row is not None else None
             except engine.dialect.loaded_dbapi.Error as error:
                 self._forget(engine)  # a dropped connection is replaced once, then the error stands
                 if attempt == 2 or not engine.dialect.is_disconnect(error, connection, None):
-                    raise DBAPIError.instance(compiled.string, sql_params, error,
-                                              engine.dialect.loaded_dbapi.Error) from error
+                    raise DBAPIError.instance(sql, sql_params, error, engine.dialect.loaded_dbapi.Error) from error
         raise AssertionError("unreachable")
 
-    def _compile(self, engine: Engine):
+    def _compile(self, engine: Engine) -> tuple[str, dict, tuple | None]:
+        """The SQL, the default parameters and (for positional drivers) their order, for this dialect."""
         compiled = self._compiled.get(engine.dialect.name)
         if compiled is None:
             # Rendered in full (constants SQLAlchemy would fill in at run time, too), so each
             # run binds only the parameters; every bindparam needs a placeholder value here.
-            statement = self._statement if isinstance(self._statement, Select) else self._statement(engine.dialect.name)
-            compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-            self._compiled[engine.dialect.name] = compiled
+            statement = self._statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+            order = tuple(statement.positiontup) if statement.positiontup is not None else None
+            compiled = self._compiled[engine.dialect.name] = (statement.string, dict(statement.params), order)
         return compiled
 
     def _connection(self, engine: Engine):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from gis.nearest import PointIndex
 from platesvc import generations
 from platesvc.json_text import json_text
 from platesvc.models import (
@@ -22,6 +23,7 @@ from platesvc.models import (
     Officer,
     PoliceBeat,
     Road,
+    ServiceCategory,
     ServicePoint,
 )
 from platesvc.navigation import locations, navigation_links
@@ -37,6 +39,7 @@ class ReferenceSnapshot:
     services: dict[int, dict]  # service point id → its entry, less the distance
     services_json: dict[int, str]  # the same entries JSON-encoded, without their braces
     services_geojson: dict[int, str]  # each as a GeoJSON Feature, open at the end of its properties
+    service_index: dict[str | None, PointIndex]  # by category, and None for every category
     road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
     zone_notes: dict[int, list[dict]]
 
@@ -65,7 +68,7 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
             road_notes[roads[note.road_id][0]].append(entry)
         else:
             zone_notes[note.zone_id].append(entry)
-    services = _service_entries(connection)
+    services, service_index = _service_entries(connection)
     return ReferenceSnapshot(
         generation=generation,
         district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
@@ -76,18 +79,27 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
         services=services,
         services_json={i: json_text(entry)[1:-1] for i, entry in services.items()},
         services_geojson={i: _open_feature(entry) for i, entry in services.items()},
+        service_index=service_index,
         road_notes=dict(road_notes),
         zone_notes=dict(zone_notes),
     )
 
 
-def _service_entries(connection: Connection) -> dict[int, dict]:
+def _service_entries(connection: Connection) -> tuple[dict[int, dict], dict[str | None, PointIndex]]:
+    """Each service point's entry, and the spatial index of them all and of each category."""
     rows = connection.execute(select(ServicePoint.id, ServicePoint.name, ServicePoint.category,
                                      ServicePoint.phone, ServicePoint.hours, ServicePoint.geom)).all()
     where = locations([row.geom.x for row in rows], [row.geom.y for row in rows])
-    return {row.id: {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
-                     "hours": row.hours, "location": location, "navigation": navigation_links(location, row.name)}
-            for row, location in zip(rows, where)}
+    entries = {row.id: {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
+                        "hours": row.hours, "location": location, "navigation": navigation_links(location, row.name)}
+               for row, location in zip(rows, where)}
+
+    def index(chosen) -> PointIndex:  # from the stored coordinates, not the rounded ones shown
+        return PointIndex([row.id for row in chosen], [row.geom.x for row in chosen], [row.geom.y for row in chosen])
+
+    indexes = {None: index(rows)} | {category.value: index([row for row in rows if row.category == category])
+                                     for category in ServiceCategory}
+    return entries, indexes
 
 
 def _open_feature(service: dict) -> str:
@@ -106,9 +118,9 @@ class ReferenceCache:
         self._snapshot: ReferenceSnapshot | None = None
         self._lock = threading.Lock()
 
-    def current(self, engine: Engine) -> ReferenceSnapshot:
-        """The snapshot at the database's generation now."""
-        return self.at(engine, generations.current(engine)["reference"])
+    def current(self, engine: Engine, max_age: float = 0.0) -> ReferenceSnapshot:
+        """The snapshot at the database's generation, as read now or within max_age seconds (generations.py)."""
+        return self.at(engine, generations.current(engine, max_age)["reference"])
 
     def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
         """The snapshot at `generation` or later, read again only when it is older."""

@@ -1,29 +1,22 @@
 """Spatial lookups through the index of each backend: GiST on PostGIS, R*Tree on SQLite."""
 
-from collections.abc import Callable
-
-import numpy as np
 import shapely
-from sqlalchemy import LargeBinary, Select, bindparam, select, text, type_coerce
-from sqlalchemy.engine import Engine
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from platesvc.models import Building, BuildingStatus, Division, DivisionLevel, ServicePoint
-from platesvc.prepared import PreparedRead
+from platesvc.models import Building, BuildingStatus, Division, DivisionLevel
 from platesvc.spatial_index import rtree_table
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
-def in_bbox(session: Session | str, model, column: str):
+def in_bbox(session: Session, model, column: str):
     """A condition: the model's indexed geometry column's bounds meet the box bound as :min_x … :max_y.
 
     Through the index (GiST on PostGIS; an R*Tree on SQLite, whose bounds are rounded
     outwards to 32-bit floats): a caller tests the candidates' geometry itself.
-    `session` may be the dialect's name instead, for statements compiled ahead.
     """
-    dialect = session if isinstance(session, str) else session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         envelope = text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)")
         return getattr(model, column).op("&&")(envelope)
     rtree = rtree_table(model.__tablename__, column)
@@ -45,28 +38,6 @@ def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, sh
     ).all()
     box = shapely.box(*bbox)
     return [(building_id, point) for building_id, point in rows if box.covers(point)]
-
-
-def _services_in_bbox_statement(category_given: bool) -> Callable[[str], Select]:
-    def statement(dialect: str) -> Select:
-        query = select(ServicePoint.id, type_coerce(ServicePoint.geom, LargeBinary)).where(
-            in_bbox(dialect, ServicePoint, "geom"))
-        return query.where(ServicePoint.category == bindparam("category", "")) if category_given else query
-    return statement
-
-
-# Nearby asks this once or twice a request: read straight from the driver, geometry left as stored.
-_SERVICES_IN_BBOX = {given: PreparedRead(_services_in_bbox_statement(given)) for given in (False, True)}
-
-
-def services_in_bbox(engine: Engine, bbox: BBox, category: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and points (shapely arrays) of service points (of one category, if given) inside the box."""
-    params = box_params(bbox) | ({"category": category} if category is not None else {})
-    rows = _SERVICES_IN_BBOX[category is not None].all(engine, **params)
-    ids = np.array([row[0] for row in rows], dtype=np.int64)
-    points = shapely.from_wkb([row[1] for row in rows]) if rows else np.array([], dtype=object)
-    inside = shapely.covers(shapely.box(*bbox), points) if rows else np.array([], dtype=bool)
-    return ids[inside], points[inside]
 
 
 def active_buildings_covered_by(session: Session, geometries) -> set[int]:

@@ -16,7 +16,7 @@ from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 from platesvc.resolve import Resolution, resolve_plate
 from platesvc.web.caching import RenderCache, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
-from platesvc.web.middleware import ROUTE_KEY, RequestObserver, SecurityHeaders
+from platesvc.web.middleware import RequestWrapper
 
 # Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
@@ -39,8 +39,8 @@ def feature_index(collection: Collection) -> CollectionIndex:
 
 
 def reference_snapshot() -> ReferenceSnapshot:
-    """This worker's snapshot of the reference data, at the database's generation now."""
-    return current_app.extensions["platesvc_references"].current(db.engine)
+    """This worker's snapshot of the reference data, as current as map answers need (MAP_DATA_MAX_AGE)."""
+    return current_app.extensions["platesvc_references"].current(db.engine, current_app.config["MAP_DATA_MAX_AGE"])
 
 
 def init_app(app: Flask) -> None:
@@ -51,8 +51,6 @@ def init_app(app: Flask) -> None:
     from platesvc.web import api, health, ogc, open311, openapi, pages, reports, staff, tiles
 
     app.url_map.converters["int"] = BoundedInteger  # before any route is added
-    app.before_request(_note_route)  # first, so that a request refused by a limit has its route too
-    rate_limits.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
@@ -62,21 +60,17 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(open311.bp)
     staff.init_app(app)
+    rate_limits.init_app(app)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
     app.session_interface = CookieOnDemandSessions()
-    wsgi = SecurityHeaders(app.wsgi_app)
-    if app.config["TRUSTED_PROXIES"]:
+    wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
+                          app.config["ACCESS_LOG"])
+    if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)
         proxies = app.config["TRUSTED_PROXIES"]
         wsgi = ProxyFix(wsgi, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.wsgi_app = RequestObserver(wsgi, process_metrics() if app.config["METRICS_ENABLED"] else None,
-                                   app.config["ACCESS_LOG"])
-
-
-def _note_route() -> None:
-    # Metrics and access lines go by the route's rule, never the path: a path holds a plate ID.
-    request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else None
+    app.wsgi_app = wsgi
 
 
 class BoundedInteger(IntegerConverter):
@@ -92,7 +86,7 @@ class CookieOnDemandSessions(SecureCookieSessionInterface):
     """
 
     def open_session(self, app: Flask, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 

@@ -6,6 +6,7 @@ Errors answer as OGC clients expect: JSON with `code` and `description`, and the
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -65,16 +66,18 @@ def collection(collection_id: str):
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str):
     wanted = _collection(collection_id)
-    unknown = set(request.args) - ITEMS_PARAMETERS - set(wanted.filterable)
+    args = request.args
+    unknown = set(args) - ITEMS_PARAMETERS - set(wanted.filterable)
     if unknown:
         name = min(unknown)
         raise BadParameterError(name, f"is not a parameter of {collection_id} items; filter by one of "
                                       f"{', '.join(wanted.filterable)}")
-    _check_format()
-    limit = min(_integer("limit", features.DEFAULT_LIMIT, low=1, high=10 ** 100), features.MAX_LIMIT)  # cut, not refused
-    offset = _integer("offset", 0, low=0)
-    bbox = _bbox()
-    filters = {name: request.args[name] for name in wanted.filterable if name in request.args}
+    _check_format(args)
+    limit = min(_integer(args, "limit", features.DEFAULT_LIMIT, low=1, high=10 ** 100),
+                features.MAX_LIMIT)  # cut, not refused
+    offset = _integer(args, "offset", 0, low=0)
+    bbox = _bbox(args)
+    filters = {name: args[name] for name in wanted.filterable if name in args}
     page = features.items(feature_index(wanted), bbox, filters, limit, offset)
     items_url = _items_url(collection_id)
     links = [_link(items_url(offset), "self", GEOJSON, "This page"),
@@ -97,7 +100,7 @@ def items(collection_id: str):
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     wanted = _collection(collection_id)
-    _check_format()
+    _check_format(request.args)
     feature = features.item(feature_index(wanted), feature_id)
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
@@ -149,7 +152,20 @@ def _describe(collection: features.Collection) -> dict:
 
 
 def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)  # absolute: clients follow links as given
+    """An absolute URL (clients follow links as given), built once per host the requests come by."""
+    environ = request.environ
+    where = tuple(environ.get(name) for name in _URL_ROOT_KEYS)
+    return _absolute_url(where, endpoint, tuple(sorted(values.items())))
+
+
+# What url_for's absolute URLs depend on beside the route (after any ProxyFix has had its say).
+_URL_ROOT_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+
+
+@lru_cache(maxsize=4096)
+def _absolute_url(_where: tuple, endpoint: str, values: tuple) -> str:
+    # url_for with _external costs an items page more than finding its features.
+    return url_for(endpoint, _external=True, **dict(values))
 
 
 def _link(href: str, rel: str, media_type: str, title: str) -> dict:
@@ -169,14 +185,14 @@ def _items_url(collection_id: str) -> Callable[[int], str]:
     return at
 
 
-def _check_format() -> None:
-    wanted = request.args.get("f", "json").lower()
+def _check_format(args) -> None:
+    wanted = args.get("f", "json").lower()
     if wanted not in ("json", "geojson"):
         raise BadParameterError("f", f"{wanted!r}: only json (GeoJSON) is offered")
 
 
-def _integer(name: str, default: int, low: int, high: int = 2 ** 31 - 1) -> int:
-    text = request.args.get(name, "").strip()
+def _integer(args, name: str, default: int, low: int, high: int = 2 ** 31 - 1) -> int:
+    text = args.get(name, "").strip()
     if not text:
         return default
     if not text.isdigit() or not low <= int(text) <= high:
@@ -184,9 +200,9 @@ def _integer(name: str, default: int, low: int, high: int = 2 ** 31 - 1) -> int:
     return int(text)
 
 
-def _bbox() -> features.BBox | None:
-    text = request.args.get("bbox")
-    crs = request.args.get("bbox-crs", CRS84)
+def _bbox(args) -> features.BBox | None:
+    text = args.get("bbox")
+    crs = args.get("bbox-crs", CRS84)
     if crs != CRS84:
         raise BadParameterError("bbox-crs", f"only {CRS84} (longitude, latitude in WGS84) is offered")
     if text is None:

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from platesvc import accounts, audit, rate_limits
+from platesvc import accounts, audit
 from platesvc.database import db
 from platesvc.errors import (
     AuthenticationError,
@@ -32,6 +32,7 @@ from platesvc.reports import CLOSED, Place, display_reference, parse_reference, 
 from platesvc.spatial_store import district_containing
 from platesvc.web import resolve
 from platesvc.web.i18n import MESSAGES, STAFF
+from platesvc.web.parameters import number
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 DEFAULT_DAYS = 90
@@ -82,19 +83,6 @@ def _kind(code: str | None) -> ReportKind:
         raise BadParameterError("service_code", f"{code!r} is none of {', '.join(ReportKind)}") from None
 
 
-def _float(values, name: str, low: float, high: float) -> float | None:
-    text = (values.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadParameterError(name, f"{text!r} is not a number") from None
-    if not low <= value <= high:
-        raise BadParameterError(name, f"must be between {low:g} and {high:g}")
-    return value
-
-
 def _place(values) -> Place:
     """Where the report is about: the plate named as address_id, else lat/long, else the address text."""
     if values.get("address_id"):
@@ -103,7 +91,7 @@ def _place(values) -> Place:
         except (UnknownPlateError, RetiredPlateError) as error:
             raise BadParameterError("address_id", error.message) from error
         return Place(document["id"], *document["location"]["wgs84"], document["address"]["full"])
-    lat, lon = _float(values, "lat", -90, 90), _float(values, "long", -180, 180)
+    lat, lon = number(values, "lat", -90, 90, required=False), number(values, "long", -180, 180, required=False)
     address = (values.get("address_string") or "").strip()[:500] or None
     if (lat is None) != (lon is None):
         raise BadParameterError("lat" if lat is None else "long", "give lat and long together")
@@ -115,7 +103,6 @@ def _place(values) -> Place:
 
 
 @bp.post("/requests.json")
-@rate_limits.open311_writes()
 def create_request():
     values = request.form if request.form else (request.get_json(silent=True) or {})
     _check_jurisdiction(values)

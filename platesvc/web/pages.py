@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 
-from platesvc import features, rate_limits
+from platesvc import features
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.models import ServiceCategory
 from platesvc.plate_ids import parse_plate_id
@@ -42,7 +42,6 @@ def _display(canonical: str) -> str:
 
 @bp.get("/p/<plate_text>")
 @bp.get("/P/<plate_text>")
-@rate_limits.scans()
 def plate(plate_text: str):
     resolution = resolve(plate_text)
     plate_id = resolution.plate_id.canonical

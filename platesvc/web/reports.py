@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, redirect, request, url_for
 
-from platesvc import audit, rate_limits
+from platesvc import audit
 from platesvc.database import db
 from platesvc.errors import DataError, NotFoundError, RetiredPlateError, UnknownPlateError
 from platesvc.models import as_utc
@@ -35,7 +35,6 @@ def report_form(plate_text: str):
 
 @bp.post("/p/<plate_text>/report")
 @bp.post("/P/<plate_text>/report")
-@rate_limits.public_writes()
 def submit(plate_text: str):
     """Take a report: no account, nothing about the resident; the answer is its reference."""
     request.max_content_length = current_app.config["REPORT_PHOTO_MAX_BYTES"] + FORM_OVERHEAD

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gis.nearest import bbox_around, geodesic_distance, k_nearest
+from gis.nearest import GEOD, PointIndex, bbox_around, geodesic_distance, k_nearest
 
 
 def test_k_nearest_matches_brute_force_geodesic_order():
@@ -21,7 +23,27 @@ def test_k_nearest_with_fewer_targets_than_k():
     assert k_nearest([[106.3, 38.5]], np.empty((0, 2)), 3)[0].shape == (1, 0)
 
 
-def test_bbox_around_reaches_the_radius_each_way():
-    min_lon, min_lat, max_lon, max_lat = bbox_around(106.28, 38.47, 1000)
-    for lon, lat in ((min_lon, 38.47), (max_lon, 38.47), (106.28, min_lat), (106.28, max_lat)):
-        assert geodesic_distance([106.28], [38.47], [lon], [lat])[0] == pytest.approx(1000, abs=0.01)
+@settings(max_examples=300, deadline=None)
+@given(lon=st.floats(73, 135), lat=st.floats(-60, 60), radius=st.floats(1, 50_000),
+       azimuth=st.floats(0, 360), share=st.floats(0, 1))
+def test_bbox_around_holds_every_point_within_the_radius_and_little_more(lon, lat, radius, azimuth, share):
+    min_lon, min_lat, max_lon, max_lat = bbox_around(lon, lat, radius)
+    [x], [y], _ = GEOD.fwd([lon], [lat], [azimuth], [radius * share])
+    assert min_lon <= x <= max_lon and min_lat <= y <= max_lat
+    lons, lats, _ = GEOD.fwd([lon] * 4, [lat] * 4, [90, 270, 0, 180], [radius] * 4)  # the circle's own extent
+    assert max_lon - min_lon <= (lons[0] - lons[1]) * 1.02 and max_lat - min_lat <= (lats[2] - lats[3]) * 1.01
+
+
+def test_a_point_index_finds_what_brute_force_finds():
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(106.0, 106.5, 300), rng.uniform(38.2, 38.7, 300)
+    ids = np.arange(1000, 1300)
+    index = PointIndex(ids, lon, lat)
+    for origin_lon, origin_lat in zip(rng.uniform(105.9, 106.6, 30), rng.uniform(38.1, 38.8, 30)):
+        brute = geodesic_distance(np.full(300, origin_lon), np.full(300, origin_lat), lon, lat)
+        order = np.lexsort((ids, brute))
+        found, metres = index.nearest(origin_lon, origin_lat, 5, 50_000)
+        assert found.tolist() == ids[order][:5].tolist() and metres == pytest.approx(brute[order][:5])
+        found, metres = index.within(origin_lon, origin_lat, 4000)
+        assert found.tolist() == [i for i in ids[order] if brute[i - 1000] <= 4000]
+    assert len(PointIndex([], [], []).within(106.3, 38.5, 1000)[0]) == 0

@@ -19,10 +19,10 @@ def _plate_id() -> str:
 
 def test_every_answer_carries_a_request_id_and_keeps_a_sane_one_given(client):
     made = client.get("/healthz").headers["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{32}", made) and made != client.get("/healthz").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{24,}", made) and made != client.get("/healthz").headers["X-Request-ID"]
     assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a9c01"}).headers["X-Request-ID"] == "lb-7f3a9c01"
     odd = client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{32}", odd)
+    assert re.fullmatch(r"[0-9a-f]{24,}", odd)
 
 
 def test_each_request_has_one_structured_access_line_without_the_client_address(issued_app, client, caplog):
@@ -72,9 +72,9 @@ def test_metrics_count_requests_by_route_scans_plates_and_imports(issued_app, cl
     services.write_text("source_id,name,category,lon,lat\nM-1,点,meal_point,106.28,38.47\n", encoding="utf-8")
     importers.import_file(db.session, "services", services)
     text = client.get("/metrics", headers={"Authorization": f"Bearer {tokens[Role.VIEWER]}"}).text
-    assert re.search(r'platesvc_http_requests_total\{method="GET",route="/P/<plate_text>",status="200"\} [2-9]', text)
-    assert re.search(r'platesvc_http_request_duration_seconds_bucket\{le="0.1",method="GET",route="/P/<plate_text>"',
-                     text)
+    page = 'method="GET",route="/P/<plate_text>",status="200"'
+    assert re.search(r"platesvc_http_request_duration_seconds_count\{" + re.escape(page) + r"\} [2-9]", text)
+    assert re.search(r'platesvc_http_request_duration_seconds_bucket\{le="0.1",' + re.escape(page), text)
     assert re.search(r"^platesvc_scans_total [2-9]", text, re.MULTILINE)
     assert re.search(r'platesvc_plates\{status="issued"\} \d+', text)
     assert 'platesvc_imports_total{kind="services"} 1.0' in text

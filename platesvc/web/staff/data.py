@@ -4,29 +4,18 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from platesvc import reference_edits
 from platesvc.database import db
-from platesvc.errors import BadParameterError
 from platesvc.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
 from platesvc.reference_edits import ServiceFields
+from platesvc.web.parameters import number
 from platesvc.web.staff import actor, page, requires
 
 bp = Blueprint("data", __name__)
 
 
-def _coordinate(name: str, low: float, high: float) -> float:
-    text = request.form.get(name, "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadParameterError(name, f"{text!r} is not a number") from None
-    if not low <= value <= high:
-        raise BadParameterError(name, f"must be between {low:g} and {high:g}")
-    return value
-
-
 def _service_fields() -> ServiceFields:
     form = request.form
     return ServiceFields(form.get("name", ""), form.get("category", ""), form.get("phone"), form.get("hours"),
-                         _coordinate("longitude", -180, 180), _coordinate("latitude", -90, 90))
+                         number(form, "longitude", -180, 180), number(form, "latitude", -90, 90))
 
 
 @bp.get("/services")
