@@ -1,18 +1,32 @@
 """Validators on what a plate shows, so a repeat scan is a 304 and a change is seen at once;
-and the finished bodies of the most asked-for plates, so a scan renders nothing twice."""
+and the finished bodies of the most asked-for plates, so a scan renders nothing twice.
 
+Bodies go gzip-compressed to clients that accept it (a plate's JSON shrinks from some
+17 KiB to 3, its page from 7 to 2: residents are often on a slow link). A cached body
+is compressed once, for its first such client.
+"""
+
+import gzip
 import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import NamedTuple
+from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Request, Response
 
+GZIP_FROM_BYTES = 1024  # below this gzip's own header and the work outweigh what it saves
 
-class Tagged(NamedTuple):
+
+@dataclass
+class Tagged:
     body: bytes
     etag: str  # a hash of the body
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
 def tagged(body: str | bytes) -> Tagged:
@@ -22,24 +36,39 @@ def tagged(body: str | bytes) -> Tagged:
 
 def revalidated(body: Tagged, mimetype: str, request: Request, status: int = 200, vary: str | None = None,
                 cache_control: str = "public, no-cache") -> Response:
-    """The body with its tag, or a bodiless 304 when the client has it already.
+    """The body with its tag, gzipped when the client takes that, or a bodiless 304 when it has it already.
 
     By default `no-cache` lets phones keep the page but ask every time, so a changed officer
-    or service point shows on the next scan (and every scan reaches the counter).
+    or service point shows on the next scan (and every scan reaches the counter). Each
+    encoding has its own tag: a validator names one representation.
     """
-    headers = {"ETag": f'"{body.etag}"', "Cache-Control": cache_control}
-    if vary:
-        headers["Vary"] = vary
-    if status == 200 and body.etag in request.if_none_match:
+    compressible = len(body.body) >= GZIP_FROM_BYTES
+    compress = compressible and _accepts_gzip(request)
+    etag = f"{body.etag}-gzip" if compress else body.etag
+    headers = {"ETag": f'"{etag}"', "Cache-Control": cache_control}
+    varies = [vary] if vary else []
+    if compressible:
+        varies.append("Accept-Encoding")
+    if varies:
+        headers["Vary"] = ", ".join(varies)
+    if status == 200 and "HTTP_IF_NONE_MATCH" in request.environ and etag in request.if_none_match:
         return Response(status=304, headers=headers)
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped, status, headers=headers, mimetype=mimetype)
     return Response(body.body, status, headers=headers, mimetype=mimetype)
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return "HTTP_ACCEPT_ENCODING" in request.environ and request.accept_encodings["gzip"] > 0
 
 
 class RenderCache:
     """Finished bodies by what they were made of, within a byte budget, least recently used out first.
 
     Every body is made from one shared basis (the reference snapshot) and a key; a new
-    basis empties the cache, so nothing made from an older one is ever served.
+    basis empties the cache, so nothing made from an older one is ever served. The budget
+    counts plain bodies: the gzip copies kept with them add about a quarter.
     """
 
     def __init__(self, max_bytes: int):

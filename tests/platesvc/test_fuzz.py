@@ -19,7 +19,9 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 
 def test_no_generated_request_gets_a_500_or_an_undocumented_answer(issued_app, tokens):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", issued_app)
-    headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+    # Through WSGI a body comes back as sent, and an HTTP client would undo gzip itself
+    # (test_caching checks what a gzip client gets): ask for bodies as they are.
+    headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}", "Accept-Encoding": "identity"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30
     failures = []
