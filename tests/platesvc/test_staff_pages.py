@@ -121,6 +121,21 @@ def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in):
     assert db.session.get(Plate, plates[1].id).status == PlateStatus.INSTALLED
 
 
+def test_installed_plates_nobody_scans_are_listed_for_a_check_on_site(issued_app, signed_in):
+    client, _ = signed_in(Role.VIEWER)
+    scanned, quiet = db.session.scalars(select(Plate).order_by(Plate.id).limit(2)).all()
+    scanned.status = quiet.status = PlateStatus.INSTALLED
+    db.session.commit()
+    assert issued_app.test_client().get(f"/P/{scanned.id}").status_code == 200  # a resident scans one
+    listing = client.get("/staff/quiet-plates.csv?days=7")
+    assert listing.status_code == 200 and listing.mimetype == "text/csv"
+    rows = listing.text.removeprefix("\ufeff").splitlines()  # a BOM, so that Excel reads it as UTF-8
+    assert rows[0] == "plate_id,display_id,address,district,community"
+    assert [row.split(",")[0] for row in rows[1:]] == [quiet.id]
+    refused = client.get("/staff/quiet-plates.csv?days=soon")
+    assert refused.status_code == 400 and "days" in refused.text
+
+
 def test_moving_a_service_point_recomputes_the_links_it_affects(issued_app, signed_in):
     client, csrf = signed_in(Role.OPERATOR)
     plate = _plate()

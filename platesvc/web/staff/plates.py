@@ -13,6 +13,7 @@ from platesvc.database import db
 from platesvc.errors import DataError
 from platesvc.models import PlateStatus, Role
 from platesvc.web.pages import map_page
+from platesvc.web.parameters import number
 from platesvc.web.staff import actor, page, requires, uploaded_file
 
 bp = Blueprint("plates", __name__)
@@ -41,8 +42,9 @@ def dashboard():
 @requires(Role.VIEWER)
 def quiet_plates():
     """Installed plates no one has scanned for QUIET_DAYS days, with their addresses, for a check on site."""
+    days = int(number(request.args, "days", 1, 3660, required=False) or QUIET_DAYS)
     with db.engine.connect() as connection:
-        quiet = scans.quiet_plates(connection, _today() - timedelta(days=int(request.args.get("days", QUIET_DAYS))))
+        quiet = scans.quiet_plates(connection, _today() - timedelta(days=days))
     found = plate_records.summaries(db.session, current_app.config, quiet)
     out = io.StringIO()
     writer = csv.writer(out)
