@@ -33,7 +33,7 @@ class PreparedRead:
         self._statement = statement
         self._remember = remember
         self._compiled = {}  # dialect name → compiled statement
-        self._names: dict[str, list[str]] = {}  # dialect name → the columns' names, as its first run gave them
+        self._names = list(statement.selected_columns.keys())  # the row's keys, as the statement labels them
         self._local = threading.local()
 
     def one_or_none(self, engine: Engine, **params) -> dict | None:
@@ -41,7 +41,7 @@ class PreparedRead:
         if not self._remember or engine.dialect.name != "sqlite":
             return self._read(engine, params)
         remembered = self._remembered(engine)
-        version = self._execute(engine, _DATA_VERSION, ())[0][0]
+        version = self._execute(engine, _DATA_VERSION, ())[0]
         if remembered.version != version:
             remembered.rows.clear()
             remembered.version = version
@@ -59,22 +59,19 @@ class PreparedRead:
         sql_params = {**defaults, **params} if params else defaults
         if order is not None:
             sql_params = [sql_params[name] for name in order]
-        row, description = self._execute(engine, sql, sql_params)
-        names = self._names.get(engine.dialect.name)
-        if names is None:
-            names = self._names[engine.dialect.name] = [column[0] for column in description]
-        return dict(zip(names, row)) if row is not None else None
+        row = self._execute(engine, sql, sql_params)
+        return dict(zip(self._names, row)) if row is not None else None
 
-    def _execute(self, engine: Engine, sql: str, params) -> tuple[tuple | None, tuple]:
-        """The first row of `sql` on this thread's connection, and the cursor's description."""
+    def _execute(self, engine: Engine, sql: str, params) -> tuple | None:
+        """The first row of `sql` on this thread's connection."""
         for attempt in (1, 2):
             connection = self._connection(engine)
             try:
                 cursor = connection.cursor()
                 cursor.execute(sql, params)
-                row, description = cursor.fetchone(), cursor.description
+                row = cursor.fetchone()
                 cursor.close()
-                return row, description
+                return row
             except engine.dialect.loaded_dbapi.Error as error:
                 self._forget(engine)  # a dropped connection is replaced once, then the error stands
                 if attempt == 2 or not engine.dialect.is_disconnect(error, connection, None):

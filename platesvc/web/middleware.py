@@ -23,7 +23,7 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),  # a plate's URL says which door was scanned
 )
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
-_HEADERS, _SECURE_HEADERS = SECURITY_HEADERS, (*SECURITY_HEADERS, HSTS)
+_SECURE_HEADERS = (*SECURITY_HEADERS, HSTS)
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
@@ -48,7 +48,7 @@ class RequestWrapper:
         given = environ.get("HTTP_X_REQUEST_ID")
         rid = given if given and _CLIENT_REQUEST_ID.fullmatch(given) else f"{self._prefix}{next(self._count):08x}"
         environ["platesvc.request_id"] = rid
-        added = _SECURE_HEADERS if environ.get("wsgi.url_scheme") == "https" else _HEADERS
+        added = _SECURE_HEADERS if environ.get("wsgi.url_scheme") == "https" else SECURITY_HEADERS
         answered = []
 
         def start_with_headers(status, headers, exc_info=None):
