@@ -208,9 +208,13 @@ def _integer(text: str) -> int | None:
 def _load(engine: Engine, collection: Collection, config: Mapping) -> CollectionIndex:
     # One consistent view, counters first, so the index is at least as new as its stamp.
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    mark = generations.read_starts()
     with engine.connect().execution_options(**options) as connection, connection.begin():
         counters = connection.execute(generations.CURRENT).one()._mapping
         rows = connection.execute(_every_feature(collection)).all()
+    # Newer than the counters the caller may have had from within MAP_DATA_MAX_AGE: give
+    # these from now on, or every request would load the collection again until those age.
+    generations.note(engine, counters, mark)
     # WKB from SQLite, hex EWKB text from PostGIS: shapely reads either.
     geometries = shapely.from_wkb([row[1] for row in rows]) if rows else np.array([], dtype=object)
     names = list(collection.properties)

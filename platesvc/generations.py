@@ -40,6 +40,7 @@ _CURRENT = PreparedRead(CURRENT)  # asked on every map request: no session for i
 _BUMPED = "platesvc_generations_bumped"  # in this (sub)transaction
 _CHANGED = "platesvc_generations_changed"  # in this session's transaction, until it commits or rolls back
 _LAST_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → (when, counters)
+_forgotten = 0  # how many times this process has forgotten what it read (after committing a change)
 
 
 def current(engine, max_age: float = 0.0) -> dict[str, int]:
@@ -48,9 +49,26 @@ def current(engine, max_age: float = 0.0) -> dict[str, int]:
         last = _LAST_READ.get(engine)
         if last is not None and time.monotonic() - last[0] < max_age:
             return last[1]
+    mark = read_starts()
     counters = _CURRENT.one_or_none(engine)
-    _LAST_READ[engine] = (time.monotonic(), counters)
+    note(engine, counters, mark)
     return counters
+
+
+def read_starts() -> tuple[int, float]:
+    """Taken just before reading the counters, for note()."""
+    return _forgotten, time.monotonic()
+
+
+def note(engine, counters, mark: tuple[int, float]) -> None:
+    """Counters this process read (since `mark`), for current() to give within max_age.
+
+    A read begun before this process committed a change may be older than that change:
+    it is not kept.
+    """
+    forgotten, started = mark
+    if forgotten == _forgotten:
+        _LAST_READ[engine] = (started, dict(counters))
 
 
 def _bump(session: Session, tables) -> None:
@@ -78,7 +96,9 @@ def _after_bulk_write(state) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _forget_last_read(session: Session) -> None:
+    global _forgotten
     if session.info.pop(_CHANGED, False):  # this process changed something: read the counters afresh
+        _forgotten += 1
         _LAST_READ.clear()
 
 

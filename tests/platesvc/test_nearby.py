@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from gis.nearest import geodesic_distance
-from platesvc import generations
+from platesvc import features, generations
 from platesvc.database import db
 from platesvc.models import ServicePoint
 
@@ -83,3 +83,16 @@ def test_a_change_this_process_commits_shows_at_once(seeded_app, client):
     service.name = "刚改的名字"
     db.session.commit()
     assert client.get(here).json["features"][0]["properties"]["name"] == "刚改的名字"
+
+
+def test_a_collection_loaded_newer_than_the_counters_held_is_not_loaded_again(seeded_app, client, monkeypatch):
+    here = "/api/v1/nearby?lon=106.28&lat=38.47&limit=1"
+    client.get(here)  # this process now holds the counters, for a second
+    with db.engine.begin() as connection:  # another process changes the service points
+        connection.execute(text("UPDATE generations SET reference = reference + 1"))
+    loads = []
+    load = features._load
+    monkeypatch.setattr(features, "_load", lambda *args: loads.append(args[1].id) or load(*args))
+    for _ in range(3):
+        assert client.get("/ogc/collections/services/items").status_code == 200
+    assert loads == ["services"]  # loaded once, with the newer counters it read itself
