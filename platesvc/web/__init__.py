@@ -34,13 +34,16 @@ def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> T
 
 
 def feature_index(collection: Collection) -> CollectionIndex:
-    """This worker's index of a feature collection, as the database holds it now."""
+    """This worker's index of a feature collection, as current as map answers need (MAP_DATA_MAX_AGE)."""
     return current_app.extensions["platesvc_features"].index(db.engine, collection)
 
 
-def reference_snapshot() -> ReferenceSnapshot:
-    """This worker's snapshot of the reference data, as current as map answers need (MAP_DATA_MAX_AGE)."""
-    return current_app.extensions["platesvc_references"].current(db.engine, current_app.config["MAP_DATA_MAX_AGE"])
+def reference_snapshot(max_age: float | None = None) -> ReferenceSnapshot:
+    """This worker's snapshot of the reference data, as current as map answers need (MAP_DATA_MAX_AGE)
+    unless `max_age` says otherwise (0: as the database holds it now)."""
+    if max_age is None:
+        max_age = current_app.config["MAP_DATA_MAX_AGE"]
+    return current_app.extensions["platesvc_references"].current(db.engine, max_age)
 
 
 def init_app(app: Flask) -> None:

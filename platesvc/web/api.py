@@ -37,7 +37,6 @@ def nearby():
     snapshot = reference_snapshot()
     found = nearby_services(snapshot.service_index[category], lon, lat, limit, radius)
     encoded = snapshot.services_geojson  # service points as features, but for their distance
-    features = [f'{encoded[item.service_id]},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found
-                if item.service_id in encoded]
+    features = [f'{encoded[item.service_id]},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found]
     return Response(f'{{"type":"FeatureCollection","numberReturned":{len(features)},"limit":{limit},'
                     f'"features":[{",".join(features)}]}}', mimetype="application/geo+json")

@@ -61,7 +61,9 @@ def plate(plate_text: str):
 @bp.get("/P/<plate_text>/to/<int:service_id>")
 def route_to_service(plate_text: str, service_id: int):
     """A service point's page of navigation links, one per map app."""
-    service = reference_snapshot().services.get(service_id)
+    # Linked from a plate page, which reads the counters afresh: so does this, or a service
+    # point added a moment ago could be missing here.
+    service = reference_snapshot(max_age=0).services.get(service_id)
     if service is None:
         abort(404)
     return render_page("route_to_service.html", service=service, plate_text=plate_text)
