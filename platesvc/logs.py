@@ -51,9 +51,11 @@ def init_app(app: Flask) -> None:
     if form not in ("json", "text"):
         raise ValueError(f"PLATESVC_LOG_FORMAT={form!r}: choose json, text or auto")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if form == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    handler.addFilter(_RequestIdFilter())
+    if form == "json":
+        handler.setFormatter(JsonFormatter())  # a line outside any request has no request_id at all
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.addFilter(_RequestIdFilter())  # "-" outside any request
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"].upper() or ("WARNING" if app.config.get("COMMAND_LINE") else "INFO"))
     # Alembic narrates each migration step at INFO; `platesvc db upgrade` says what it did itself.
