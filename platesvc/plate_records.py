@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from platesvc import audit, lifecycle
 from platesvc.errors import InvalidPlateIdError
+from platesvc.loading import chunks
 from platesvc.models import (
     AuditEvent,
     Building,
@@ -85,8 +86,9 @@ def _address_conditions(text: str) -> list:
 
 
 def summaries(session: Session, config: Mapping, plate_ids: list[str]) -> dict[str, PlateSummary]:
-    rows = session.execute(_summaries().where(Plate.id.in_(plate_ids))).all() if plate_ids else []
-    return {row[0]: _summary(config, row) for row in rows}
+    """Each plate's summary; any number of plates (a city's every plate), read a chunk at a time."""
+    return {row[0]: _summary(config, row) for ids in chunks(plate_ids)
+            for row in session.execute(_summaries().where(Plate.id.in_(ids)))}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from platesvc.reports import CLOSED, Place, display_reference, parse_reference, 
 from platesvc.spatial_store import district_containing
 from platesvc.web import resolve
 from platesvc.web.i18n import MESSAGES, STAFF
-from platesvc.web.parameters import number
+from platesvc.web.parameters import fields, number
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 DEFAULT_DAYS = 90
@@ -104,7 +104,7 @@ def _place(values) -> Place:
 
 @bp.post("/requests.json")
 def create_request():
-    values = request.form if request.form else (request.get_json(silent=True) or {})
+    values = fields(request)
     _check_jurisdiction(values)
     user = _key_user(values)
     if user is None:

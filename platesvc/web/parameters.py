@@ -21,3 +21,21 @@ def number(values, name: str, low: float, high: float, required: bool = True) ->
         bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
         raise BadParameterError(name, f"must be {bounds}")
     return value
+
+
+def fields(request) -> dict[str, str]:
+    """A form's fields, or a JSON object's, each as text: some clients send one, some the other.
+
+    :raises BadParameterError: a body that is JSON but no object, or a field neither text nor a number.
+    """
+    if request.form:
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadParameterError("body", "send a form or a JSON object")
+    for name, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise BadParameterError(str(name), "must be text or a number")
+    return {str(name): str(value) for name, value in body.items()}

@@ -143,6 +143,17 @@ def test_open311_takes_a_place_without_a_plate(issued_app, client, tokens):
     assert client.get("/open311/v2/requests.json?start_date=not-a-date").status_code == 400
 
 
+def test_open311_takes_a_json_object_and_refuses_any_other_json(issued_app, client, tokens):
+    point = _plate().building.point
+    made = client.post("/open311/v2/requests.json", json={
+        "service_code": "info_wrong", "lat": point.y, "long": point.x, "api_key": tokens[Role.OPERATOR]})
+    assert made.status_code == 201, made.json
+    assert client.post("/open311/v2/requests.json", json=["info_wrong"]).status_code == 400
+    nested = client.post("/open311/v2/requests.json", json={
+        "service_code": "info_wrong", "address_string": {"road": "光明巷"}, "api_key": tokens[Role.OPERATOR]})
+    assert nested.status_code == 400 and "address_string" in nested.json[0]["description"]
+
+
 def test_staff_work_the_queue_and_the_resident_sees_the_answer(issued_app, signed_in, staff):
     resident = issued_app.test_client()
     answer = _report_from_the_page(resident, _plate().id, description="掉了一半")

@@ -236,6 +236,21 @@ def test_an_api_token_is_shown_once_and_works_with_its_owners_role(app, signed_i
         "role"] == role
 
 
+@pytest.mark.parametrize("days", ["²", "1.5", "0", "soon"])
+def test_a_token_life_that_is_no_whole_number_of_days_in_range_is_refused(app, signed_in, days):
+    client, csrf = signed_in(Role.VIEWER)
+    refused = client.post("/staff/tokens", data={"csrf_token": csrf, "name": "my script", "days": days})
+    assert refused.status_code == 400 and "days" in refused.text
+
+
+def test_an_admin_sees_every_token_also_right_after_making_one(app, signed_in):
+    viewer, viewer_csrf = signed_in(Role.VIEWER)
+    viewer.post("/staff/tokens", data={"csrf_token": viewer_csrf, "name": "viewer script"})
+    admin, csrf = signed_in(Role.ADMIN)
+    assert "viewer script" in admin.get("/staff/tokens").text
+    assert "viewer script" in admin.post("/staff/tokens", data={"csrf_token": csrf, "name": "admin script"}).text
+
+
 def test_admins_create_users_and_others_cannot(app, signed_in):
     admin, csrf = signed_in(Role.ADMIN)
     made = admin.post("/staff/users", data={"csrf_token": csrf, "username": "newbie", "role": "viewer",

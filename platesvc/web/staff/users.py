@@ -5,8 +5,9 @@ from sqlalchemy import select
 
 from platesvc import accounts
 from platesvc.database import db
-from platesvc.errors import DataError, NotFoundError, PermissionDeniedError
+from platesvc.errors import BadParameterError, NotFoundError, PermissionDeniedError
 from platesvc.models import ApiToken, Role, User
+from platesvc.web.parameters import number
 from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("users", __name__)
@@ -73,9 +74,7 @@ def change_password():
 def tokens():
     """One's own API tokens; an admin sees everyone's."""
     user = signed_in_user()
-    shown = accounts.tokens_of(db.session, None if accounts.may(user.role, Role.ADMIN) else user)
-    return page("tokens.html", tokens=shown, default_days=current_app.config["TOKEN_DAYS"],
-                max_days=current_app.config["TOKEN_MAX_DAYS"], secret=None)
+    return _tokens_page(user, secret=None)
 
 
 @bp.post("/tokens")
@@ -83,15 +82,21 @@ def tokens():
 def create_token():
     """A token for one's own scripts, with one's own role; its secret is on this answer and nowhere else."""
     user, config = signed_in_user(), current_app.config
-    days = request.form.get("days", "").strip()
-    if days and not days.isdigit():
-        raise DataError(f"days: {days!r} is not a whole number")
+    days = number(request.form, "days", 1, config["TOKEN_MAX_DAYS"], required=False)
+    if days is not None and not days.is_integer():
+        raise BadParameterError("days", f"{days:g} is not a whole number of days")
     issued = accounts.create_token(db.session, actor(), user, request.form.get("name", ""),
-                                   int(days) if days else config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"])
+                                   int(days) if days is not None else config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"])
     db.session.commit()
-    body, status = page("tokens.html", tokens=accounts.tokens_of(db.session, user), secret=issued.secret,
-                        default_days=config["TOKEN_DAYS"], max_days=config["TOKEN_MAX_DAYS"])
+    body, status = _tokens_page(user, secret=issued.secret)
     return body, status, {"Cache-Control": "no-store"}
+
+
+def _tokens_page(user: User, secret: str | None):
+    """The tokens page: one's own tokens, or everyone's for an admin, and a new token's secret once."""
+    shown = accounts.tokens_of(db.session, None if accounts.may(user.role, Role.ADMIN) else user)
+    return page("tokens.html", tokens=shown, secret=secret, default_days=current_app.config["TOKEN_DAYS"],
+                max_days=current_app.config["TOKEN_MAX_DAYS"])
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
