@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from platesvc.loading import chunks
@@ -63,15 +63,6 @@ def history(session: Session, subject_type: str, subject_id: str, limit: int = 5
         .order_by(AuditEvent.id).limit(limit)))
 
 
-def recent(session: Session, limit: int = 100, action_prefix: str | None = None) -> list[AuditEvent]:
+def recent(session: Session, limit: int = 100) -> list[AuditEvent]:
     """The latest events, newest first."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if action_prefix:
-        query = query.where(AuditEvent.action.startswith(action_prefix))
-    return list(session.scalars(query))
-
-
-def counts_by_action(session: Session, action_prefix: str) -> dict[str, int]:
-    return dict(session.execute(select(AuditEvent.action, func.count())
-                                .where(AuditEvent.action.startswith(action_prefix))
-                                .group_by(AuditEvent.action)).all())
+    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))

@@ -32,7 +32,6 @@ from platesvc.models import JobStatus, StaffJob, User, as_utc
 from platesvc.printing import PlateStyle
 
 log = logging.getLogger(__name__)
-KINDS = ("import", "print")
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "job.log"
@@ -40,9 +39,7 @@ REPORT_FILE = "report.csv"
 INPUT_FOLDER = "input"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner
-# What an import reads, and the parts a Shapefile comes with.
-READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}
-COMPANIONS = {".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml"}
+READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
 def _folder(config: Mapping, job_id: int) -> Path:
@@ -225,9 +222,7 @@ class _Progress:
 
 def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
     """Run a queued job to its end, recording success (with its summary) or failure (with the reason)."""
-    job = session.get(StaffJob, job_id)
-    if job is None:
-        raise NotFoundError(f"no job {job_id}")
+    job = find(session, job_id)
     if job.status != JobStatus.QUEUED:
         raise DataError(f"job {job_id} is {job.status}, not queued")
     job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)

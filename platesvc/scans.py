@@ -108,9 +108,8 @@ def daily_totals(connection, since: date) -> dict[date, int]:
     return {day: int(total) for day, total in rows.all()}
 
 
-def quiet_plates(connection, since: date, limit: int | None = None) -> list[str]:
+def quiet_plates(connection, since: date) -> list[str]:
     """Installed plates no one has scanned since `since`: perhaps missing, damaged or unreadable."""
     scanned = select(PlateScan.plate_id).where(PlateScan.day >= since)
-    query = (select(Plate.id).where(Plate.status == PlateStatus.INSTALLED, Plate.id.not_in(scanned)).order_by(Plate.id)
-             .limit(limit))
+    query = select(Plate.id).where(Plate.status == PlateStatus.INSTALLED, Plate.id.not_in(scanned)).order_by(Plate.id)
     return list(connection.execute(query).scalars())
