@@ -1,14 +1,16 @@
 """Nearest points with geodesic distances in metres: k nearest targets for many origins at once
-(precomputing links), and an index of points for one place at a time (a nearby search).
+(precomputing links), and the nearest to one place from a spatial index that answers boxes
+(a nearby search).
 
 For many origins, candidates are ranked in a local equal-distance projection (vectorised,
 in chunks), then the best few are measured on the WGS84 ellipsoid and re-ranked, so the
 answer is the geodesic k nearest even where the projection would break a near-tie
-wrongly. For one place, an index gives the points in a box that holds every point
+wrongly. For one place, the index gives the points in a box that holds every point
 within reach, and only those are measured.
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from pyproj import CRS, Geod, Transformer
@@ -83,85 +85,57 @@ def k_nearest(origins: np.ndarray, targets: np.ndarray, k: int) -> tuple[np.ndar
     return indices, distances
 
 
-class PointIndex:
-    """Points with ids, for geodesic questions about one place: all within a radius, or the k nearest.
+BoxSearch = Callable[[tuple[float, float, float, float]], tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Ids, longitudes and latitudes of the points in a (min lon, min lat, max lon, max lat) box."""
 
-    The points are kept sorted by longitude: a box's longitudes are found by binary search,
-    then its latitudes among those. For the few thousand points a city's services number,
-    that beats an R-tree, whose every query builds a box geometry first.
+START_REACH_M = 2000.0  # where a city's service points are some hundreds of metres apart
+
+
+def nearest_by_boxes(search: BoxSearch, lon: float, lat: float, k: int, max_radius_m: float,
+                     reach_m: float = START_REACH_M) -> tuple[np.ndarray, np.ndarray]:
+    """The k points nearest (lon, lat) within max_radius_m, nearest first (ties by id), with metres.
+
+    `search` answers boxes (from a spatial index). The box starts at `reach_m` and grows
+    fourfold until it holds k; the k + 4 nearest of those on a local plane are measured
+    on the ellipsoid. The answer stands once the k-th lies within the box's reach, so no
+    nearer point can lie outside it; otherwise the reach grows to that distance once more.
     """
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    reach = min(reach_m, max_radius_m)
+    while True:
+        ids, lons, lats = (np.asarray(values) for values in search(bbox_around(lon, lat, reach)))
+        if len(ids) < k and reach < max_radius_m:
+            reach = min(reach * 4, max_radius_m)
+            continue
+        shortlist = _planar_order(lon, lat, lons, lats)[:k + _EXTRA_CANDIDATES]
+        found, metres = _ranked(lon, lat, ids[shortlist], lons[shortlist], lats[shortlist], k)
+        if not len(metres) or metres[-1] <= reach or reach >= max_radius_m:
+            keep = metres <= max_radius_m
+            return found[keep], metres[keep]
+        reach = min(float(metres[-1]), max_radius_m)
 
-    def __init__(self, ids, lon, lat):
-        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        order = np.argsort(lon, kind="stable")
-        self.ids = np.asarray(ids, dtype=np.int64)[order]
-        self._lon, self._lat = lon[order], lat[order]
-        self._spacing_m = _typical_spacing(self._lon, self._lat)
 
-    def __len__(self) -> int:
-        return len(self.ids)
+def within_by_boxes(search: BoxSearch, lon: float, lat: float, radius_m: float,
+                    limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and metres of the points within radius_m, nearest first (ties by id), at most `limit`."""
+    ids, lons, lats = (np.asarray(values) for values in search(bbox_around(lon, lat, radius_m)))
+    found, metres = _ranked(lon, lat, ids, lons, lats, None)
+    inside = metres <= radius_m
+    return found[inside][:limit], metres[inside][:limit]
 
-    def within(self, lon: float, lat: float, radius_m: float, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and metres of the points within radius_m, nearest first (ties by id), at most `limit`."""
-        candidates = self._candidates(lon, lat, radius_m)
-        metres = self._measure(lon, lat, candidates)
-        inside = metres <= radius_m
-        return self._ranked(candidates[inside], metres[inside], limit)
 
-    def nearest(self, lon: float, lat: float, k: int, max_radius_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """The k nearest within max_radius_m, nearest first (ties by id).
-
-        The search box starts where some 3k points are to be expected and doubles until it
-        holds k; the k + 4 nearest of those on a local plane are measured on the ellipsoid.
-        The answer stands once the k-th lies within the box's reach, so no nearer point
-        can lie outside it; otherwise the reach grows to that distance and it runs again.
-        """
-        if not len(self.ids) or k <= 0:
-            return self.ids[:0], np.zeros(0)
-        reach = min(max(self._spacing_m * math.sqrt(3 * k), 100.0), max_radius_m)
-        while True:
-            candidates = self._candidates(lon, lat, reach)
-            if len(candidates) < k and reach < max_radius_m:
-                reach = min(reach * 2, max_radius_m)
-                continue
-            shortlist = candidates[_planar_order(lon, lat, self._lon[candidates], self._lat[candidates])
-                                   [:k + _EXTRA_CANDIDATES]]
-            ids, metres = self._ranked(shortlist, self._measure(lon, lat, shortlist), k)
-            if not len(metres) or metres[-1] <= reach or reach >= max_radius_m:
-                keep = metres <= max_radius_m
-                return ids[keep], metres[keep]
-            reach = min(float(metres[-1]), max_radius_m)
-
-    def _candidates(self, lon: float, lat: float, reach_m: float) -> np.ndarray:
-        """Positions of the points in the box that holds every point within reach_m."""
-        min_lon, min_lat, max_lon, max_lat = bbox_around(lon, lat, reach_m)
-        first = int(np.searchsorted(self._lon, min_lon, side="left"))
-        last = int(np.searchsorted(self._lon, max_lon, side="right"))
-        band = self._lat[first:last]
-        return np.flatnonzero((band >= min_lat) & (band <= max_lat)) + first
-
-    def _measure(self, lon: float, lat: float, candidates: np.ndarray) -> np.ndarray:
-        if not len(candidates):
-            return np.zeros(0)
-        return geodesic_distance(np.full(len(candidates), lon), np.full(len(candidates), lat),
-                                 self._lon[candidates], self._lat[candidates])
-
-    def _ranked(self, candidates: np.ndarray, metres: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        ids = self.ids[candidates]
-        order = np.lexsort((ids, metres))[:limit]
-        return ids[order], metres[order]
+def _ranked(lon: float, lat: float, ids: np.ndarray, lons: np.ndarray, lats: np.ndarray,
+            limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return ids, np.zeros(0)
+    metres = geodesic_distance(np.full(len(ids), lon), np.full(len(ids), lat), lons, lats)
+    order = np.lexsort((ids, metres))[:limit]
+    return ids[order], metres[order]
 
 
 def _planar_order(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     """Indices nearest first on the plane tangent at (lon, lat): a ranking, not a distance to report."""
     east = (lons - lon) * math.cos(math.radians(lat))
     return np.argsort(east * east + (lats - lat) ** 2, kind="stable")
-
-
-def _typical_spacing(lon: np.ndarray, lat: np.ndarray) -> float:
-    """Metres between neighbours if the points were spread evenly over their bounding box."""
-    if len(lon) < 2:
-        return 1000.0
-    width = (lon.max() - lon.min()) * 111_320 * math.cos(math.radians(float(np.mean(lat))))
-    height = (lat.max() - lat.min()) * 110_574
-    return max(math.sqrt(max(width * height, 1.0) / len(lon) / math.pi), 1.0)

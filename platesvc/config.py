@@ -24,9 +24,11 @@ DEFAULTS = {
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
     # many MiB (a page is some 7 KiB, a JSON document some 18 KiB); 0 keeps none.
     "RENDER_CACHE_MB": 128,
-    # Map answers (nearby, OGC items) may use what a worker read of the change counters this
-    # many seconds ago: a change made by another process shows within it (0: at once).
-    "MAP_DATA_MAX_AGE": 1.0,
+    # PostGIS streaming replicas for public reads (comma-separated URLs), skipped while they
+    # lag further behind the primary than this, asked how far at most this often.
+    "DATABASE_REPLICA_URLS": "",
+    "REPLICA_MAX_LAG_SECONDS": 5.0,
+    "REPLICA_CHECK_SECONDS": 1.0,
     # Plate artwork (`plates print`): the size in mm, ground and text colours, the QR error
     # correction level, the sheet plates are tiled on, and a CJK font file ("" finds one).
     "PLATE_SIZE": "300x200",

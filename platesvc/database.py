@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from platesvc import generations  # noqa: F401  (its listeners count every session's writes)
 from platesvc.models import Base
+from platesvc.replicas import ReadRouter, replica_urls
 from platesvc.spatial_index import sqlite_functions
 
 db = SQLAlchemy(model_class=Base)
@@ -23,8 +24,8 @@ def prepare_sqlite_connection(dbapi_connection, _record) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so that
     # DDL and savepoints are transactional too (see the "begin" listener below).
     dbapi_connection.isolation_level = None
-    for name, function in sqlite_functions().items():
-        dbapi_connection.create_function(name, 1, function, deterministic=True)
+    for name, (arguments, function) in sqlite_functions().items():
+        dbapi_connection.create_function(name, arguments, function, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
@@ -51,3 +52,6 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+        app.extensions["platesvc_reads"] = ReadRouter(
+            db.engine, replica_urls(app.config["DATABASE_REPLICA_URLS"]), app.config["REPLICA_MAX_LAG_SECONDS"],
+            app.config["REPLICA_CHECK_SECONDS"])

@@ -1,27 +1,20 @@
 """The feature collections map clients read (OGC API - Features): what each holds, and pages of
-its items by box and by property.
+its items by box and by property, asked of the store on every request.
 
-Each worker holds every collection it has been asked for in memory: its features already
-encoded as GeoJSON, in key order (so paging with offset is stable), with an STRtree over
-their geometries and the positions of each value of each filterable property. A page
-is then a few array operations however many features the box holds, and nothing is
-encoded twice. A collection is read again when a counter it depends on moves
-(generations.py), so a committed change shows on the next request.
+A page is two indexed queries: the keys of the page (the box through the spatial index,
+in key order, after a key or from an offset), then those features as GeoJSON text
+(written by PostGIS itself, or here from SQLite's WKB); and a count of the matches that
+stops at MATCH_COUNT_LIMIT. Nothing is held between requests, so a committed change
+shows on the next one, in every worker and on every server.
 """
 
-import threading
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-import shapely
-from sqlalchemy import LargeBinary, Select, select, type_coerce
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from platesvc import generations
-from platesvc.json_text import json_text
 from platesvc.models import (
     Building,
     BuildingStatus,
@@ -34,15 +27,14 @@ from platesvc.models import (
     ServiceCategory,
     ServicePoint,
 )
-from platesvc.plate_ids import parse_plate_id, plate_url
-from platesvc.spatial_store import BBox
+from platesvc.plate_ids import plate_url
+from platesvc.spatial_store import BBox, spatial_store
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
-
-_DISTRICT, _COMMUNITY = aliased(Division), aliased(Division)
-_PARENT = aliased(Division)
-
+# numberMatched is exact up to this many; past it the answer leaves it out, as OGC API -
+# Features allows where counting is costly (every match would have to be read).
+MATCH_COUNT_LIMIT = 10_000
 
 @dataclass(frozen=True)
 class Collection:
@@ -52,27 +44,42 @@ class Collection:
     geometry_type: str
     model: type  # the mapped class holding the indexed geometry
     geometry_column: str
-    key: object  # the column that is each feature's id
-    properties: Mapping[str, object]  # property name → column
+    key: ColumnElement  # the column that is each feature's id, and the order of its items
+    properties: Mapping[str, ColumnElement]  # property name → column
     filterable: tuple[str, ...]
     conditions: tuple = ()
     joins: Callable[[Select], Select] = lambda query: query
-    derived: Callable[[object, Mapping], dict] | None = None  # more properties from the id and the config
-    depends_on: tuple[str, ...] = ("reference",)  # the generation counters its features change with
+    derived: Callable[[Mapping], Mapping[str, ColumnElement]] | None = None  # more properties, from the config
 
     @property
     def geometry(self):
         return getattr(self.model, self.geometry_column)
 
+    def properties_for(self, config: Mapping) -> dict[str, ColumnElement]:
+        return {**self.properties, **(self.derived(config) if self.derived else {})}
+
+    def parse_key(self, text: str):
+        """A feature id as the key column holds it, or None when no feature could have it."""
+        if self.key.type.python_type is str:
+            return text
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
 
 @dataclass(frozen=True)
 class Page:
     encoded: list[str]  # the page's features, each GeoJSON text
-    matched: int  # how many match in all
+    matched: int | None  # how many match in all; None past MATCH_COUNT_LIMIT
+    last_key: object  # the key of the page's last feature: where the next page starts
 
 
-def _plate_extras(plate_id: str, config: Mapping) -> dict:
-    return {"display_id": parse_plate_id(plate_id).display, "url": plate_url(config["PUBLIC_URL"], plate_id)}
+def _plate_extras(config: Mapping) -> dict[str, ColumnElement]:
+    # The same texts parse_plate_id(...).display and plate_url give, written by the database.
+    display = (func.substr(Plate.id, 1, 6) + "-" + func.substr(Plate.id, 7, 5) + "-" + func.substr(Plate.id, 12, 1))
+    return {"display_id": display, "url": literal(plate_url(config["PUBLIC_URL"], "")) + Plate.id}
+
+
+_DISTRICT, _COMMUNITY = aliased(Division), aliased(Division)
+_PARENT = aliased(Division)
 
 
 def _service_collection(category: ServiceCategory | None) -> Collection:
@@ -106,7 +113,6 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
                              .outerjoin(_DISTRICT, _DISTRICT.code == Building.division_code)
                              .outerjoin(_COMMUNITY, _COMMUNITY.id == Building.community_id)),
         derived=_plate_extras,
-        depends_on=("reference", "plates"),
     ),
     _service_collection(None),
     *(_service_collection(category) for category in ServiceCategory),
@@ -143,107 +149,55 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
 ]}
 
 
-@dataclass(frozen=True)
-class CollectionIndex:
-    """One collection as a worker holds it."""
-
-    collection: Collection
-    stamp: tuple[int, ...]  # its counters when read
-    encoded: list[str]  # each feature as GeoJSON text, in key order
-    tree: shapely.STRtree  # over the geometries, in key order
-    positions: dict  # feature id → position
-    having: dict[str, dict[str, np.ndarray]]  # filterable property → its value as text → positions, ascending
-    bounds: BBox | None
-
-
-class FeatureCache:
-    """A worker's CollectionIndex of each collection, read again when its counters move."""
-
-    def __init__(self, config: Mapping):
-        self._config = config
-        self._indexes: dict[str, CollectionIndex] = {}
-        self._lock = threading.Lock()
-
-    def index(self, engine: Engine, collection: Collection) -> CollectionIndex:
-        counters = generations.current(engine, self._config["MAP_DATA_MAX_AGE"])
-        stamp = tuple(counters[name] for name in collection.depends_on)
-        held = self._indexes.get(collection.id)
-        if held is not None and held.stamp == stamp:
-            return held
-        with self._lock:
-            held = self._indexes.get(collection.id)
-            if held is None or held.stamp != stamp:
-                held = self._indexes[collection.id] = _load(engine, collection, self._config)
-            return held
+def items(connection: Connection, collection: Collection, config: Mapping, bbox: BBox | None = None,
+          filters: Mapping[str, str] | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0,
+          after=None) -> Page:
+    """One page of features meeting the box and equal to every filter, in key order: those after
+    the key `after` when given, else from `offset`; and how many match in all."""
+    store = spatial_store(connection)
+    matching = _matching(collection, config, store, bbox, filters or {})
+    keys = matching.order_by(collection.key)
+    if after is not None:
+        keys = keys.where(collection.key > after)
+    elif offset:
+        keys = keys.offset(offset)
+    page = keys.limit(limit).subquery("page")
+    rows = connection.execute(
+        collection.joins(select(*store.feature_columns(collection.key, collection.geometry,
+                                                       collection.properties_for(config)), page.c.key))
+        .join(page, page.c.key == collection.key).order_by(page.c.key)).all()
+    if after is None and len(rows) < limit and (rows or not offset):
+        matched = offset + len(rows)  # the page reached the end: nothing more to count
+    else:
+        counted = connection.scalar(select(func.count()).select_from(
+            matching.limit(MATCH_COUNT_LIMIT + 1).subquery()))
+        matched = counted if counted <= MATCH_COUNT_LIMIT else None
+    return Page(store.features(rows), matched, rows[-1][-1] if rows else None)
 
 
-def items(index: CollectionIndex, bbox: BBox | None = None, filters: Mapping[str, str] | None = None,
-          limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
-    """One page of features meeting the box and equal to every filter, and how many match in all."""
-    positions: Sequence[int] = range(len(index.encoded))
-    if bbox is not None:
-        # A point's envelope is the point: the tree's own test is exact for them.
-        exact_test = None if index.collection.geometry_type == "Point" else "intersects"
-        positions = np.sort(index.tree.query(shapely.box(*bbox), predicate=exact_test))
-    for name, value in (filters or {}).items():
-        having = index.having[name].get(value, _NOWHERE)
-        positions = having if isinstance(positions, range) else np.intersect1d(positions, having, assume_unique=True)
-    return Page([index.encoded[i] for i in positions[offset:offset + limit]], len(positions))
-
-
-def item(index: CollectionIndex, feature_id: str) -> str | None:
+def item(connection: Connection, collection: Collection, config: Mapping, feature_id: str) -> str | None:
     """One feature's GeoJSON text by its id, or None."""
-    key = feature_id if index.collection.key.type.python_type is str else _integer(feature_id)
-    position = index.positions.get(key)
-    return None if position is None else index.encoded[position]
+    key = collection.parse_key(feature_id)
+    if key is None:
+        return None
+    store = spatial_store(connection)
+    rows = connection.execute(
+        collection.joins(select(*store.feature_columns(collection.key, collection.geometry,
+                                                       collection.properties_for(config))))
+        .where(collection.key == key, *collection.conditions)).all()
+    return store.features(rows)[0] if rows else None
 
 
-_NOWHERE = np.array([], dtype=np.intp)
+def extent(connection: Connection, collection: Collection) -> BBox | None:
+    """A box holding every feature of the collection (perhaps a little more), from the store's index."""
+    return spatial_store(connection).extent(connection, collection.model, collection.geometry_column)
 
 
-def _integer(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def _load(engine: Engine, collection: Collection, config: Mapping) -> CollectionIndex:
-    # One consistent view, counters first, so the index is at least as new as its stamp.
-    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
-    mark = generations.read_starts()
-    with engine.connect().execution_options(**options) as connection, connection.begin():
-        counters = connection.execute(generations.CURRENT).one()._mapping
-        rows = connection.execute(_every_feature(collection)).all()
-    # Newer than the counters the caller may have had from within MAP_DATA_MAX_AGE: give
-    # these from now on, or every request would load the collection again until those age.
-    generations.note(engine, counters, mark)
-    # WKB from SQLite, hex EWKB text from PostGIS: shapely reads either.
-    geometries = shapely.from_wkb([row[1] for row in rows]) if rows else np.array([], dtype=object)
-    names = list(collection.properties)
-    encoded, having = [], {name: defaultdict(list) for name in collection.filterable}
-    for position, (row, geometry) in enumerate(zip(rows, shapely.to_geojson(geometries), strict=True)):
-        properties = dict(zip(names, row[2:], strict=True))
-        if collection.derived:
-            properties.update(collection.derived(row[0], config))
-        encoded.append(f'{{"type":"Feature","id":{json_text(row[0])},"geometry":{geometry},'
-                       f'"properties":{json_text(properties)}}}')
-        for name in collection.filterable:
-            if properties[name] is not None:
-                having[name][str(properties[name])].append(position)
-    bounds = tuple(float(value) for value in shapely.total_bounds(geometries)) if rows else None
-    return CollectionIndex(
-        collection=collection,
-        stamp=tuple(counters[name] for name in collection.depends_on),
-        encoded=encoded,
-        tree=shapely.STRtree(geometries),
-        positions={row[0]: position for position, row in enumerate(rows)},
-        having={name: {value: np.array(found, dtype=np.intp) for value, found in values.items()}
-                for name, values in having.items()},
-        bounds=bounds,
-    )
-
-
-def _every_feature(collection: Collection) -> Select:
-    """Key, geometry as stored (WKB, decoded all at once) and properties of every feature, in key order."""
-    query = collection.joins(select(collection.key)).where(*collection.conditions)
-    return query.add_columns(type_coerce(collection.geometry, LargeBinary),
-                             *(column.label(name) for name, column in collection.properties.items())
-                             ).order_by(collection.key)
+def _matching(collection: Collection, config: Mapping, store, bbox: BBox | None,
+              filters: Mapping[str, str]) -> Select:
+    """The keys of the features meeting the box and the filters."""
+    query = collection.joins(select(collection.key.label("key"))).where(*collection.conditions)
+    if bbox is not None:
+        query = store.within(query, collection.model, collection.geometry_column, bbox)
+    properties = collection.properties_for(config)
+    return query.where(*(properties[name] == value for name, value in filters.items()))

@@ -1,86 +1,48 @@
-"""Counters of committed changes, so each worker knows when its in-memory copies are stale.
+"""A counter of committed changes to the reference data, so each worker knows when its snapshot
+of it (reference_data.py) is stale.
 
-Workers keep the reference data (the plate page's snapshot) and the map's features in
-memory. Any session that writes a watched table bumps that table's counter in the same
-transaction; a reader compares the counter it reads with its copy's and reloads when
-they differ. A scan reads the counter with its plate, so a committed change shows on
-its very next page in every worker. Map answers (nearby, OGC items) may take counters
-read by this process within the last `max_age` seconds, unless the process has since
-committed a change itself: a change made elsewhere shows there within that time.
-(Writes must go through a Session: plain SQL on a Connection is not seen.)
+Any session that writes a reference table bumps the counter in the same transaction.
+Every answer that uses the snapshot reads the counter in the same statement as its own
+data (a scan reads it with its plate) or just before, and the worker reads the tables
+again when it has moved: a committed change shows on the very next answer, in every
+worker and on every server. Plates and buildings are never held in memory, so their
+changes touch no counter. (Writes must go through a Session: plain SQL on a Connection
+is not seen.)
 """
-
-import time
-import weakref
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from platesvc.models import (
-    Building,
     CultureNote,
     CultureZone,
     Division,
     Generations,
     Officer,
-    Plate,
     PoliceBeat,
     Road,
     ServicePoint,
 )
 from platesvc.prepared import PreparedRead
 
-WATCHED = {
-    "reference": frozenset(model.__tablename__ for model in (
-        Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote)),
-    "plates": frozenset(model.__tablename__ for model in (Plate, Building)),
-}
-CURRENT = select(Generations.reference, Generations.plates).where(Generations.id == 1)
-_CURRENT = PreparedRead(CURRENT)  # asked on every map request: no session for it
-_BUMPED = "platesvc_generations_bumped"  # in this (sub)transaction
-_CHANGED = "platesvc_generations_changed"  # in this session's transaction, until it commits or rolls back
-_LAST_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → (when, counters)
-_forgotten = 0  # how many times this process has forgotten what it read (after committing a change)
+WATCHED = frozenset(model.__tablename__ for model in (
+    Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote))
+CURRENT = select(Generations.reference).where(Generations.id == 1)
+_CURRENT = PreparedRead(CURRENT)  # no session for it: it is asked alongside answers that need none
+_BUMPED = "platesvc_generation_bumped"  # in this (sub)transaction
 
 
-def current(engine, max_age: float = 0.0) -> dict[str, int]:
-    """Every counter: {"reference": n, "plates": m}, read now, or by this process less than max_age s ago."""
-    if max_age > 0:
-        last = _LAST_READ.get(engine)
-        if last is not None and time.monotonic() - last[0] < max_age:
-            return last[1]
-    mark = read_starts()
-    counters = _CURRENT.one_or_none(engine)
-    note(engine, counters, mark)
-    return counters
-
-
-def read_starts() -> tuple[int, float]:
-    """Taken just before reading the counters, for note()."""
-    return _forgotten, time.monotonic()
-
-
-def note(engine, counters, mark: tuple[int, float]) -> None:
-    """Counters this process read (since `mark`), for current() to give within max_age.
-
-    A read begun before this process committed a change may be older than that change:
-    it is not kept.
-    """
-    forgotten, started = mark
-    if forgotten == _forgotten:
-        _LAST_READ[engine] = (started, dict(counters))
+def current(engine) -> int:
+    """The reference counter as committed now."""
+    return _CURRENT.one_or_none(engine)["reference"]
 
 
 def _bump(session: Session, tables) -> None:
-    bumped = session.info.setdefault(_BUMPED, set())
-    counters = {name for name, watched in WATCHED.items() if watched & tables} - bumped
-    if counters:
-        bumped.update(counters)
-        session.info[_CHANGED] = True
+    if WATCHED & tables and not session.info.get(_BUMPED):
+        session.info[_BUMPED] = True
         # On the Connection, so the bump does not come back through do_orm_execute.
         session.connection().execute(
-            update(Generations).where(Generations.id == 1)
-            .values({name: getattr(Generations, name) + 1 for name in sorted(counters)}))
+            update(Generations).where(Generations.id == 1).values(reference=Generations.reference + 1))
 
 
 @event.listens_for(Session, "after_flush")
@@ -94,19 +56,6 @@ def _after_bulk_write(state) -> None:
         _bump(state.session, {getattr(getattr(state.statement, "table", None), "name", None)})
 
 
-@event.listens_for(Session, "after_commit")
-def _forget_last_read(session: Session) -> None:
-    global _forgotten
-    if session.info.pop(_CHANGED, False):  # this process changed something: read the counters afresh
-        _forgotten += 1
-        _LAST_READ.clear()
-
-
-@event.listens_for(Session, "after_rollback")
-def _nothing_changed(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
-
-
 @event.listens_for(Session, "after_transaction_end")
-def _forget_bumps(session: Session, _transaction) -> None:
+def _forget_bump(session: Session, _transaction) -> None:
     session.info.pop(_BUMPED, None)

@@ -9,7 +9,7 @@ count what command-line runs and staff jobs did too.
 import os
 from functools import cache
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
@@ -29,6 +29,14 @@ class Metrics:
                                   "Time to answer, by route, method and status; _count counts the requests",
                                   ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=registry)
         self.scans = Counter("platesvc_scans", "Plate pages opened (resident scans)", registry=registry)
+        self.replica_fallbacks = Counter(
+            "platesvc_replica_fallbacks", "Public reads that went to the primary instead of a replica, by replica "
+            "and why (skipped: down or behind when chosen; failed: it failed during the read)",
+            ["replica", "reason"], registry=registry)
+        self.replica_lag = Gauge("platesvc_replica_lag_seconds", "How far each replica was behind when last checked",
+                                 ["replica"], registry=registry, multiprocess_mode="livemax")
+        self.replica_usable = Gauge("platesvc_replica_usable", "1 while public reads go to the replica, else 0",
+                                    ["replica"], registry=registry, multiprocess_mode="livemin")
         self._children = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

@@ -329,15 +329,13 @@ class Generations(Base):
     """One row counting committed changes to what workers keep in memory (see generations.py).
 
     `reference`: divisions, roads, beats, officers, service points and culture, shared by
-    many buildings (the plate page's snapshot). `plates`: plates and buildings (the map's
-    feature index). A worker reloads its copy when the counter moves.
+    many buildings (the plate page's snapshot). A worker reloads its copy when it moves.
     """
 
     __tablename__ = "generations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[int] = mapped_column(Integer, default=0)
-    plates: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class User(Base):

@@ -1,19 +1,22 @@
 """The reference data every plate page shows, held in memory by each worker.
 
 Divisions, roads, police beats and officers, service points and culture notes are
-few and shared by many buildings, so a scan reads only its own building's row and
-takes the rest from a snapshot, read again when the `reference` counter moves
-(generations.py).
+few (thousands, not millions) and shared by many buildings, so a scan reads only its
+own building's row and takes the rest from a snapshot, read again when the `reference`
+counter its row carries has moved (generations.py). The snapshot keeps each service
+point as stored; what a page or answer shows of it (its place in three datums, a link
+per map app, the JSON) is made when first asked for and kept in a bounded cache keyed
+by the stored row, so a changed row is a new entry and nothing shown is ever stale.
 """
 
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from gis.nearest import PointIndex
 from platesvc import generations
 from platesvc.json_text import json_text
 from platesvc.models import (
@@ -23,10 +26,65 @@ from platesvc.models import (
     Officer,
     PoliceBeat,
     Road,
-    ServiceCategory,
     ServicePoint,
 )
-from platesvc.navigation import locations, navigation_links
+from platesvc.navigation import location, navigation_links
+
+SERVICE_ENTRIES_KEPT = 2048  # per worker: some 4 KiB each, the three forms together
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """A service point as stored."""
+
+    id: int
+    name: str
+    category: str
+    phone: str | None
+    hours: str | None
+    lon: float
+    lat: float
+
+    @property
+    def shown(self) -> "ShownService":
+        return _shown(self)
+
+
+class ShownService:
+    """What pages and answers show of one service point: an entry, and that entry as JSON."""
+
+    def __init__(self, row: ServiceRow):
+        where = location(row.lon, row.lat)
+        self.entry = {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
+                      "hours": row.hours, "location": where, "navigation": navigation_links(where, row.name)}
+
+    @cached_property
+    def json(self) -> str:
+        """The entry's members as JSON, without their braces, for a caller to add to."""
+        return json_text(self.entry)[1:-1]
+
+    @cached_property
+    def feature(self) -> str:
+        """The entry as a GeoJSON Feature lacking its last two braces, for a caller to add properties."""
+        properties = {key: value for key, value in self.entry.items() if key != "id"}
+        feature = {"type": "Feature", "id": self.entry["id"],
+                   "geometry": {"type": "Point", "coordinates": self.entry["location"]["wgs84"]},
+                   "properties": properties}
+        return json_text(feature)[:-2]
+
+
+@lru_cache(maxsize=SERVICE_ENTRIES_KEPT)
+def _shown(row: ServiceRow) -> ShownService:
+    return ShownService(row)
+
+
+SERVICE_COLUMNS = (ServicePoint.id, ServicePoint.name, ServicePoint.category, ServicePoint.phone,
+                   ServicePoint.hours)
+
+
+def service_row(row, lon: float, lat: float) -> ServiceRow:
+    """A ServiceRow from a row of SERVICE_COLUMNS and the point's coordinates."""
+    return ServiceRow(row[0], row[1], row[2], row[3], row[4], float(lon), float(lat))
 
 
 @dataclass(frozen=True)
@@ -36,10 +94,7 @@ class ReferenceSnapshot:
     communities: dict[int, tuple[str, str | None]]  # community id → (name, subdistrict name)
     roads: dict[int, tuple[str, str]]  # road id → (name, pinyin)
     police: dict[int, dict]  # beat id → the page's police block
-    services: dict[int, dict]  # service point id → its entry, less the distance
-    services_json: dict[int, str]  # the same entries JSON-encoded, without their braces
-    services_geojson: dict[int, str]  # each as a GeoJSON Feature, open at the end of its properties
-    service_index: dict[str | None, PointIndex]  # by category, and None for every category
+    services: dict[int, ServiceRow]
     road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
     zone_notes: dict[int, list[dict]]
 
@@ -68,7 +123,8 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
             road_notes[roads[note.road_id][0]].append(entry)
         else:
             zone_notes[note.zone_id].append(entry)
-    services, service_index = _service_entries(connection)
+    services = {row.id: service_row(row, row.geom.x, row.geom.y)
+                for row in connection.execute(select(*SERVICE_COLUMNS, ServicePoint.geom))}
     return ReferenceSnapshot(
         generation=generation,
         district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
@@ -77,38 +133,9 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
         roads=roads,
         police=police,
         services=services,
-        services_json={i: json_text(entry)[1:-1] for i, entry in services.items()},
-        services_geojson={i: _open_feature(entry) for i, entry in services.items()},
-        service_index=service_index,
         road_notes=dict(road_notes),
         zone_notes=dict(zone_notes),
     )
-
-
-def _service_entries(connection: Connection) -> tuple[dict[int, dict], dict[str | None, PointIndex]]:
-    """Each service point's entry, and the spatial index of them all and of each category."""
-    rows = connection.execute(select(ServicePoint.id, ServicePoint.name, ServicePoint.category,
-                                     ServicePoint.phone, ServicePoint.hours, ServicePoint.geom)).all()
-    where = locations([row.geom.x for row in rows], [row.geom.y for row in rows])
-    entries = {row.id: {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
-                        "hours": row.hours, "location": location, "navigation": navigation_links(location, row.name)}
-               for row, location in zip(rows, where)}
-
-    def index(chosen) -> PointIndex:  # from the stored coordinates, not the rounded ones shown
-        return PointIndex([row.id for row in chosen], [row.geom.x for row in chosen], [row.geom.y for row in chosen])
-
-    indexes = {None: index(rows)} | {category.value: index([row for row in rows if row.category == category])
-                                     for category in ServiceCategory}
-    return entries, indexes
-
-
-def _open_feature(service: dict) -> str:
-    """A service point as GeoJSON text lacking its last two braces, for a caller to add properties."""
-    properties = {key: value for key, value in service.items() if key != "id"}
-    feature = {"type": "Feature", "id": service["id"],
-               "geometry": {"type": "Point", "coordinates": service["location"]["wgs84"]},
-               "properties": properties}
-    return json_text(feature)[:-2]
 
 
 class ReferenceCache:
@@ -118,9 +145,9 @@ class ReferenceCache:
         self._snapshot: ReferenceSnapshot | None = None
         self._lock = threading.Lock()
 
-    def current(self, engine: Engine, max_age: float = 0.0) -> ReferenceSnapshot:
-        """The snapshot at the database's generation, as read now or within max_age seconds (generations.py)."""
-        return self.at(engine, generations.current(engine, max_age)["reference"])
+    def current(self, engine: Engine) -> ReferenceSnapshot:
+        """The snapshot at the database's generation, read now."""
+        return self.at(engine, generations.current(engine))
 
     def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
         """The snapshot at `generation` or later, read again only when it is older."""

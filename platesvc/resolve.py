@@ -23,7 +23,6 @@ from platesvc.models import (
     Building,
     BuildingLink,
     BuildingStatus,
-    Generations,
     Plate,
     PlateStatus,
     ServiceCategory,
@@ -38,7 +37,7 @@ _PLATE = PreparedRead(
     select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
            Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
            Building.road_id, Building.community_id, BuildingLink.beat_id, BuildingLink.nearest, BuildingLink.zones,
-           CURRENT_GENERATIONS.with_only_columns(Generations.reference).scalar_subquery().label("generation"))
+           CURRENT_GENERATIONS.scalar_subquery().label("generation"))
     .join(Building, Building.id == Plate.building_id)
     .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
     .where(Plate.id == bindparam("plate_id", value="")),  # a value only so the statement compiles
@@ -81,16 +80,17 @@ class Resolution:
         }
 
     def to_json(self) -> str:
-        """The document as JSON; service entries come pre-encoded from the snapshot.
+        """The document as JSON; service entries come encoded once for every plate that lists them.
 
         They are most of a document, and the same few hundred for every plate.
         """
         document = self.document
         head = json_text({key: value for key, value in document.items() if key != "nearest"})
-        encoded = self.snapshot.services_json
+        services = self.snapshot.services
         nearest = ",".join(
             json_text(category) + ":["
-            + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{encoded[entry["id"]]}}}' for entry in entries)
+            + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{services[entry["id"]].shown.json}}}'
+                       for entry in entries)
             + "]"
             for category, entries in document["nearest"].items())
         return head[:-1] + ',"nearest":{' + nearest + "}}"
@@ -199,6 +199,6 @@ def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[
     nearest = {category.value: [] for category in ServiceCategory}
     for category, _, service_id, distance in listed:
         if service_id in snapshot.services:  # else removed since this row was read
-            nearest.setdefault(category, []).append({**snapshot.services[service_id],
+            nearest.setdefault(category, []).append({**snapshot.services[service_id].shown.entry,
                                                      "distance_m": round(distance, 1)})
     return nearest

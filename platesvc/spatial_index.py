@@ -55,11 +55,19 @@ class _Bounds:
         return self._bounds
 
 
+def _intersects_box(wkb: bytes | None, min_x: float, min_y: float, max_x: float, max_y: float) -> int | None:
+    if wkb is None:
+        return None
+    return int(shapely.intersects(shapely.from_wkb(wkb), shapely.box(min_x, min_y, max_x, max_y)))
+
+
 def sqlite_functions() -> dict:
-    """The ST_Min/Max functions for one connection (each has its own memo)."""
+    """name → (number of arguments, function) for one connection: the bounds the R*Tree triggers
+    read (each connection has its own memo), and the exact test of a geometry against a box."""
     bounds = _Bounds()
 
     def bound(index):
-        return lambda wkb: None if wkb is None else bounds.of(wkb)[index]
+        return 1, lambda wkb: None if wkb is None else bounds.of(wkb)[index]
 
-    return {"ST_MinX": bound(0), "ST_MinY": bound(1), "ST_MaxX": bound(2), "ST_MaxY": bound(3)}
+    return {"ST_MinX": bound(0), "ST_MinY": bound(1), "ST_MaxX": bound(2), "ST_MaxY": bound(3),
+            "ST_IntersectsBox": (5, _intersects_box)}

@@ -1,46 +1,196 @@
-"""Spatial lookups through the index of each backend: GiST on PostGIS, R*Tree on SQLite."""
+"""The spatial questions the service asks, each answered through one backend's index: GiST on
+PostGIS, the R*Tree that triggers keep beside each spatial table on SQLite (spatial_index.py).
 
+`spatial_store(bind)` gives the store for an engine, connection or session. Queries are
+SQLAlchemy statements the caller builds and the store narrows or completes; nothing
+outside this module branches on the backend for a spatial question, and nothing here
+reads a whole table: a box goes through the index, an extent comes from the index's
+root (SQLite) or the planner's statistics (PostGIS).
+"""
+
+import struct
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 import shapely
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    type_coerce,
+)
+from sqlalchemy.engine import Connection
 
+from gis.geojson import geometry_texts
+from gis.tiles import BUFFER, EXTENT, encode_layer
 from platesvc.models import Building, BuildingStatus, Division, DivisionLevel
 from platesvc.spatial_index import rtree_table
+from platesvc.spatial_types import SRID
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+FEATURE_DECIMALS = 7  # GeoJSON coordinates to 7 decimals of a degree: about a centimetre
 
 
-def in_bbox(session: Session, model, column: str):
-    """A condition: the model's indexed geometry column's bounds meet the box bound as :min_x … :max_y.
+class SpatialStore:
+    """What both backends answer, over statements the caller builds."""
 
-    Through the index (GiST on PostGIS; an R*Tree on SQLite, whose bounds are rounded
-    outwards to 32-bit floats): a caller tests the candidates' geometry itself.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        envelope = text("ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326)")
-        return getattr(model, column).op("&&")(envelope)
-    rtree = rtree_table(model.__tablename__, column)
-    return model.id.in_(text(f"SELECT id FROM {rtree} WHERE max_x >= :min_x AND min_x <= :max_x "
-                             "AND max_y >= :min_y AND min_y <= :max_y"))
+    def within(self, query: Select, model, column_name: str, bbox: BBox, exact: bool = True) -> Select:
+        """`query` narrowed to rows whose geometry meets the box (`exact=False`: whose bounds do)."""
+        raise NotImplementedError
+
+    def extent(self, connection: Connection, model, column_name: str) -> BBox | None:
+        """A box holding every geometry of the column, found without reading the table; None if empty."""
+        raise NotImplementedError
+
+    def feature_columns(self, key: ColumnElement, geometry: ColumnElement,
+                        properties: Mapping[str, ColumnElement]) -> list[ColumnElement]:
+        """Columns that `features` turns into one GeoJSON Feature text per row."""
+        raise NotImplementedError
+
+    def features(self, rows: Sequence) -> list[str]:
+        """Rows selected with `feature_columns`, each as GeoJSON Feature text."""
+        raise NotImplementedError
+
+    def coordinates(self, geometry: ColumnElement) -> list[ColumnElement]:
+        """The last columns of a row, from which `lonlat` reads a point's longitude and latitude."""
+        raise NotImplementedError
+
+    def lonlat(self, rows: Sequence) -> tuple[np.ndarray, np.ndarray]:
+        """Longitudes and latitudes of rows that end in the `coordinates` columns."""
+        raise NotImplementedError
+
+    def tile(self, connection: Connection, query: Select, geometry: ColumnElement, layer: str,
+             z: int, x: int, y: int) -> bytes:
+        """The rows of `query` (an integer `id` and properties) with their geometry as the vector tile
+        z/x/y of one layer; b"" when nothing shows."""
+        raise NotImplementedError
 
 
-def box_params(bbox: BBox) -> dict:
-    """The parameters `in_bbox` conditions are bound with."""
-    return dict(zip(("min_x", "min_y", "max_x", "max_y"), bbox))
+class PostgisStore(SpatialStore):
+    """PostGIS: GiST answers `&&` and ST_Intersects, and the database writes GeoJSON and tiles itself."""
+
+    def within(self, query, model, column_name, bbox, exact=True):
+        geometry = getattr(model, column_name)
+        envelope = func.ST_MakeEnvelope(*bbox, SRID)
+        return query.where(func.ST_Intersects(geometry, envelope) if exact else geometry.op("&&")(envelope))
+
+    def extent(self, connection, model, column_name):
+        # The planner's statistics hold the extent. A table never analysed has none yet and
+        # is read whole: only a new, small one, for autovacuum analyses a table that grows.
+        table_name = model.__tablename__
+        corners = connection.execute(text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT COALESCE("
+            f"ST_EstimatedExtent('{table_name}', '{column_name}')::box3d, "
+            f"(SELECT ST_Extent({column_name}) FROM {table_name})::box3d) AS e) AS extent")).one()
+        return None if corners[0] is None else tuple(float(value) for value in corners)
+
+    def feature_columns(self, key, geometry, properties):
+        pairs = [part for name, value in properties.items() for part in (literal(name), value)]
+        feature = func.concat('{"type":"Feature","id":', func.to_json(key), ',"geometry":',
+                              func.ST_AsGeoJSON(geometry, FEATURE_DECIMALS), ',"properties":',
+                              func.json_build_object(*pairs), "}")
+        return [feature.label("feature")]
+
+    def features(self, rows):
+        return [row[0] for row in rows]
+
+    def coordinates(self, geometry):
+        return [func.ST_X(geometry), func.ST_Y(geometry)]
+
+    def lonlat(self, rows):
+        return np.array([row[-2] for row in rows], dtype=float), np.array([row[-1] for row in rows], dtype=float)
+
+    def tile(self, connection, query, geometry, layer, z, x, y):
+        envelope = func.ST_TileEnvelope(z, x, y)
+        on_grid = func.ST_AsMVTGeom(func.ST_Transform(geometry, 3857), envelope, EXTENT, BUFFER, True)
+        rows = query.add_columns(on_grid.label("geom")).subquery("q")
+        tile_query = (select(func.ST_AsMVT(literal_column("q"), layer, EXTENT, "geom", "id"))
+                      .select_from(rows).where(text("q.geom IS NOT NULL")))
+        return bytes(connection.scalar(tile_query) or b"")
 
 
-def active_buildings_in_bbox(session: Session, bbox: BBox) -> list[tuple[int, shapely.Point]]:
+class SqliteStore(SpatialStore):
+    """SQLite: the R*Tree answers boxes; GeoJSON and tiles are written here from the stored WKB."""
+
+    def within(self, query, model, column_name, bbox, exact=True):
+        index = _rtree(model, column_name)
+        min_x, min_y, max_x, max_y = bbox
+        query = query.join(index, index.c.id == model.id).where(
+            index.c.max_x >= min_x, index.c.min_x <= max_x, index.c.max_y >= min_y, index.c.min_y <= max_y)
+        if not exact:
+            return query
+        # The index holds bounds rounded outwards to 32-bit floats: a row whose bounds lie
+        # inside the box meets it; only those across its edge are tested on their geometry.
+        inside = and_(index.c.min_x >= min_x, index.c.max_x <= max_x, index.c.min_y >= min_y,
+                      index.c.max_y <= max_y)
+        return query.where(or_(inside, func.ST_IntersectsBox(getattr(model, column_name), *bbox) == 1))
+
+    def extent(self, connection, model, column_name):
+        # The root node's cells bound everything beneath them (SQLite's R*Tree node format:
+        # depth and cell count, then per cell a rowid and four big-endian 32-bit floats).
+        node = connection.execute(
+            text(f"SELECT data FROM {rtree_table(model.__tablename__, column_name)}_node WHERE nodeno = 1")).scalar()
+        cells = struct.unpack_from(">H", node, 2)[0] if node else 0
+        if not cells:
+            return None
+        bounds = np.array([struct.unpack_from(">q4f", node, 4 + 24 * i)[1:] for i in range(cells)])
+        return (float(bounds[:, 0].min()), float(bounds[:, 2].min()), float(bounds[:, 1].max()),
+                float(bounds[:, 3].max()))
+
+    def feature_columns(self, key, geometry, properties):
+        pairs = [part for name, value in properties.items() for part in (literal(name), value)]
+        return [func.json_quote(key).label("id"), type_coerce(geometry, LargeBinary).label("geometry"),
+                func.json_object(*pairs).label("properties")]
+
+    def features(self, rows):
+        geometries = geometry_texts([row[1] for row in rows], FEATURE_DECIMALS)
+        return [f'{{"type":"Feature","id":{row[0]},"geometry":{geometry},"properties":{row[2]}}}'
+                for row, geometry in zip(rows, geometries, strict=True)]
+
+    def coordinates(self, geometry):
+        return [type_coerce(geometry, LargeBinary)]
+
+    def lonlat(self, rows):
+        points = shapely.from_wkb(np.array([bytes(row[-1]) for row in rows], dtype=object))
+        return shapely.get_x(points), shapely.get_y(points)
+
+    def tile(self, connection, query, geometry, layer, z, x, y):
+        rows = connection.execute(query.add_columns(geometry.label("geometry"))).mappings().all()
+        return encode_layer(layer, z, x, y, [row["id"] for row in rows], [row["geometry"] for row in rows],
+                            [{name: value for name, value in row.items() if name not in ("id", "geometry")}
+                             for row in rows])
+
+
+_STORES = {"postgresql": PostgisStore(), "sqlite": SqliteStore()}
+
+
+def spatial_store(bind) -> SpatialStore:
+    """The store for an engine, connection or session's backend."""
+    dialect = (bind.get_bind() if hasattr(bind, "get_bind") else bind).dialect
+    return _STORES[dialect.name]
+
+
+def _rtree(model, column_name: str):
+    return table(rtree_table(model.__tablename__, column_name),
+                 column("id"), column("min_x"), column("max_x"), column("min_y"), column("max_y"))
+
+
+def active_buildings_in_bbox(session, bbox: BBox) -> list[tuple[int, shapely.Point]]:
     """(id, point) of active buildings whose point falls in the box."""
-    rows = session.execute(
-        select(Building.id, Building.point).where(in_bbox(session, Building, "point"),
-                                                  Building.status == BuildingStatus.ACTIVE),
-        box_params(bbox),
-    ).all()
-    box = shapely.box(*bbox)
-    return [(building_id, point) for building_id, point in rows if box.covers(point)]
+    query = select(Building.id, Building.point).where(Building.status == BuildingStatus.ACTIVE)
+    return [tuple(row) for row in session.execute(spatial_store(session).within(query, Building, "point", bbox))]
 
 
-def active_buildings_covered_by(session: Session, geometries) -> set[int]:
+def active_buildings_covered_by(session, geometries) -> set[int]:
     """Ids of active buildings whose point lies in any of the geometries."""
     ids = set()
     for geometry in geometries:
@@ -52,10 +202,9 @@ def active_buildings_covered_by(session: Session, geometries) -> set[int]:
     return ids
 
 
-def district_containing(session: Session, longitude: float, latitude: float) -> str | None:
+def district_containing(session, longitude: float, latitude: float) -> str | None:
     """The code of the district (county-level division) a point lies in, if any."""
     point = shapely.Point(longitude, latitude)
-    rows = session.execute(select(Division.code, Division.geom).where(
-        Division.level == DivisionLevel.DISTRICT, in_bbox(session, Division, "geom")),
-        box_params((longitude, latitude, longitude, latitude))).all()
+    query = select(Division.code, Division.geom).where(Division.level == DivisionLevel.DISTRICT)
+    rows = session.execute(spatial_store(session).within(query, Division, "geom", point.bounds, exact=False)).all()
     return next((code for code, geom in rows if geom.covers(point)), None)

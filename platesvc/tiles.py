@@ -1,20 +1,20 @@
 """Vector tiles of plates, service points, police beats and roads (Mapbox Vector Tile 2.1).
 
 Each tile layer shows one feature collection (features.py) with a few of its properties.
-PostGIS makes the tile itself (ST_AsMVTGeom, ST_AsMVT); on SQLite the index finds the
-features and gis.tiles encodes them the same way.
+The store's index finds the features of a tile; PostGIS makes the tile itself
+(ST_AsMVTGeom, ST_AsMVT), and on SQLite gis.tiles encodes them the same way.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal_column, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from gis.tiles import BUFFER, EXTENT, encode_layer, is_tile, lonlat_bounds
+from gis.tiles import BUFFER, is_tile, lonlat_bounds
 from platesvc import features
 from platesvc.errors import NotFoundError
 from platesvc.models import Building
-from platesvc.spatial_store import box_params, in_bbox
+from platesvc.spatial_store import spatial_store
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def layer_named(name: str) -> TileLayer:
     return layer
 
 
-def tile(session: Session, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+def tile(connection: Connection, layer: TileLayer, z: int, x: int, y: int) -> bytes:
     """The layer's tile z/x/y; b"" when nothing falls in it.
 
     :raises NotFoundError: no such tile, or outside the layer's zoom levels.
@@ -61,37 +61,12 @@ def tile(session: Session, layer: TileLayer, z: int, x: int, y: int) -> bytes:
         raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
     if not is_tile(z, x, y):
         raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
-    if session.get_bind().dialect.name == "postgresql":
-        return _postgis_tile(session, layer, z, x, y)
-    return _encoded_tile(session, layer, z, x, y)
-
-
-def _columns(layer: TileLayer) -> list:
     collection = layer.collection
+    store = spatial_store(connection)
     columns = [collection.properties[name].label(name) for name in layer.properties]
     if layer.key_property:
         columns.insert(0, collection.key.label(layer.key_property))
-    return columns
-
-
-def _candidates(session: Session, layer: TileLayer, *columns):
-    collection = layer.collection
-    query = collection.joins(select(layer.feature_id.label("id"), *columns, *_columns(layer)))
-    return query.where(*collection.conditions, in_bbox(session, collection.model, collection.geometry_column))
-
-
-def _encoded_tile(session: Session, layer: TileLayer, z: int, x: int, y: int) -> bytes:
-    rows = session.execute(_candidates(session, layer, layer.collection.geometry.label("geometry")),
-                           box_params(lonlat_bounds(z, x, y, BUFFER))).all()
-    names = [column.name for column in _columns(layer)]
-    return encode_layer(layer.name, z, x, y, [row.id for row in rows], [row.geometry for row in rows],
-                        [{name: getattr(row, name) for name in names} for row in rows])
-
-
-def _postgis_tile(session: Session, layer: TileLayer, z: int, x: int, y: int) -> bytes:
-    envelope = func.ST_TileEnvelope(z, x, y)
-    geometry = func.ST_AsMVTGeom(func.ST_Transform(layer.collection.geometry, 3857), envelope, EXTENT, BUFFER, True)
-    rows = _candidates(session, layer, geometry.label("geom")).subquery("q")
-    tile_query = (select(func.ST_AsMVT(literal_column("q"), layer.name, EXTENT, "geom", "id"))
-                  .select_from(rows).where(text("q.geom IS NOT NULL")))
-    return bytes(session.scalar(tile_query, box_params(lonlat_bounds(z, x, y, BUFFER))) or b"")
+    query = collection.joins(select(layer.feature_id.label("id"), *columns)).where(*collection.conditions)
+    query = store.within(query, collection.model, collection.geometry_column, lonlat_bounds(z, x, y, BUFFER),
+                         exact=False)
+    return store.tile(connection, query, collection.geometry, layer.name, z, x, y)

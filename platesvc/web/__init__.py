@@ -1,18 +1,20 @@
 """Web blueprints and the one place domain errors become responses."""
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.engine import Connection
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from platesvc.database import db
 from platesvc.errors import PlatesvcError
-from platesvc.features import Collection, CollectionIndex, FeatureCache
 from platesvc.metrics import process_metrics
 from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
+from platesvc.replicas import ReadRouter
 from platesvc.resolve import Resolution, resolve_plate
 from platesvc.web.caching import RenderCache, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
@@ -22,10 +24,19 @@ from platesvc.web.middleware import RequestWrapper
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
 
 
+Result = TypeVar("Result")
+
+
 def resolve(plate_text: str) -> Resolution:
     """Resolve a plate for this request, with this worker's reference snapshot."""
-    return resolve_plate(db.engine, db.session, plate_text, current_app.config,
-                         current_app.extensions["platesvc_references"])
+    config, references = current_app.config, current_app.extensions["platesvc_references"]
+    return _reads().run_on(lambda engine: resolve_plate(engine, db.session, plate_text, config, references),
+                           primary=_from_staff())
+
+
+def read_store(work: Callable[[Connection], Result]) -> Result:
+    """`work` on a connection for this request's reads: a replica's, unless staff ask (replicas.py)."""
+    return _reads().run(work, primary=_from_staff())
 
 
 def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> Tagged:
@@ -33,22 +44,25 @@ def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> T
     return current_app.extensions["platesvc_renders"].get(resolution.snapshot, (*kind, *resolution.source), render)
 
 
-def feature_index(collection: Collection) -> CollectionIndex:
-    """This worker's index of a feature collection, as current as map answers need (MAP_DATA_MAX_AGE)."""
-    return current_app.extensions["platesvc_features"].index(db.engine, collection)
+def reference_snapshot() -> ReferenceSnapshot:
+    """This worker's snapshot of the reference data, as the store holds it now."""
+    references = current_app.extensions["platesvc_references"]
+    return _reads().run_on(references.current, primary=_from_staff())
 
 
-def reference_snapshot(max_age: float | None = None) -> ReferenceSnapshot:
-    """This worker's snapshot of the reference data, as current as map answers need (MAP_DATA_MAX_AGE)
-    unless `max_age` says otherwise (0: as the database holds it now)."""
-    if max_age is None:
-        max_age = current_app.config["MAP_DATA_MAX_AGE"]
-    return current_app.extensions["platesvc_references"].current(db.engine, max_age)
+def _reads() -> ReadRouter:
+    return current_app.extensions["platesvc_reads"]
+
+
+def _from_staff() -> bool:
+    """Whether a staff member (signed in, or with a token) asks: they read the primary, and so their own writes."""
+    environ = request.environ
+    return "HTTP_AUTHORIZATION" in environ or (
+        "HTTP_COOKIE" in environ and current_app.config["SESSION_COOKIE_NAME"] in request.cookies)
 
 
 def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
-    app.extensions["platesvc_features"] = FeatureCache(app.config)
     app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
     from platesvc import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, pages, reports, staff, tiles

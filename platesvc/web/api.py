@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 from platesvc.errors import BadParameterError
 from platesvc.models import ServiceCategory
 from platesvc.nearby import MAX_RADIUS_M, nearby_services
-from platesvc.web import reference_snapshot, rendered, resolve
+from platesvc.web import read_store, rendered, resolve
 from platesvc.web.caching import revalidated
 from platesvc.web.parameters import number
 
@@ -34,9 +34,7 @@ def nearby():
     category = args.get("category") or None
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
-    snapshot = reference_snapshot()
-    found = nearby_services(snapshot.service_index[category], lon, lat, limit, radius)
-    encoded = snapshot.services_geojson  # service points as features, but for their distance
-    features = [f'{encoded[item.service_id]},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found]
+    found = read_store(lambda connection: nearby_services(connection, lon, lat, limit, radius, category))
+    features = [f'{item.service.shown.feature},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found]
     return Response(f'{{"type":"FeatureCollection","numberReturned":{len(features)},"limit":{limit},'
                     f'"features":[{",".join(features)}]}}', mimetype="application/geo+json")

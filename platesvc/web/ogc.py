@@ -1,20 +1,23 @@
 """OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) under /ogc, over features.py.
 
 Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
+A `next` link carries the last key of its page (`after`) beside the offset, so following
+links reads the index from there however deep the page; a client's own offset still works.
 """
 
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from platesvc import features
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.json_text import json_text
-from platesvc.web import feature_index
+from platesvc.web import read_store
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -25,7 +28,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 GEOJSON = "application/geo+json"
-ITEMS_PARAMETERS = {"bbox", "bbox-crs", "limit", "offset", "f"}
+ITEMS_PARAMETERS = {"bbox", "bbox-crs", "limit", "offset", "after", "f"}
 
 
 @bp.get("")
@@ -54,13 +57,15 @@ def conformance():
 def collections():
     return jsonify({
         "links": [_link(_url("ogc.collections"), "self", "application/json", "The feature collections")],
-        "collections": [_describe(collection) for collection in features.COLLECTIONS.values()],
+        "collections": read_store(lambda connection: [_describe(collection, connection)
+                                                      for collection in features.COLLECTIONS.values()]),
     })
 
 
 @bp.get("/collections/<collection_id>")
 def collection(collection_id: str):
-    return jsonify(_describe(_collection(collection_id)))
+    wanted = _collection(collection_id)
+    return jsonify(read_store(lambda connection: _describe(wanted, connection)))
 
 
 @bp.get("/collections/<collection_id>/items")
@@ -76,32 +81,42 @@ def items(collection_id: str):
     limit = min(_integer(args, "limit", features.DEFAULT_LIMIT, low=1, high=10 ** 100),
                 features.MAX_LIMIT)  # cut, not refused
     offset = _integer(args, "offset", 0, low=0)
+    after = None
+    if "after" in args:
+        after = wanted.parse_key(args["after"])
+        if after is None:
+            raise BadParameterError("after", f"{args['after']!r} is not the id of a feature of {collection_id}")
     bbox = _bbox(args)
     filters = {name: args[name] for name in wanted.filterable if name in args}
-    page = features.items(feature_index(wanted), bbox, filters, limit, offset)
+    config = current_app.config
+    page = read_store(lambda connection: features.items(connection, wanted, config, bbox, filters, limit, offset,
+                                                         after))
     items_url = _items_url(collection_id)
-    links = [_link(items_url(offset), "self", GEOJSON, "This page"),
+    links = [_link(items_url(offset, after), "self", GEOJSON, "This page"),
              _link(_url("ogc.collection", collection_id=collection_id), "collection",
                    "application/json", "The collection")]
-    if offset + limit < page.matched:
-        links.append(_link(items_url(offset + limit), "next", GEOJSON, "Next page"))
+    returned = len(page.encoded)
+    if returned == limit and (page.matched is None or offset + limit < page.matched):
+        links.append(_link(items_url(offset + limit, page.last_key), "next", GEOJSON, "Next page"))
     if offset > 0:
         links.append(_link(items_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
-    head = json_text({
-        "type": "FeatureCollection",
-        "numberMatched": page.matched,
-        "numberReturned": len(page.encoded),
+    head = {"type": "FeatureCollection"}
+    if page.matched is not None:
+        head["numberMatched"] = page.matched
+    head.update({
+        "numberReturned": returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     })
-    return Response(head[:-1] + ',"features":[' + ",".join(page.encoded) + "]}", mimetype=GEOJSON)
+    return Response(json_text(head)[:-1] + ',"features":[' + ",".join(page.encoded) + "]}", mimetype=GEOJSON)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     wanted = _collection(collection_id)
     _check_format(request.args)
-    feature = features.item(feature_index(wanted), feature_id)
+    config = current_app.config
+    feature = read_store(lambda connection: features.item(connection, wanted, config, feature_id))
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
     links = [
@@ -131,8 +146,8 @@ def _collection(collection_id: str) -> features.Collection:
     return found
 
 
-def _describe(collection: features.Collection) -> dict:
-    bounds = feature_index(collection).bounds
+def _describe(collection: features.Collection, connection) -> dict:
+    bounds = features.extent(connection, collection)
     description = {
         "id": collection.id,
         "title": collection.title,
@@ -172,15 +187,17 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def _items_url(collection_id: str) -> Callable[[int], str]:
-    """This request's items URL at another offset (its path is built once: the links need three)."""
+def _items_url(collection_id: str) -> Callable[..., str]:
+    """This request's items URL at another offset, and after a key (the path is built once: the
+    links need three)."""
     path = _url("ogc.items", collection_id=collection_id)
-    # The client's own query, already escaped, less any offset.
+    # The client's own query, already escaped, less any offset or key.
     kept = [part for part in request.query_string.decode("ascii", "replace").split("&")
-            if part and not part.startswith("offset=")]
+            if part and not part.startswith(("offset=", "after="))]
 
-    def at(offset: int) -> str:
-        query = "&".join(kept + ([f"offset={offset}"] if offset else []))
+    def at(offset: int, after=None) -> str:
+        query = "&".join(kept + ([f"offset={offset}"] if offset else [])
+                         + ([f"after={quote(str(after), safe='')}"] if after is not None else []))
         return f"{path}?{query}" if query else path
     return at
 
@@ -195,7 +212,7 @@ def _integer(args, name: str, default: int, low: int, high: int = 2 ** 31 - 1) -
     text = args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise BadParameterError(name, f"{text!r} is not a whole number from {low} to {high}")
     return int(text)
 

@@ -89,10 +89,14 @@ def _ogc_paths() -> dict:
                  "schema": {"type": "integer", "minimum": 1, "maximum": features.MAX_LIMIT,
                             "default": features.DEFAULT_LIMIT}},
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"name": "after", "in": "query", "schema": {"type": "string"},
+                 "description": "Start after the feature with this id (features come in id order); `next` links "
+                                "carry it, so deep pages read the index from there rather than count to the offset"},
                 *({"name": name, "in": "query", "schema": {"type": "string"},
                    "description": "Only features whose property equals this"} for name in filters),
             ],
-            "responses": {"200": _geojson("FeatureCollection with numberMatched, numberReturned, next/prev links"),
+            "responses": {"200": _geojson(f"FeatureCollection with numberReturned, next/prev links and "
+                                          f"numberMatched (left out past {features.MATCH_COUNT_LIMIT} matches)"),
                           "400": _OGC_ERROR, "404": _OGC_ERROR}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "summary": "One feature", "operationId": "ogcItem",

@@ -14,7 +14,7 @@ from platesvc import features
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.models import ServiceCategory
 from platesvc.plate_ids import parse_plate_id
-from platesvc.web import feature_index, reference_snapshot, rendered, resolve
+from platesvc.web import read_store, reference_snapshot, rendered, resolve
 from platesvc.web.caching import Tagged, revalidated, tagged
 from platesvc.web.i18n import MESSAGES, choose_language, distance_text
 
@@ -61,12 +61,10 @@ def plate(plate_text: str):
 @bp.get("/P/<plate_text>/to/<int:service_id>")
 def route_to_service(plate_text: str, service_id: int):
     """A service point's page of navigation links, one per map app."""
-    # Linked from a plate page, which reads the counters afresh: so does this, or a service
-    # point added a moment ago could be missing here.
-    service = reference_snapshot(max_age=0).services.get(service_id)
+    service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
-    return render_page("route_to_service.html", service=service, plate_text=plate_text)
+    return render_page("route_to_service.html", service=service.shown.entry, plate_text=plate_text)
 
 
 @bp.get("/map")
@@ -77,7 +75,7 @@ def plate_map():
 
 def map_page(plate_link: str):
     """The map page, where tapping a plate opens `plate_link` with PLATE replaced by its ID."""
-    bounds = feature_index(features.COLLECTIONS["plates"]).bounds
+    bounds = read_store(lambda connection: features.extent(connection, features.COLLECTIONS["plates"]))
     return render_page("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory],
                        plate_link=plate_link)
 

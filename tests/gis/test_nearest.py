@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis.nearest import GEOD, PointIndex, bbox_around, geodesic_distance, k_nearest
+from gis.nearest import GEOD, bbox_around, geodesic_distance, k_nearest, nearest_by_boxes, within_by_boxes
 
 
 def test_k_nearest_matches_brute_force_geodesic_order():
@@ -34,16 +34,27 @@ def test_bbox_around_holds_every_point_within_the_radius_and_little_more(lon, la
     assert max_lon - min_lon <= (lons[0] - lons[1]) * 1.02 and max_lat - min_lat <= (lats[2] - lats[3]) * 1.01
 
 
-def test_a_point_index_finds_what_brute_force_finds():
+def _box_search(ids, lon, lat):
+    """What a spatial index answers: the points in a box."""
+    def search(box):
+        inside = (lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3])
+        return ids[inside], lon[inside], lat[inside]
+    return search
+
+
+@pytest.mark.parametrize("reach", [50.0, 2000.0, 100_000.0])
+def test_searching_by_boxes_finds_what_brute_force_finds(reach):
     rng = np.random.default_rng(5)
     lon, lat = rng.uniform(106.0, 106.5, 300), rng.uniform(38.2, 38.7, 300)
     ids = np.arange(1000, 1300)
-    index = PointIndex(ids, lon, lat)
+    search = _box_search(ids, lon, lat)
     for origin_lon, origin_lat in zip(rng.uniform(105.9, 106.6, 30), rng.uniform(38.1, 38.8, 30)):
         brute = geodesic_distance(np.full(300, origin_lon), np.full(300, origin_lat), lon, lat)
         order = np.lexsort((ids, brute))
-        found, metres = index.nearest(origin_lon, origin_lat, 5, 50_000)
+        found, metres = nearest_by_boxes(search, origin_lon, origin_lat, 5, 50_000, reach)
         assert found.tolist() == ids[order][:5].tolist() and metres == pytest.approx(brute[order][:5])
-        found, metres = index.within(origin_lon, origin_lat, 4000)
+        found, metres = within_by_boxes(search, origin_lon, origin_lat, 4000)
         assert found.tolist() == [i for i in ids[order] if brute[i - 1000] <= 4000]
-    assert len(PointIndex([], [], []).within(106.3, 38.5, 1000)[0]) == 0
+    nothing = _box_search(ids[:0], lon[:0], lat[:0])
+    assert len(within_by_boxes(nothing, 106.3, 38.5, 1000)[0]) == 0
+    assert len(nearest_by_boxes(nothing, 106.3, 38.5, 5, 50_000)[0]) == 0
