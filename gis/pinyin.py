@@ -2,10 +2,12 @@
 
 from pypinyin import Style, lazy_pinyin
 
-# Generic parts of a road name, longest first; a direction before one (解放西街)
-# belongs to the generic part in Pinyin ("Jiefang Xijie"), per GB/T 16159.
+# Generic parts of a road name, longest first; a direction or an ordinal before one
+# (解放西街, 中山一路) belongs to the generic part in Pinyin ("Jiefang Xijie",
+# "Zhongshan Yilu"), per GB/T 16159.
 _GENERICS = ("大街", "大道", "路", "街", "巷", "道", "胡同", "里")
 _DIRECTIONS = "东西南北中"
+_ORDINALS = "一二三四五六七八九十"
 
 
 def _syllables(text: str) -> str:
@@ -28,6 +30,8 @@ def road_pinyin(name: str) -> str:
     for generic in _GENERICS:
         if name.endswith(generic) and len(name) > len(generic):
             specific = name[: -len(generic)]
+            while len(specific) > 2 and specific[-1] in _ORDINALS:
+                specific, generic = specific[:-1], specific[-1] + generic
             if specific[-1] in _DIRECTIONS and len(specific) > 1:
                 specific, generic = specific[:-1], specific[-1] + generic
             return f"{place_pinyin(specific)} {place_pinyin(generic)}"

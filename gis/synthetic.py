@@ -1,18 +1,27 @@
-"""A deterministic synthetic Yinchuan: the demo city.
+"""A deterministic synthetic Yinchuan: the demo city, of any size up to millions of buildings.
 
 The six real county-level divisions and their seats come from gis.reference; every
 town gets a road grid around its seat, buildings line the roads (densest near the
 urban core), and subdistricts, communities, police beats, culture zones and service
 points are laid over them. Geometry is built in UTM 48N metres and returned in WGS84.
 The same seed always gives the same city.
+
+A larger city grows as real ones do: first compounds behind the frontage (a door number
+with buildings 12-1号, 12-2号… behind it), then new towns across the division, each with
+its grid and its subdistrict; what a division cannot hold goes to the roomier ones.
+Every road, subdistrict and community name is unique.
 """
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from gis.joins import containing_polygon, nearest_geometry
 from gis.pinyin import road_pinyin
@@ -34,6 +43,10 @@ MEAL_POINT_COMMUNITY_SHARE = 0.6
 SLOT_SPACING_M = 24.0
 FRONTAGE_OFFSET_M = 8.0
 CLEAR_OF_JUNCTION_M = 36.0
+ROW_SPACING_M = 30.0  # from one row of a compound to the next, away from the road
+MAX_ROWS_BEHIND = 4
+NEW_TOWN_RADIUS_SHARE = 0.6  # of the seat's radius
+MAX_NEW_TOWNS = 256  # per division
 
 
 @dataclass(frozen=True)
@@ -113,16 +126,38 @@ LANDMARKS = (
 MIN_BUILDINGS = len(TOWNS)
 
 
+BUILDING_FIELDS = ("source_id", "road", "number", "community", "subdistrict", "division_code", "name", "floors")
+
+
 @dataclass
 class City:
-    """The demo city as GeoDataFrames with the canonical import fields, in WGS84."""
+    """The demo city as GeoDataFrames with the canonical import fields, in WGS84.
+
+    Buildings are held as a table of their fields and footprint bounds, and become a
+    GeoDataFrame when asked for: whole (`buildings`), or a chunk at a time, so that a
+    million of them need not all be shapes at once.
+    """
 
     divisions: gpd.GeoDataFrame  # code, name, level, parent_code
     roads: gpd.GeoDataFrame  # source_id, name, pinyin, division_code
-    buildings: gpd.GeoDataFrame  # source_id, road, number, community, subdistrict, division_code, name, floors
+    building_table: pd.DataFrame  # BUILDING_FIELDS and the footprint's bounds in WORK_CRS
     beats: gpd.GeoDataFrame  # source_id, name, station, officer, phone
     services: gpd.GeoDataFrame  # source_id, name, category, phone, hours
     culture: gpd.GeoDataFrame  # source_id, title, body, road (zones have a polygon, road notes none)
+
+    @cached_property
+    def buildings(self) -> gpd.GeoDataFrame:
+        """Every building: BUILDING_FIELDS and its footprint."""
+        return self._frame(self.building_table)
+
+    def building_chunks(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+        """The buildings, `size` at a time."""
+        for start in range(0, len(self.building_table), size):
+            yield self._frame(self.building_table.iloc[start:start + size])
+
+    @staticmethod
+    def _frame(table: pd.DataFrame) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(table[list(BUILDING_FIELDS)], geometry=_footprints_in_wgs84(table), crs=WGS84)
 
 
 def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
@@ -134,22 +169,28 @@ def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
     districts["seat"] = districts["seat"].to_crs(WORK_CRS)
     quotas = _quotas(buildings)
     road_names = _road_name_sequence(rng)
+    subdistrict_names = _subdistrict_name_sequence(rng)
 
-    road_frames, building_frames = [], []
-    for district in districts.itertuples():
-        town = TOWNS[district.code]
-        roads = _grid_roads(district, town, road_names, rng)
+    road_frames, building_frames, town_names = [], [], {}
+    # The roomiest divisions last: each takes what those before it had no room for.
+    order = sorted(districts.itertuples(), key=lambda d: (d.geometry.area, d.code))
+    overflow = 0
+    for position, district in enumerate(order):
+        quota = quotas[district.code] + overflow
+        roads, placed, new_towns = _build_division(district, TOWNS[district.code], quota, road_names, rng,
+                                                   last=position == len(order) - 1)
+        overflow = quota - len(placed)
         road_frames.append(roads)
-        building_frames.append(_place_buildings(district, town, roads, quotas[district.code], rng))
+        building_frames.append(placed)
+        town_names[district.code] = [next(subdistrict_names) + ("街道" if TOWNS[district.code].urban else "镇")
+                                     for _ in range(new_towns)]
     roads = pd.concat(road_frames, ignore_index=True)
     placed = pd.concat(building_frames, ignore_index=True)
 
-    subdistricts = _subdistricts(districts, placed, rng)
-    placed["subdistrict_code"] = subdistricts["code"].to_numpy()[
-        _assign(placed.geometry.centroid, subdistricts.geometry)]
+    subdistricts = _subdistricts(districts, placed, town_names, rng)
+    placed["subdistrict_code"] = subdistricts["code"].to_numpy()[_assign(_centres(placed), subdistricts.geometry)]
     communities = _communities(subdistricts, placed, rng)
-    placed["community_code"] = communities["code"].to_numpy()[
-        _assign(placed.geometry.centroid, communities.geometry)]
+    placed["community_code"] = communities["code"].to_numpy()[_assign(_centres(placed), communities.geometry)]
 
     divisions = pd.concat([
         gpd.GeoDataFrame({"code": districts["code"], "name": districts["name"], "level": "district",
@@ -159,21 +200,22 @@ def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
     ], ignore_index=True)
 
     names_by_code = dict(zip(divisions["code"], divisions["name"]))
-    building_gdf = gpd.GeoDataFrame({
+    building_table = pd.DataFrame({
         "source_id": [f"DEMO-B{i + 1:06d}" for i in range(len(placed))],
         "road": placed["road"],
-        "number": placed["number"].astype(str),
+        "number": placed["number"],
         "community": placed["community_code"].map(names_by_code),
         "subdistrict": placed["subdistrict_code"].map(names_by_code),
         "division_code": placed["division_code"],
         "name": placed["name"],
         "floors": placed["floors"],
-    }, geometry=placed.geometry, crs=WORK_CRS)
+        **{bound: placed[bound] for bound in ("x_lo", "x_hi", "y_lo", "y_hi")},
+    })
 
     return City(
         divisions=_polygons(divisions).to_crs(WGS84),
         roads=roads[["source_id", "name", "pinyin", "division_code", "geometry"]].to_crs(WGS84),
-        buildings=building_gdf.to_crs(WGS84),
+        building_table=building_table,
         beats=_beats(communities, subdistricts, rng).to_crs(WGS84),
         services=_services(districts, subdistricts, communities, placed, rng).to_crs(WGS84),
         culture=_culture(roads).to_crs(WGS84),
@@ -188,30 +230,108 @@ def _quotas(total: int) -> dict[str, int]:
     return dict(zip(codes, counts.tolist()))
 
 
-def _road_name_sequence(rng):
-    """Unique name stems: every root once, then every root with each direction."""
+def _ordinals() -> Iterator[str]:
+    """一, 二, … 九十九, then 一百零一 …: Chinese numbers for numbered names."""
+    digits = "零一二三四五六七八九"
+    for n in itertools.count(1):
+        if n < 10:
+            yield digits[n]
+        elif n < 100:
+            tens, ones = divmod(n, 10)
+            yield ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+        else:
+            yield "".join(digits[int(c)] for c in str(n))
+
+
+def _road_name_sequence(rng) -> Iterator[str]:
+    """Unique name stems: every root once, then every root with each direction, then numbered (北京一路…)."""
     roots = [root for root, _ in ROAD_ROOTS]
     order = rng.permutation(len(roots))
     for direction in ("",) + _DIRECTIONS:
         for i in order:
             yield roots[i] + direction
+    for ordinal in _ordinals():
+        for i in order:
+            yield roots[i] + ordinal
 
 
-def _grid_roads(district, town, road_names, rng) -> gpd.GeoDataFrame:
-    seat = district.seat
-    steps = np.arange(-np.floor(town.radius_m / town.block_m), np.floor(town.radius_m / town.block_m) + 1)
-    jitter = rng.uniform(-0.1, 0.1, size=(2, len(steps))) * town.block_m
-    xs = seat.x + steps * town.block_m + jitter[0]
-    ys = seat.y + steps * town.block_m + jitter[1]
-    x0, x1 = seat.x - town.radius_m, seat.x + town.radius_m
-    y0, y1 = seat.y - town.radius_m, seat.y + town.radius_m
+def _subdistrict_name_sequence(rng) -> Iterator[str]:
+    """Unique stems for the subdistricts of new towns, none a stem of the real ones."""
+    taken = {name[:2] for town in TOWNS.values() for name in town.subdistricts}
+    roots = [root for root, _ in ROAD_ROOTS]
+    for suffix in itertools.chain(("",), _DIRECTIONS, _ordinals()):
+        for i in rng.permutation(len(roots)):
+            if suffix or roots[i][:2] not in taken:
+                yield roots[i] + suffix
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How much of a division is built: rows of a compound behind the frontage, and new towns."""
+
+    rows: int
+    new_towns: int
+
+
+def _plans() -> Iterator[_Plan]:
+    for rows in range(MAX_ROWS_BEHIND + 1):
+        yield _Plan(rows, 0)
+    new_towns = 1
+    while new_towns <= MAX_NEW_TOWNS:
+        yield _Plan(MAX_ROWS_BEHIND, new_towns)
+        new_towns *= 2
+
+
+def _build_division(district, town, quota, road_names, rng, last: bool):
+    """Roads and `quota` buildings for a division (fewer if it has no room and `last` is false),
+    and how many new towns it took."""
+    for plan in _plans():
+        centres = [(district.seat, town.radius_m)] + _new_town_centres(district, town, plan.new_towns, rng)
+        if len(centres) - 1 < plan.new_towns:  # the division is full of towns
+            plan = _Plan(plan.rows, len(centres) - 1)
+        roads = pd.concat([_grid_roads(district, centre, radius, town.block_m, road_names, rng, i)
+                           for i, (centre, radius) in enumerate(centres)], ignore_index=True)
+        slots = _slots(district, town, roads, plan.rows, rng)
+        if len(slots) >= quota or len(centres) - 1 < plan.new_towns or plan.new_towns >= MAX_NEW_TOWNS:
+            break
+    if len(slots) < quota and last:
+        raise ValueError(f"the demo city has room for {len(slots)} more buildings in {district.name}, "
+                         f"not {quota}: ask for fewer")
+    placed = _choose_buildings(district, town, centres, slots, min(quota, len(slots)), rng)
+    return roads, placed, len(centres) - 1
+
+
+def _new_town_centres(district, town, count, rng) -> list[tuple[shapely.Point, float]]:
+    """Up to `count` centres of new towns inside the division, clear of the seat and of each other."""
+    radius = town.radius_m * NEW_TOWN_RADIUS_SHARE
+    minx, miny, maxx, maxy = district.geometry.bounds
+    inner = district.geometry.buffer(-radius / 2)
+    shapely.prepare(inner)
+    taken = [(district.seat, town.radius_m)]
+    for _ in range(count * 40):
+        if len(taken) > count:
+            break
+        point = shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if inner.contains(point) and all(max(abs(point.x - c.x), abs(point.y - c.y)) >= r + radius
+                                         for c, r in taken):
+            taken.append((point, radius))
+    return taken[1:]
+
+
+def _grid_roads(district, centre, radius, block, road_names, rng, town_index: int) -> gpd.GeoDataFrame:
+    steps = np.arange(-np.floor(radius / block), np.floor(radius / block) + 1)
+    jitter = rng.uniform(-0.1, 0.1, size=(2, len(steps))) * block
+    xs = centre.x + steps * block + jitter[0]
+    ys = centre.y + steps * block + jitter[1]
+    x0, x1 = centre.x - radius, centre.x + radius
+    y0, y1 = centre.y - radius, centre.y + radius
     lines = [shapely.LineString([(x0, y), (x1, y)]) for y in ys]  # east-west: 路
     lines += [shapely.LineString([(x, y0), (x, y1)]) for x in xs]  # north-south: 街
     east_west = np.array([True] * len(ys) + [False] * len(xs))
     major = np.concatenate([steps % 3 == 0, steps % 3 == 0])
     clipped = shapely.intersection(np.array(lines, dtype=object), district.geometry)
     lengths = shapely.length(clipped)
-    keep = lengths >= 3 * town.block_m
+    keep = lengths >= 3 * block
     rows = []
     for line, clip, ew, big in zip(np.array(lines, dtype=object)[keep], clipped[keep],
                                    east_west[keep], major[keep]):
@@ -226,92 +346,107 @@ def _grid_roads(district, town, road_names, rng) -> gpd.GeoDataFrame:
         })
     roads = gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
     roads["geometry"] = to_multilinestrings(roads.geometry)
-    roads["source_id"] = [f"DEMO-R{district.code}-{i + 1:03d}" for i in range(len(roads))]
+    town = "" if town_index == 0 else f"T{town_index:03d}-"
+    roads["source_id"] = [f"DEMO-R{district.code}-{town}{i + 1:03d}" for i in range(len(roads))]
+    roads["town"] = town_index
     return roads
 
 
-def _place_buildings(district, town, roads, quota, rng) -> gpd.GeoDataFrame:
-    """Choose `quota` frontage slots along the roads, weighted towards the seat."""
-    seat = district.seat
-    junction_x = np.array([r.grid_line.coords[0][0] for r in roads.itertuples() if not r.east_west])
-    junction_y = np.array([r.grid_line.coords[0][1] for r in roads.itertuples() if r.east_west])
-    slots = []
-    for road in roads.itertuples():
-        (ax, ay), (bx, by) = road.grid_line.coords
-        if road.east_west:
-            along = np.arange(ax + SLOT_SPACING_M, bx, SLOT_SPACING_M)
-            clear = np.min(np.abs(along[:, None] - junction_x[None, :]), axis=1, initial=np.inf)
-            along = along[clear > CLEAR_OF_JUNCTION_M]
-            centre_x, centre_y = along, np.full_like(along, ay)
-            start = ax
-        else:
-            along = np.arange(ay + SLOT_SPACING_M, by, SLOT_SPACING_M)
-            clear = np.min(np.abs(along[:, None] - junction_y[None, :]), axis=1, initial=np.inf)
-            along = along[clear > CLEAR_OF_JUNCTION_M]
-            centre_x, centre_y = np.full_like(along, ax), along
-            start = ay
-        on_road = shapely.dwithin(road.geometry, shapely.points(centre_x, centre_y), 1.0)
-        index = np.rint((along[on_road] - start) / SLOT_SPACING_M).astype(int)
-        for side in (0, 1):  # 0: north/west side, odd numbers; 1: south/east side, even
-            slots.append(pd.DataFrame({
-                "road": road.name,
-                "east_west": road.east_west,
-                "side": side,
-                "cx": centre_x[on_road],
-                "cy": centre_y[on_road],
-                "number": 2 * index + 1 + side,
-            }))
-    slots = pd.concat(slots, ignore_index=True)
+def _slots(district, town, roads, rows, rng) -> pd.DataFrame:
+    """Every place a building could stand: frontage slots along the roads and, `rows` deep, the
+    compound rows behind them, each with the bounds of its footprint."""
+    parts = {name: [] for name in ("road", "east_west", "side", "row", "town", "cx", "cy", "number")}
+    for _, group in roads.groupby("town", sort=True):
+        junction_x = np.array([r.grid_line.coords[0][0] for r in group.itertuples() if not r.east_west])
+        junction_y = np.array([r.grid_line.coords[0][1] for r in group.itertuples() if r.east_west])
+        for road in group.itertuples():
+            (ax, ay), (bx, by) = road.grid_line.coords
+            if road.east_west:
+                along = np.arange(ax + SLOT_SPACING_M, bx, SLOT_SPACING_M)
+                clear = np.min(np.abs(along[:, None] - junction_x[None, :]), axis=1, initial=np.inf)
+                centre_x, centre_y, start = along, np.full_like(along, ay), ax
+            else:
+                along = np.arange(ay + SLOT_SPACING_M, by, SLOT_SPACING_M)
+                clear = np.min(np.abs(along[:, None] - junction_y[None, :]), axis=1, initial=np.inf)
+                centre_x, centre_y, start = np.full_like(along, ax), along, ay
+            kept = clear > CLEAR_OF_JUNCTION_M
+            on_road = np.zeros(len(along), dtype=bool)
+            on_road[kept] = shapely.dwithin(road.geometry, shapely.points(centre_x[kept], centre_y[kept]), 1.0)
+            index = np.rint((along - start) / SLOT_SPACING_M).astype(int)
+            for row in range(rows + 1):
+                if row and row * ROW_SPACING_M + FRONTAGE_OFFSET_M + 22 > town.block_m / 2:
+                    break
+                # A compound's rows stay clear of the rows of the crossing road.
+                fits = on_road & (clear > CLEAR_OF_JUNCTION_M + row * ROW_SPACING_M)
+                count = int(fits.sum())
+                for side in (0, 1):  # 0: north/west side, odd numbers; 1: south/east side, even
+                    for name, values in (("road", np.full(count, road.name, dtype=object)),
+                                         ("east_west", np.full(count, road.east_west)),
+                                         ("side", np.full(count, side)), ("row", np.full(count, row)),
+                                         ("town", np.full(count, road.town)), ("cx", centre_x[fits]),
+                                         ("cy", centre_y[fits]), ("number", 2 * index[fits] + 1 + side)):
+                        parts[name].append(values)
+    slots = pd.DataFrame({name: np.concatenate(values) for name, values in parts.items()})
     n = len(slots)
     width = rng.uniform(12, SLOT_SPACING_M - 5, n)
     depth = rng.uniform(10, 22, n)
     outward = np.where(slots["side"] == 0, 1.0, -1.0)  # north or west is +y / -x
     ew = slots["east_west"].to_numpy()
-    near = FRONTAGE_OFFSET_M
-    # Footprint rectangle: along the road by width, away from it by depth.
-    x_lo = np.where(ew, slots["cx"] - width / 2,
-                    slots["cx"] - outward * near - np.where(outward > 0, depth, 0))
-    x_hi = np.where(ew, slots["cx"] + width / 2,
-                    slots["cx"] - outward * near + np.where(outward > 0, 0, depth))
-    y_lo = np.where(ew, slots["cy"] + outward * near - np.where(outward > 0, 0, depth),
-                    slots["cy"] - width / 2)
-    y_hi = np.where(ew, slots["cy"] + outward * near + np.where(outward > 0, depth, 0),
-                    slots["cy"] + width / 2)
-    footprints = shapely.box(x_lo, y_lo, x_hi, y_hi)
+    near = FRONTAGE_OFFSET_M + slots["row"].to_numpy() * ROW_SPACING_M
+    cx, cy = slots["cx"].to_numpy(), slots["cy"].to_numpy()
+    # Footprint rectangle: along the road by width, away from it by depth, `near` from its line.
+    slots["x_lo"] = np.where(ew, cx - width / 2, cx - outward * near - np.where(outward > 0, depth, 0))
+    slots["x_hi"] = np.where(ew, cx + width / 2, cx - outward * near + np.where(outward > 0, 0, depth))
+    slots["y_lo"] = np.where(ew, cy + outward * near - np.where(outward > 0, 0, depth), cy - width / 2)
+    slots["y_hi"] = np.where(ew, cy + outward * near + np.where(outward > 0, depth, 0), cy + width / 2)
+    # Inside the division when its four corners are: a boundary is not that jagged at this
+    # scale, and no footprint need be built for a slot that is not chosen.
     shapely.prepare(district.geometry)
-    inside = shapely.contains(district.geometry, footprints)
-    slots, footprints = slots[inside].reset_index(drop=True), footprints[inside]
-    if len(slots) < quota:
-        raise ValueError(
-            f"{district.name} has room for {len(slots)} demo buildings, not {quota}: ask for fewer")
+    inside = np.ones(n, dtype=bool)
+    for x, y in (("x_lo", "y_lo"), ("x_lo", "y_hi"), ("x_hi", "y_lo"), ("x_hi", "y_hi")):
+        inside &= shapely.contains_xy(district.geometry, slots[x].to_numpy(), slots[y].to_numpy())
+    return slots[inside].reset_index(drop=True)
 
-    centroids = shapely.centroid(footprints)
-    distance = shapely.distance(centroids, seat)
-    sigma = town.radius_m * (0.35 if town.urban else 0.3)
-    weight = np.exp(-((distance / sigma) ** 2)) + 0.02
+
+def _choose_buildings(district, town, centres, slots, quota, rng) -> pd.DataFrame:
+    """`quota` of the slots, weighted towards each town's centre, with their footprints' bounds."""
+    x = (slots["x_lo"].to_numpy() + slots["x_hi"].to_numpy()) / 2
+    y = (slots["y_lo"].to_numpy() + slots["y_hi"].to_numpy()) / 2
+    weight = np.full(len(slots), 0.02)
+    for i, (centre, radius) in enumerate(centres):
+        sigma = radius * (0.35 if town.urban else 0.3)
+        mine = (slots["town"] == i).to_numpy()
+        weight[mine] += np.exp(-(np.hypot(x[mine] - centre.x, y[mine] - centre.y) / sigma) ** 2)
     chosen = np.sort(rng.choice(len(slots), size=quota, replace=False, p=weight / weight.sum()))
     slots = slots.iloc[chosen].reset_index(drop=True)
     floors = rng.integers(6, 34, quota) if town.urban else rng.integers(1, 7, quota)
-    named = rng.random(quota) < 0.15
+    row = slots["row"].to_numpy()
+    number = slots["number"].astype(str).to_numpy()
+    number = np.where(row > 0, np.char.add(np.char.add(number.astype(str), "-"), row.astype(str)), number)
+    named = (rng.random(quota) < 0.15) & (row == 0)
     names = np.where(named, [f"{r[:2]}花园{k % 20 + 1}号楼" for r, k in zip(slots["road"], range(quota))], None)
-    return gpd.GeoDataFrame({
+    return pd.DataFrame({
         "road": slots["road"],
-        "number": slots["number"],
+        "number": number,
         "division_code": district.code,
         "floors": floors,
         "name": names,
-    }, geometry=footprints[chosen], crs=WORK_CRS)
+        **{bound: slots[bound] for bound in ("x_lo", "x_hi", "y_lo", "y_hi")},
+    })
 
 
 def _kmeans_seeds(points: np.ndarray, k: int, rng, iterations: int = 12) -> np.ndarray:
+    origin = points.mean(axis=0)
+    points = points - origin  # small numbers, so the expanded squares below keep their precision
     centres = points[rng.choice(len(points), size=k, replace=False)]
     for _ in range(iterations):
-        labels = np.argmin(((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
-        for j in range(k):
-            members = points[labels == j]
-            if len(members):
-                centres[j] = members.mean(axis=0)
-    return centres
+        # |p - c|² less the |p|² every centre shares: one matrix product instead of a cube of differences.
+        labels = np.argmin((centres ** 2).sum(axis=1)[None, :] - 2 * points @ centres.T, axis=1)
+        counts = np.bincount(labels, minlength=k)
+        sums = np.column_stack([np.bincount(labels, weights=points[:, axis], minlength=k) for axis in (0, 1)])
+        filled = counts > 0
+        centres[filled] = sums[filled] / counts[filled, None]
+    return centres + origin
 
 
 def _voronoi_cells(seeds: np.ndarray, parent) -> np.ndarray:
@@ -322,14 +457,30 @@ def _voronoi_cells(seeds: np.ndarray, parent) -> np.ndarray:
 
 
 def _building_xy(buildings) -> np.ndarray:
-    centroids = buildings.geometry.centroid
-    return np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
+    """Footprint centres (work CRS) of placed buildings, which are held as their bounds, not as shapes."""
+    return np.column_stack([(buildings["x_lo"].to_numpy() + buildings["x_hi"].to_numpy()) / 2,
+                            (buildings["y_lo"].to_numpy() + buildings["y_hi"].to_numpy()) / 2])
 
 
-def _subdistricts(districts, buildings, rng) -> gpd.GeoDataFrame:
+def _centres(buildings) -> np.ndarray:
+    return shapely.points(_building_xy(buildings))
+
+
+def _footprints_in_wgs84(buildings) -> np.ndarray:
+    """The footprint rectangles, their corners taken to WGS84 (as to_crs would, without the copy in between)."""
+    x_lo, x_hi = buildings["x_lo"].to_numpy(), buildings["x_hi"].to_numpy()
+    y_lo, y_hi = buildings["y_lo"].to_numpy(), buildings["y_hi"].to_numpy()
+    # The ring as shapely.box draws it: from the lower right, anticlockwise, back to the start.
+    xs = np.column_stack([x_hi, x_hi, x_lo, x_lo, x_hi])
+    ys = np.column_stack([y_lo, y_hi, y_hi, y_lo, y_lo])
+    lon, lat = Transformer.from_crs(WORK_CRS, WGS84, always_xy=True).transform(xs, ys)
+    return shapely.polygons(np.stack([lon, lat], axis=-1))
+
+
+def _subdistricts(districts, buildings, new_towns, rng) -> gpd.GeoDataFrame:
     rows = []
     for district in districts.itertuples():
-        names = TOWNS[district.code].subdistricts
+        names = TOWNS[district.code].subdistricts + tuple(new_towns.get(district.code, ()))
         members = buildings[buildings["division_code"] == district.code]
         k = min(len(names), len(members))
         cells = _voronoi_cells(_kmeans_seeds(_building_xy(members), k, rng), district.geometry)
@@ -343,8 +494,7 @@ def _subdistricts(districts, buildings, rng) -> gpd.GeoDataFrame:
 def _communities(subdistricts, buildings, rng) -> gpd.GeoDataFrame:
     total = max(len(subdistricts), round(len(buildings) / BUILDINGS_PER_COMMUNITY))
     counts = buildings["subdistrict_code"].value_counts()
-    roots = [root for root, _ in ROAD_ROOTS]
-    names = [r + s + "社区" for s in COMMUNITY_SUFFIXES for r in rng.permutation(roots)]
+    names = _community_name_sequence(rng)
     rows = []
     for sub in subdistricts.itertuples():
         members = buildings[buildings["subdistrict_code"] == sub.code]
@@ -355,9 +505,18 @@ def _communities(subdistricts, buildings, rng) -> gpd.GeoDataFrame:
             k = min(len(members), max(1, round(total * counts[sub.code] / len(buildings))))
             cells = _voronoi_cells(_kmeans_seeds(_building_xy(members), k, rng), sub.geometry)
         for i, cell in enumerate(cells):
-            rows.append({"code": f"{sub.code}{i + 1:03d}", "name": names[len(rows)], "level": "community",
+            rows.append({"code": f"{sub.code}{i + 1:03d}", "name": next(names), "level": "community",
                          "parent_code": sub.code, "geometry": cell})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
+
+
+def _community_name_sequence(rng) -> Iterator[str]:
+    """Unique community names: every root with each suffix, then with directions, then numbered."""
+    roots = [root for root, _ in ROAD_ROOTS]
+    for middle in itertools.chain(("",), _DIRECTIONS, _ordinals()):
+        for suffix in COMMUNITY_SUFFIXES:
+            for root in rng.permutation(roots):
+                yield root + middle + suffix + "社区"
 
 
 def _assign(points, polygons) -> np.ndarray:

@@ -11,6 +11,9 @@ from gis.pinyin import place_pinyin, road_pinyin
     ("绿洲路", "Lüzhou Lu"),
     ("鼓楼", "Gulou"),
     ("西街", "Xi Jie"),
+    ("中山一路", "Zhongshan Yilu"),
+    ("北京二十街", "Beijing Ershijie"),
+    ("八一路", "Bayi Lu"),  # a name, not a numbered road
 ])
 def test_road_pinyin_separates_the_generic_part(name, expected):
     assert road_pinyin(name) == expected
