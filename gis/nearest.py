@@ -2,10 +2,10 @@
 (precomputing links), and the nearest to one place from a spatial index that answers boxes
 (a nearby search).
 
-For many origins, candidates are ranked in a local equal-distance projection (vectorised,
-in chunks), then the best few are measured on the WGS84 ellipsoid and re-ranked, so the
-answer is the geodesic k nearest even where the projection would break a near-tie
-wrongly. For one place, the index gives the points in a box that holds every point
+For many origins, candidates are ranked in a local equal-distance projection (an STRtree
+of the targets, vectorised, in chunks), then the best few are measured on the WGS84
+ellipsoid and re-ranked, so the answer is the geodesic k nearest even where the
+projection would break a near-tie wrongly. For one place, the index gives the points in a box that holds every point
 within reach, and only those are measured.
 """
 
@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import shapely
 from pyproj import CRS, Geod, Transformer
 
 GEOD = Geod(ellps="WGS84")
@@ -22,7 +23,7 @@ GEOD = Geod(ellps="WGS84")
 _LEAST_MERIDIAN_RADIUS = GEOD.b ** 2 / GEOD.a
 _LEAST_PRIME_VERTICAL_RADIUS = GEOD.a
 _EXTRA_CANDIDATES = 4
-_CHUNK = 4096
+_CHUNK = 50_000  # origins asked of the tree at a time
 
 
 def geodesic_distance(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -69,20 +70,44 @@ def k_nearest(origins: np.ndarray, targets: np.ndarray, k: int) -> tuple[np.ndar
     ox, oy = project.transform(origins[:, 0], origins[:, 1])
     tx, ty = project.transform(targets[:, 0], targets[:, 1])
     shortlist = min(m, k + _EXTRA_CANDIDATES)
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k))
+    candidates = _planar_shortlists(ox, oy, tx, ty, shortlist)
+    geodesic = geodesic_distance(np.repeat(origins[:, 0], shortlist), np.repeat(origins[:, 1], shortlist),
+                                 targets[candidates.ravel(), 0], targets[candidates.ravel(), 1]
+                                 ).reshape(n, shortlist)
+    order = np.argsort(geodesic, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(geodesic, order, axis=1)
+
+
+def _planar_shortlists(ox, oy, tx, ty, shortlist: int) -> np.ndarray:
+    """For each origin, the `shortlist` targets nearest on the plane (indices, nearest first).
+
+    An STRtree of the targets gives each origin those within a radius of its own (a few
+    times its distance to the nearest target); origins with too few are asked again
+    with a radius half as large again, so every list is exact and the work grows with
+    the origins, not with origins times targets.
+    """
+    n = len(ox)
+    tree = shapely.STRtree(shapely.points(tx, ty))
+    # At this radius every target is within reach of every origin.
+    whole = math.hypot(max(ox.max(), tx.max()) - min(ox.min(), tx.min()),
+                       max(oy.max(), ty.max()) - min(oy.min(), ty.min())) + 1.0
+    result = np.empty((n, shortlist), dtype=np.int64)
     for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        planar = np.hypot(ox[start:stop, None] - tx[None, :], oy[start:stop, None] - ty[None, :])
-        candidates = np.argpartition(planar, shortlist - 1, axis=1)[:, :shortlist]
-        geodesic = geodesic_distance(
-            np.repeat(origins[start:stop, 0], shortlist), np.repeat(origins[start:stop, 1], shortlist),
-            targets[candidates.ravel(), 0], targets[candidates.ravel(), 1],
-        ).reshape(stop - start, shortlist)
-        order = np.argsort(geodesic, axis=1, kind="stable")[:, :k]
-        indices[start:stop] = np.take_along_axis(candidates, order, axis=1)
-        distances[start:stop] = np.take_along_axis(geodesic, order, axis=1)
-    return indices, distances
+        part = np.arange(start, min(n, start + _CHUNK))
+        points = shapely.points(ox[part], oy[part])
+        (_, _), nearest = tree.query_nearest(points, return_distance=True, all_matches=False)
+        # Evenly spread, some ten targets lie within 3.5 times the distance to the nearest.
+        radius = np.minimum(np.maximum(nearest * 3.5, 1.0), whole)
+        while len(part):
+            origin, target = tree.query(points, predicate="dwithin", distance=radius)
+            planar = np.hypot(ox[part][origin] - tx[target], oy[part][origin] - ty[target])
+            target = target[np.lexsort((planar, origin))]  # by origin, then nearest first
+            counts = np.bincount(origin, minlength=len(part))
+            first = np.cumsum(counts) - counts
+            full = counts >= shortlist
+            result[part[full]] = target[first[full, None] + np.arange(shortlist)]
+            part, points, radius = part[~full], points[~full], np.minimum(radius[~full] * 1.5, whole)
+    return result
 
 
 BoxSearch = Callable[[tuple[float, float, float, float]], tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from platesvc.loading import chunks
+from platesvc.bulk_writes import insert_rows
 from platesvc.models import AuditEvent, User
 
 
@@ -52,8 +52,7 @@ def record_many(session: Session, actor: Actor, action: str, subject_type: str,
     rows = [{"at": now, "actor": actor.name, "user_id": actor.user_id, "action": action,
              "subject_type": subject_type, "subject_id": subject_id, "old_value": old, "new_value": new,
              "reason": reason, "details": encoded} for subject_id, old, new in changes]
-    for chunk in chunks(rows):
-        session.execute(insert(AuditEvent), chunk)
+    insert_rows(session, AuditEvent, rows)
 
 
 def history(session: Session, subject_type: str, subject_id: str, limit: int = 500) -> list[AuditEvent]:

@@ -98,7 +98,7 @@ def demo_seed(buildings, seed, if_empty):
             db.session, buildings, seed, stage=_stage_printer(), progress=bar.update))
     click.echo(
         f"seeded the demo city: {len(city.divisions)} divisions, {len(city.roads)} roads, "
-        f"{len(city.buildings)} buildings, {len(city.beats)} police beats, "
+        f"{len(city.building_table)} buildings, {len(city.beats)} police beats, "
         f"{len(city.services)} service points, {len(city.culture)} culture notes")
     click.echo("next: `platesvc plates issue` gives every building its plate ID")
 

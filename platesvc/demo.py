@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from gis.synthetic import City, generate_city
 from platesvc import links, loading
+from platesvc.bulk_writes import indexes_built_after
 from platesvc.errors import DataError
 from platesvc.models import Building
 
@@ -39,8 +40,9 @@ def store_city(session: Session, city: City, stage: Stage = lambda _: None,
         stage(f"storing {len(city.divisions)} divisions and {len(city.roads)} roads")
         loading.load_divisions(session, city.divisions)
         loading.load_roads(session, city.roads)
-        stage(f"storing {len(city.buildings)} buildings")
-        loading.load_buildings(session, city.buildings, progress)
+        stage(f"storing {len(city.building_table)} buildings")
+        with indexes_built_after(session, ["buildings"]):  # the database is empty: see seed_demo_city
+            loading.load_building_chunks(session, city.building_chunks(loading.BUILDING_CHUNK_ROWS), progress)
         stage(f"storing {len(city.beats)} police beats, {len(city.services)} service points "
               f"and {len(city.culture)} culture notes")
         loading.load_beats(session, city.beats)

@@ -6,8 +6,8 @@ Every answer that uses the snapshot reads the counter in the same statement as i
 data (a scan reads it with its plate) or just before, and the worker reads the tables
 again when it has moved: a committed change shows on the very next answer, in every
 worker and on every server. Plates and buildings are never held in memory, so their
-changes touch no counter. (Writes must go through a Session: plain SQL on a Connection
-is not seen.)
+changes touch no counter. (Writes must go through a Session, or say what they wrote
+with `written`: plain SQL on a Connection is not seen.)
 """
 
 from sqlalchemy import event, select, update
@@ -35,6 +35,11 @@ _BUMPED = "platesvc_generation_bumped"  # in this (sub)transaction
 def current(engine) -> int:
     """The reference counter as committed now."""
     return _CURRENT.one_or_none(engine)["reference"]
+
+
+def written(session: Session, tables) -> None:
+    """Count a write to these tables that went around the Session (a COPY on the driver's connection)."""
+    _bump(session, set(tables))
 
 
 def _bump(session: Session, tables) -> None:

@@ -27,6 +27,7 @@ from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
 from platesvc import audit, links, loading
+from platesvc.bulk_writes import chunks
 from platesvc.errors import DataError
 from platesvc.lifecycle import retire_building
 from platesvc.models import (
@@ -398,7 +399,7 @@ def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportRe
                         "which stored buildings they are cannot be told: fix them, or import without "
                         "--retire-missing")
     if options.retire_missing and missing:
-        for chunk in loading.chunks([row.id for row in missing]):
+        for chunk in chunks([row.id for row in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
                 retire_building(session, building, options.actor, "not in the imported file (--retire-missing)")
         report.retired = len(missing)
@@ -467,7 +468,7 @@ def _update_buildings(session: Session, frame: gpd.GeoDataFrame, by_source: dict
         column for field_name, column in optional.items() if field_name in file_columns]
     ids = [by_source[source_id].id for source_id in frame["source_id"]]
     query = select(Building.id, *[getattr(Building, c) for c in columns])
-    current = {row.id: row for chunk in loading.chunks(ids)
+    current = {row.id: row for chunk in chunks(ids)
                for row in session.execute(query.where(Building.id.in_(chunk)))}
     now = datetime.now(UTC)
     changes = []

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gis.files import SOURCE_ROW, FileReadError, read_features
 from platesvc import audit
 from platesvc.errors import ConflictError, DataError, InvalidPlateIdError, NotFoundError
-from platesvc.loading import chunks
+from platesvc.bulk_writes import chunks
 from platesvc.models import Building, BuildingStatus, Plate, PlateStatus
 from platesvc.plate_ids import parse_plate_id
 

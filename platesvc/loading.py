@@ -5,18 +5,19 @@ through the same code. Frames must be in WGS84. Nothing here commits: the caller
 decides what one transaction holds.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gis.joins import containing_polygon
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
+from platesvc.bulk_writes import Progress, insert_rows
 from platesvc.errors import DataError
 from platesvc.models import (
     Building,
@@ -33,8 +34,7 @@ from platesvc.models import (
 )
 from platesvc.spatial_types import encode_geometries
 
-Progress = Callable[[int], None]
-CHUNK_ROWS = 5000
+BUILDING_CHUNK_ROWS = 50_000  # placed and stored at a time: the rest of a large file is not held as rows
 _LEVEL_ORDER = [DivisionLevel.DISTRICT, DivisionLevel.SUBDISTRICT, DivisionLevel.COMMUNITY]
 
 
@@ -43,44 +43,12 @@ def _values(frame: pd.DataFrame, column: str) -> list:
     if column not in frame:
         return [None] * len(frame)
     series = frame[column]
-    return [None if pd.isna(v) else v for v in series.astype(object)]
+    return series.astype(object).where(series.notna(), None).tolist()
 
 
 def _require_wgs84(frame: gpd.GeoDataFrame) -> None:
     if frame.crs is None or not frame.crs.equals("EPSG:4326"):
         raise DataError(f"expected WGS84 (EPSG:4326) data, got {frame.crs}")
-
-
-def chunks(values: list, size: int = CHUNK_ROWS) -> Iterable[list]:
-    """Consecutive slices of at most `size` values (bulk statements and IN lists stay bounded)."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def insert_rows(session: Session, model, rows: list[dict], progress: Progress | None = None) -> None:
-    """Insert plain row dicts into the model's table, a chunk per executemany."""
-    # A Core insert of the table runs one executemany per chunk; the ORM bulk path
-    # splits rows into groups by which values are None.
-    for chunk in chunks(rows):
-        session.execute(insert(model.__table__), chunk)
-        if progress:
-            progress(len(chunk))
-
-
-def insert_plain_tuples(session: Session, table: Table, columns: list[str], rows: list[tuple]) -> None:
-    """Insert value tuples straight through the driver, for the largest derived tables.
-
-    Only for columns whose values need no conversion (integers, floats, text) and tables
-    outside the reference data (reference_data.py sees Session statements, not these).
-    SQLAlchemy builds parameters row by row; for the 660,000 nearest-service rows of
-    the demo city that costs more than the database's own insert.
-    """
-    compiled = insert(table).values({column: bindparam(column) for column in columns}).compile(
-        dialect=session.get_bind().dialect)
-    connection = session.connection()
-    for chunk in chunks(rows, CHUNK_ROWS * 10):
-        params = chunk if compiled.positiontup is not None else [dict(zip(columns, row)) for row in chunk]
-        connection.exec_driver_sql(compiled.string, params)
 
 
 def load_divisions(session: Session, frame: gpd.GeoDataFrame) -> int:
@@ -129,72 +97,92 @@ def load_roads(session: Session, frame: gpd.GeoDataFrame) -> int:
     return len(rows)
 
 
-def _road_ids(session: Session, names: list, points: np.ndarray) -> list[int | None]:
-    """Road id for each building: by name, the nearest road of that name when several share it."""
-    roads_by_name: dict[str, list[tuple[int, object]]] = {}
-    for road_id, name, geom in session.execute(select(Road.id, Road.name, Road.geom)):
-        roads_by_name.setdefault(name, []).append((road_id, geom))
-    ids = []
-    for name, point in zip(names, points):
-        candidates = roads_by_name.get(name, [])
-        if len(candidates) <= 1:
-            ids.append(candidates[0][0] if candidates else None)
-        else:
-            ids.append(min(candidates, key=lambda c: c[1].distance(point))[0])
-    return ids
-
-
 def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress | None = None) -> int:
     """Buildings with source_id, road, number, division_code, name, floors; polygon or point geometry.
 
     The community and (when not given) the division come from where the building stands.
     """
-    now = datetime.now(UTC)
-    rows = [{**row, "status": BuildingStatus.ACTIVE, "created_at": now, "updated_at": now}
-            for row in building_rows(session, frame)]
-    insert_rows(session, Building, rows, progress)
-    return len(rows)
+    return load_building_chunks(session, (frame.iloc[start:start + BUILDING_CHUNK_ROWS]
+                                          for start in range(0, len(frame), BUILDING_CHUNK_ROWS)), progress)
+
+
+def load_building_chunks(session: Session, frames: Iterable[gpd.GeoDataFrame],
+                         progress: Progress | None = None) -> int:
+    """load_buildings for frames that come a chunk at a time, so that no more than one is held."""
+    placer = BuildingPlacer(session)
+    stored = 0
+    for frame in frames:
+        now = datetime.now(UTC)
+        rows = [{**row, "status": BuildingStatus.ACTIVE.value, "created_at": now, "updated_at": now}
+                for row in placer.rows(frame)]
+        insert_rows(session, Building, rows, progress)
+        stored += len(rows)
+    return stored
 
 
 def building_rows(session: Session, frame: gpd.GeoDataFrame) -> list[dict]:
     """The stored columns of each building in the frame (for an insert or an update)."""
-    _require_wgs84(frame)
-    footprints = to_multipolygons(frame.geometry)
-    points = representative_points(frame.geometry.to_numpy())
-    footprint_wkb, point_wkb = encode_geometries(footprints), encode_geometries(points)
+    return BuildingPlacer(session).rows(frame)
 
-    communities = session.execute(
-        select(Division.id, Division.geom).where(Division.level == DivisionLevel.COMMUNITY)).all()
-    community_index = containing_polygon(points, [geom for _, geom in communities]) if communities else None
-    division_codes = _values(frame, "division_code")
-    if any(code is None for code in division_codes):
-        districts = session.execute(
+
+class BuildingPlacer:
+    """Where buildings stand in the registry: the divisions and roads they are placed by, read once
+    for any number of frames."""
+
+    def __init__(self, session: Session):
+        self._communities = session.execute(
+            select(Division.id, Division.geom).where(Division.level == DivisionLevel.COMMUNITY)).all()
+        self._districts = session.execute(
             select(Division.code, Division.geom).where(Division.level == DivisionLevel.DISTRICT)).all()
-        district_index = containing_polygon(points, [geom for _, geom in districts])
-        for i, code in enumerate(division_codes):
-            if code is None:
-                if district_index[i] < 0:
-                    raise DataError(f"building {frame['source_id'].iloc[i]} lies outside every division")
-                division_codes[i] = districts[district_index[i]][0]
+        self._roads_by_name: dict[str, list[tuple[int, object]]] = {}
+        for road_id, name, geom in session.execute(select(Road.id, Road.name, Road.geom)):
+            self._roads_by_name.setdefault(name, []).append((road_id, geom))
 
-    road_ids = _road_ids(session, _values(frame, "road"), points)
-    rows = []
-    for i, (source_id, number, name, floors) in enumerate(zip(
-            _values(frame, "source_id"), _values(frame, "number"), _values(frame, "name"),
-            _values(frame, "floors"))):
-        community = community_index[i] if community_index is not None else -1
-        rows.append({
-            "source_id": str(source_id),
-            "road_id": road_ids[i],
-            "number": None if number is None else str(number),
-            "division_code": str(division_codes[i]),
-            "community_id": communities[community][0] if community >= 0 else None,
-            "name": name,
-            "floors": None if floors is None else int(floors),
-            "footprint": footprint_wkb[i],
-            "point": point_wkb[i],
-        })
-    return rows
+    def rows(self, frame: gpd.GeoDataFrame) -> list[dict]:
+        """The stored columns of each building in the frame."""
+        _require_wgs84(frame)
+        footprints = to_multipolygons(frame.geometry)
+        points = representative_points(frame.geometry.to_numpy())
+        footprint_wkb, point_wkb = encode_geometries(footprints), encode_geometries(points)
+        communities = self._communities
+        community_index = containing_polygon(points, [geom for _, geom in communities]) if communities else None
+        division_codes = _values(frame, "division_code")
+        if any(code is None for code in division_codes):
+            district_index = containing_polygon(points, [geom for _, geom in self._districts])
+            for i, code in enumerate(division_codes):
+                if code is None:
+                    if district_index[i] < 0:
+                        raise DataError(f"building {frame['source_id'].iloc[i]} lies outside every division")
+                    division_codes[i] = self._districts[district_index[i]][0]
+        road_ids = self._road_ids(_values(frame, "road"), points)
+        rows = []
+        for i, (source_id, number, name, floors) in enumerate(zip(
+                _values(frame, "source_id"), _values(frame, "number"), _values(frame, "name"),
+                _values(frame, "floors"))):
+            community = community_index[i] if community_index is not None else -1
+            rows.append({
+                "source_id": str(source_id),
+                "road_id": road_ids[i],
+                "number": None if number is None else str(number),
+                "division_code": str(division_codes[i]),
+                "community_id": communities[community][0] if community >= 0 else None,
+                "name": name,
+                "floors": None if floors is None else int(floors),
+                "footprint": footprint_wkb[i],
+                "point": point_wkb[i],
+            })
+        return rows
+
+    def _road_ids(self, names: list, points: np.ndarray) -> list[int | None]:
+        """Road id for each building: by name, the nearest road of that name when several share it."""
+        ids = []
+        for name, point in zip(names, points):
+            candidates = self._roads_by_name.get(name, [])
+            if len(candidates) <= 1:
+                ids.append(candidates[0][0] if candidates else None)
+            else:
+                ids.append(min(candidates, key=lambda c: c[1].distance(point))[0])
+        return ids
 
 
 def relocate_buildings(session: Session) -> int:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from platesvc import audit
 from platesvc.errors import InvalidPlateIdError, PlatesvcError
+from platesvc.bulk_writes import insert_rows
 from platesvc.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def normalize(text: str) -> str:
     return _SEPARATORS.sub("", text).upper().translate(_ALIASES)
 
 
-@lru_cache(maxsize=65536)  # a scanned plate is scanned again; what is valid never changes
+@lru_cache(maxsize=8192)  # a scanned plate is scanned again; what is valid never changes (~2 MiB)
 def parse_plate_id(text: str) -> PlateId:
     """Parse any accepted spelling of a plate ID.
 
@@ -230,14 +231,18 @@ def issue_plates(session: Session, batch_size: int = 2000, progress: Callable[[i
                 f"{awaiting[prefix]} buildings in division {prefix}, which has no plate series: "
                 "import the division first")
             continue
-        while issued := _issue_batch(session, prefix, batch_size, actor):
-            report.issued[prefix] = report.issued.get(prefix, 0) + issued
+        after = 0  # batches go in building order: the next starts past the last one's buildings
+        while issued := _issue_batch(session, prefix, batch_size, actor, after):
+            count, after = issued
+            report.issued[prefix] = report.issued.get(prefix, 0) + count
             if progress:
-                progress(issued)
+                progress(count)
     return report
 
 
-def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Actor) -> int:
+def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Actor,
+                 after: int) -> tuple[int, int] | None:
+    """Issue plates to the next batch of buildings past `after`; (how many, the last building id)."""
     try:
         # Touching the series row first makes this transaction the only writer for the
         # prefix until it ends: a row lock on PostgreSQL, the write lock on SQLite. A
@@ -251,29 +256,29 @@ def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Ac
             select(Building.id)
             .outerjoin(Plate, Plate.building_id == Building.id)
             .where(Plate.id.is_(None), Building.status == BuildingStatus.ACTIVE,
-                   Building.division_code == prefix)
+                   Building.division_code == prefix, Building.id > after)
             .order_by(Building.id)
             .limit(batch_size)
         ).all()
         if not building_ids:
             session.rollback()
-            return 0
-        serials, after = next_issuable_serials(prefix, next_serial, len(building_ids))
+            return None
+        serials, following = next_issuable_serials(prefix, next_serial, len(building_ids))
         now = datetime.now(UTC)
         ids = [PlateId(prefix, serial).canonical for serial in serials]
-        session.execute(insert(Plate), [
+        insert_rows(session, Plate, [
             {"id": plate_id, "prefix": prefix, "serial": serial, "building_id": building_id,
-             "status": PlateStatus.ISSUED, "issued_at": now, "status_changed_at": now}
+             "status": PlateStatus.ISSUED.value, "issued_at": now, "status_changed_at": now}
             for plate_id, building_id, serial in zip(ids, building_ids, serials)
         ])
         audit.record_many(session, actor, "plate.issued", "plate", [(plate_id, None, PlateStatus.ISSUED.value)
                                                                     for plate_id in ids])
         session.execute(
-            update(PlateSeries).where(PlateSeries.prefix == prefix).values(next_serial=after)
+            update(PlateSeries).where(PlateSeries.prefix == prefix).values(next_serial=following)
             .execution_options(synchronize_session=False))
         session.commit()
     except BaseException:
         session.rollback()
         raise
     log.info("issued %d plates for %s", len(building_ids), prefix)
-    return len(building_ids)
+    return len(building_ids), building_ids[-1]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from platesvc import audit, lifecycle
 from platesvc.errors import InvalidPlateIdError
-from platesvc.loading import chunks
+from platesvc.bulk_writes import chunks
 from platesvc.models import (
     AuditEvent,
     Building,

@@ -29,7 +29,7 @@ from gis.pinyin import place_pinyin
 from platesvc import audit
 from platesvc.errors import InvalidPlateIdError
 from platesvc.lifecycle import record_printing
-from platesvc.loading import insert_plain_tuples
+from platesvc.bulk_writes import insert_plain_tuples
 from platesvc.models import (
     Building,
     BuildingStatus,

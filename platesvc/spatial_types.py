@@ -20,6 +20,17 @@ def encode_geometries(geometries) -> list[bytes | None]:
     return list(shapely.to_wkb(np.asarray(geometries, dtype=object)))
 
 
+def ewkb_hex(values) -> list[str | None]:
+    """Geometries (shapely, or WKB as GeometryColumn takes it) as the hex EWKB with SRID that
+    PostGIS reads as text, for COPY."""
+    geometries = np.empty(len(values), dtype=object)
+    geometries[:] = values
+    wkb = np.array([isinstance(value, bytes | memoryview) for value in values], dtype=bool)
+    if wkb.any():  # decoded all at once: one call, not one a row
+        geometries[wkb] = shapely.from_wkb(np.array([bytes(value) for value in geometries[wkb]], dtype=object))
+    return list(shapely.to_wkb(shapely.set_srid(geometries, SRID), hex=True, include_srid=True))
+
+
 class GeometryColumn(TypeDecorator):
     """A shapely geometry of one type (POINT, MULTIPOLYGON, ...) in EPSG:4326; WKB bytes bind too."""
 
