@@ -22,8 +22,9 @@ DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
-    # many MiB (a page is some 7 KiB, a JSON document some 18 KiB); 0 keeps none.
-    "RENDER_CACHE_MB": 128,
+    # many MiB (a page is some 7 KiB, a JSON document some 18 KiB; gzip copies add a quarter);
+    # 0 keeps none. A worker is some 250 MiB without it.
+    "RENDER_CACHE_MB": 32,
     # PostGIS streaming replicas for public reads (comma-separated URLs), skipped while they
     # lag further behind the primary than this, asked how far at most this often.
     "DATABASE_REPLICA_URLS": "",

@@ -2,7 +2,7 @@
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 from platesvc import generations  # noqa: F401  (its listeners count every session's writes)
@@ -13,11 +13,18 @@ from platesvc.spatial_index import sqlite_functions
 db = SQLAlchemy(model_class=Base)
 
 
-def engine_options(url: str) -> dict:
+# A map answer takes the database a millisecond or two: starting parallel workers for it (as
+# PostGIS's costly-looking functions tempt the planner to) would take ten.
+POSTGRESQL_OPTIONS = "-c max_parallel_workers_per_gather=0"
+REPLICA_CONNECT_TIMEOUT = 2  # seconds: a replica that does not answer by then is skipped
+
+
+def engine_options(url: str, connect_timeout: int | None = None) -> dict:
     if url.startswith("sqlite"):
         # Writers wait for each other (issuing in two processes) instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    timeout = {"connect_timeout": connect_timeout} if connect_timeout else {}
+    return {"pool_pre_ping": True, "connect_args": {"options": POSTGRESQL_OPTIONS, **timeout}}
 
 
 def prepare_sqlite_connection(dbapi_connection, _record) -> None:
@@ -52,6 +59,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-        app.extensions["platesvc_reads"] = ReadRouter(
-            db.engine, replica_urls(app.config["DATABASE_REPLICA_URLS"]), app.config["REPLICA_MAX_LAG_SECONDS"],
-            app.config["REPLICA_CHECK_SECONDS"])
+        replicas = [create_engine(replica, **engine_options(replica, connect_timeout=REPLICA_CONNECT_TIMEOUT))
+                    for replica in replica_urls(app.config["DATABASE_REPLICA_URLS"])]
+        app.extensions["platesvc_reads"] = ReadRouter(db.engine, replicas, app.config["REPLICA_MAX_LAG_SECONDS"],
+                                                      app.config["REPLICA_CHECK_SECONDS"])

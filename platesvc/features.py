@@ -1,18 +1,20 @@
 """The feature collections map clients read (OGC API - Features): what each holds, and pages of
 its items by box and by property, asked of the store on every request.
 
-A page is two indexed queries: the keys of the page (the box through the spatial index,
-in key order, after a key or from an offset), then those features as GeoJSON text
-(written by PostGIS itself, or here from SQLite's WKB); and a count of the matches that
-stops at MATCH_COUNT_LIMIT. Nothing is held between requests, so a committed change
-shows on the next one, in every worker and on every server.
+A page is one prepared query: its keys (the box through the spatial index, in the index's
+order; or in key order after a key or from an offset), then those features as GeoJSON
+text (written by PostGIS itself, or here from SQLite's WKB); and, unless the page holds
+the last match, a count that stops where it would cost more than the page. Nothing is
+held between requests, so a committed change shows on the next one, in every worker and
+on every server.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from platesvc.models import (
@@ -28,15 +30,17 @@ from platesvc.models import (
     ServicePoint,
 )
 from platesvc.plate_ids import plate_url
-from platesvc.spatial_store import BBox, spatial_store
+from platesvc.prepared import PreparedRead
+from platesvc.spatial_store import BBox, bound_box, box_values, spatial_store
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
-# numberMatched is exact up to this many; past it the answer leaves it out, as OGC API -
-# Features allows where counting is costly (every match would have to be read).
-MATCH_COUNT_LIMIT = 10_000
+# numberMatched is exact up to the page's limit or this many, whichever is more; past that,
+# counting would cost more than the page itself (every match read, however many the box
+# holds), and the answer leaves it out, as OGC API - Features allows.
+MATCH_COUNT_LIMIT = 100
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: each is declared once
 class Collection:
     id: str
     title: str
@@ -68,8 +72,9 @@ class Collection:
 @dataclass(frozen=True)
 class Page:
     encoded: list[str]  # the page's features, each GeoJSON text
-    matched: int | None  # how many match in all; None past MATCH_COUNT_LIMIT
-    last_key: object  # the key of the page's last feature: where the next page starts
+    matched: int | None  # how many match in all; None where counting would cost more than the page
+    last_key: object  # the key of the page's last feature: where the next page starts, in key order
+    more: bool  # whether a next page has features
 
 
 def _plate_extras(config: Mapping) -> dict[str, ColumnElement]:
@@ -149,55 +154,96 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
 ]}
 
 
-def items(connection: Connection, collection: Collection, config: Mapping, bbox: BBox | None = None,
+def items(engine: Engine, collection: Collection, config: Mapping, bbox: BBox | None = None,
           filters: Mapping[str, str] | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0,
           after=None) -> Page:
-    """One page of features meeting the box and equal to every filter, in key order: those after
-    the key `after` when given, else from `offset`; and how many match in all."""
-    store = spatial_store(connection)
-    matching = _matching(collection, config, store, bbox, filters or {})
-    keys = matching.order_by(collection.key)
-    if after is not None:
-        keys = keys.where(collection.key > after)
-    elif offset:
-        keys = keys.offset(offset)
-    page = keys.limit(limit).subquery("page")
-    rows = connection.execute(
-        collection.joins(select(*store.feature_columns(collection.key, collection.geometry,
-                                                       collection.properties_for(config)), page.c.key))
-        .join(page, page.c.key == collection.key).order_by(page.c.key)).all()
-    if after is None and len(rows) < limit and (rows or not offset):
-        matched = offset + len(rows)  # the page reached the end: nothing more to count
+    """One page of features meeting the box and equal to every filter, and how many match in all.
+
+    With a box, features come in the order the store's index finds them in it (on PostGIS,
+    nearest the box's middle first), from `offset`: a page costs the same however many
+    features the box holds. Without one, in key order, after the key `after` or from `offset`.
+    """
+    filters = filters or {}
+    store = spatial_store(engine)
+    shape = (store, collection, config["PUBLIC_URL"], tuple(filters), bbox is not None)
+    keyset = after is not None and bbox is None
+    cap = max(limit, MATCH_COUNT_LIMIT)
+    params = {"limit": limit + 1, "offset": 0 if keyset else offset, "after": after, "cap": cap + 1,
+              **{f"filter_{i}": value for i, value in enumerate(filters.values())},
+              **(box_values(bbox) if bbox is not None else {})}
+    rows = _page(*shape, keyset).all(engine, **params)
+    more = len(rows) > limit  # one more than asked for: a next page has something
+    rows = rows[:limit]
+    if not more and not keyset and (rows or not offset):
+        matched = offset + len(rows)  # this page holds the last match: nothing to count
     else:
-        counted = connection.scalar(select(func.count()).select_from(
-            matching.limit(MATCH_COUNT_LIMIT + 1).subquery()))
-        matched = counted if counted <= MATCH_COUNT_LIMIT else None
-    return Page(store.features(rows), matched, rows[-1][-1] if rows else None)
+        counted = _count(*shape).all(engine, **params)[0][0]
+        matched = counted if counted <= cap else None
+    return Page(store.features(rows), matched, rows[-1][-1] if rows else None, more)
 
 
-def item(connection: Connection, collection: Collection, config: Mapping, feature_id: str) -> str | None:
+def item(engine: Engine, collection: Collection, config: Mapping, feature_id: str) -> str | None:
     """One feature's GeoJSON text by its id, or None."""
     key = collection.parse_key(feature_id)
     if key is None:
         return None
-    store = spatial_store(connection)
-    rows = connection.execute(
-        collection.joins(select(*store.feature_columns(collection.key, collection.geometry,
-                                                       collection.properties_for(config))))
-        .where(collection.key == key, *collection.conditions)).all()
+    store = spatial_store(engine)
+    rows = _item(store, collection, config["PUBLIC_URL"]).all(engine, key=key)
     return store.features(rows)[0] if rows else None
 
 
-def extent(connection: Connection, collection: Collection) -> BBox | None:
+def extent(engine: Engine, collection: Collection) -> BBox | None:
     """A box holding every feature of the collection (perhaps a little more), from the store's index."""
-    return spatial_store(connection).extent(connection, collection.model, collection.geometry_column)
+    with engine.connect() as connection:
+        return spatial_store(engine).extent(connection, collection.model, collection.geometry_column)
 
 
-def _matching(collection: Collection, config: Mapping, store, bbox: BBox | None,
-              filters: Mapping[str, str]) -> Select:
-    """The keys of the features meeting the box and the filters."""
+# The statements of each shape of question are built and compiled once (prepared.py): building a
+# query costs more than the database takes to answer it.
+_SHAPES = 512
+
+
+def _matching(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool) -> Select:
+    """The keys of the features meeting the box and the filters (bound as min_x… and filter_0…)."""
     query = collection.joins(select(collection.key.label("key"))).where(*collection.conditions)
-    if bbox is not None:
-        query = store.within(query, collection.model, collection.geometry_column, bbox)
-    properties = collection.properties_for(config)
-    return query.where(*(properties[name] == value for name, value in filters.items()))
+    if bbox:
+        query = store.within(query, collection.model, collection.geometry_column, bound_box())
+    properties = collection.properties_for({"PUBLIC_URL": public_url})
+    return query.where(*(properties[name] == bindparam(f"filter_{i}") for i, name in enumerate(filters)))
+
+
+@lru_cache(maxsize=_SHAPES)
+def _page(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool,
+          keyset: bool) -> PreparedRead:
+    """Feature columns and key of a page's features, in order: `limit` of them from `offset`, or after
+    the key `after` (`keyset`, without a box)."""
+    matching = _matching(store, collection, public_url, filters, bbox)
+    if bbox:
+        ordered = store.in_index_order(matching, collection.model, collection.geometry_column, bound_box(),
+                                       collection.key)
+    else:
+        ordered = matching.add_columns(collection.key.label("position")).order_by(collection.key)
+    if keyset:
+        ordered = ordered.where(collection.key > bindparam("after", type_=collection.key.type))
+    else:
+        ordered = ordered.offset(bindparam("offset", type_=Integer))
+    page = ordered.limit(bindparam("limit", type_=Integer)).subquery("page")
+    columns = store.feature_columns(collection.key, collection.geometry,
+                                    collection.properties_for({"PUBLIC_URL": public_url}))
+    return PreparedRead(collection.joins(select(*columns, page.c.key)).join(page, page.c.key == collection.key)
+                        .order_by(page.c.position, page.c.key))
+
+
+@lru_cache(maxsize=_SHAPES)
+def _count(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool) -> PreparedRead:
+    """How many features match, counting no further than `cap`."""
+    matching = _matching(store, collection, public_url, filters, bbox).limit(bindparam("cap", type_=Integer))
+    return PreparedRead(select(func.count()).select_from(matching.subquery()))
+
+
+@lru_cache(maxsize=_SHAPES)
+def _item(store, collection: Collection, public_url: str) -> PreparedRead:
+    columns = store.feature_columns(collection.key, collection.geometry, collection.properties_for(
+        {"PUBLIC_URL": public_url}))
+    return PreparedRead(collection.joins(select(*columns)).where(
+        collection.key == bindparam("key", type_=collection.key.type), *collection.conditions))

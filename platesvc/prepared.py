@@ -1,4 +1,4 @@
-"""A hot read compiled once and run on a connection each thread keeps (scans, change counters).
+"""A hot read compiled once and run on a connection each thread keeps (scans, map answers, counters).
 
 A scan is one indexed single-statement read. Through a Session it also pays for a
 pool checkout, BEGIN, ROLLBACK and check-in, several times the read itself. Here the
@@ -36,6 +36,11 @@ class PreparedRead:
         self._names = list(statement.selected_columns.keys())  # the row's keys, as the statement labels them
         self._local = threading.local()
 
+    @property
+    def names(self) -> list[str]:
+        """The keys of the row, in column order."""
+        return self._names
+
     def one_or_none(self, engine: Engine, **params) -> dict | None:
         """The single row the statement finds for `params`, as a dict (not to be changed), or None."""
         if not self._remember or engine.dialect.name != "sqlite":
@@ -54,22 +59,32 @@ class PreparedRead:
         remembered.rows[key] = row
         return row
 
+    def all(self, engine: Engine, **params) -> list[tuple]:
+        """Every row the statement finds for `params`, as tuples in its column order."""
+        return self._execute(engine, *self._bound(engine, params), every=True)
+
     def _read(self, engine: Engine, params: dict) -> dict | None:
+        row = self._execute(engine, *self._bound(engine, params))
+        return dict(zip(self._names, row)) if row is not None else None
+
+    def _bound(self, engine: Engine, params: dict) -> tuple[str, dict | list]:
         sql, defaults, order = self._compile(engine)
         sql_params = {**defaults, **params} if params else defaults
         if order is not None:
             sql_params = [sql_params[name] for name in order]
-        row = self._execute(engine, sql, sql_params)
-        return dict(zip(self._names, row)) if row is not None else None
+        return sql, sql_params
 
-    def _execute(self, engine: Engine, sql: str, params) -> tuple | None:
-        """The first row of `sql` on this thread's connection."""
+    def _execute(self, engine: Engine, sql: str, params, every: bool = False):
+        """The first row of `sql` on this thread's connection (every row, with `every`)."""
         for attempt in (1, 2):
-            connection = self._connection(engine)
+            try:
+                connection = self._connection(engine)
+            except engine.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it elsewhere
+                raise DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error) from error
             try:
                 cursor = connection.cursor()
                 cursor.execute(sql, params)
-                row = cursor.fetchone()
+                row = cursor.fetchall() if every else cursor.fetchone()
                 cursor.close()
                 return row
             except engine.dialect.loaded_dbapi.Error as error:

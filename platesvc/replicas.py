@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from platesvc.metrics import process_metrics
@@ -37,7 +37,6 @@ SELECT CASE
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 'Infinity')
 END
 """)
-CONNECT_TIMEOUT_SECONDS = 2
 
 
 @dataclass
@@ -52,24 +51,14 @@ class Replica:
 class ReadRouter:
     """Picks the engine for each public read and falls back to the primary."""
 
-    def __init__(self, primary: Engine, replica_urls: list[str], max_lag_seconds: float, check_seconds: float):
+    def __init__(self, primary: Engine, replicas: list[Engine], max_lag_seconds: float, check_seconds: float):
         self.primary = primary
-        self.replicas = [
-            Replica(make_url(url).render_as_string(hide_password=True),
-                    create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}))
-            for url in replica_urls]
+        self.replicas = [Replica(engine.url.render_as_string(hide_password=True), engine) for engine in replicas]
         self._max_lag = max_lag_seconds
         self._check_every = check_seconds
         self._turn = itertools.count()
         self._lock = threading.Lock()
         self._metrics = process_metrics()
-
-    def run(self, work: Callable[[Connection], Result], primary: bool = False) -> Result:
-        """`work` on a connection of a usable replica (or the primary's when `primary` or none is)."""
-        def on(engine: Engine) -> Result:
-            with engine.connect() as connection:
-                return work(connection)
-        return self.run_on(on, primary)
 
     def run_on(self, work: Callable[[Engine], Result], primary: bool = False) -> Result:
         """`work` given a usable replica's engine; again with the primary's if the replica fails it."""

@@ -15,9 +15,12 @@ import numpy as np
 import shapely
 from sqlalchemy import (
     ColumnElement,
+    Float,
+    Integer,
     LargeBinary,
     Select,
     and_,
+    bindparam,
     column,
     func,
     literal,
@@ -43,8 +46,16 @@ FEATURE_DECIMALS = 7  # GeoJSON coordinates to 7 decimals of a degree: about a c
 class SpatialStore:
     """What both backends answer, over statements the caller builds."""
 
-    def within(self, query: Select, model, column_name: str, bbox: BBox, exact: bool = True) -> Select:
-        """`query` narrowed to rows whose geometry meets the box (`exact=False`: whose bounds do)."""
+    def within(self, query: Select, model, column_name: str, bbox, exact: bool = True) -> Select:
+        """`query` narrowed to rows whose geometry meets the box (`exact=False`: whose bounds do).
+
+        The box is four numbers, or four bound parameters for a statement prepared once.
+        """
+        raise NotImplementedError
+
+    def in_index_order(self, query: Select, model, column_name: str, bbox, key: ColumnElement) -> Select:
+        """`query` (narrowed to the box by `within`) in an order the index gives without sorting every
+        row it finds, with that order as a `position` column."""
         raise NotImplementedError
 
     def extent(self, connection: Connection, model, column_name: str) -> BBox | None:
@@ -68,10 +79,13 @@ class SpatialStore:
         """Longitudes and latitudes of rows that end in the `coordinates` columns."""
         raise NotImplementedError
 
-    def tile(self, connection: Connection, query: Select, geometry: ColumnElement, layer: str,
-             z: int, x: int, y: int) -> bytes:
-        """The rows of `query` (an integer `id` and properties) with their geometry as the vector tile
-        z/x/y of one layer; b"" when nothing shows."""
+    def tile_statement(self, query: Select, geometry: ColumnElement, layer: str) -> Select:
+        """What `tile` makes the tile z/x/y (bound as z, x and y) from: the rows of `query` (an integer
+        `id` and properties) with their geometry."""
+        raise NotImplementedError
+
+    def tile(self, rows: Sequence, names: Sequence[str], layer: str, z: int, x: int, y: int) -> bytes:
+        """The vector tile from the rows of `tile_statement` (whose columns `names` names); b"" when empty."""
         raise NotImplementedError
 
 
@@ -79,19 +93,32 @@ class PostgisStore(SpatialStore):
     """PostGIS: GiST answers `&&` and ST_Intersects, and the database writes GeoJSON and tiles itself."""
 
     def within(self, query, model, column_name, bbox, exact=True):
+        # ST_Intersects brings its own `&&` for the index, and the statistics' estimate of how
+        # many rows that finds, which the planner needs to choose the index's order (below).
         geometry = getattr(model, column_name)
         envelope = func.ST_MakeEnvelope(*bbox, SRID)
         return query.where(func.ST_Intersects(geometry, envelope) if exact else geometry.op("&&")(envelope))
+
+    def in_index_order(self, query, model, column_name, bbox, key):
+        # GiST gives geometries nearest a point first (KNN), a few at a time: a page of them
+        # costs the same however many the box holds, where any other order sorts them all.
+        # A second sort key would make it sort them all again: ties keep the index's order.
+        min_x, min_y, max_x, max_y = bbox
+        middle = func.ST_SetSRID(func.ST_MakePoint((min_x + max_x) / 2, (min_y + max_y) / 2), SRID)
+        distance = getattr(model, column_name).op("<->")(middle)
+        return query.add_columns(distance.label("position")).order_by(distance)
 
     def extent(self, connection, model, column_name):
         # The planner's statistics hold the extent. A table never analysed has none yet and
         # is read whole: only a new, small one, for autovacuum analyses a table that grows.
         table_name = model.__tablename__
-        corners = connection.execute(text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT COALESCE("
-            f"ST_EstimatedExtent('{table_name}', '{column_name}')::box3d, "
-            f"(SELECT ST_Extent({column_name}) FROM {table_name})::box3d) AS e) AS extent")).one()
-        return None if corners[0] is None else tuple(float(value) for value in corners)
+        corners = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT {}::box3d AS e) AS extent"
+        for box in (f"ST_EstimatedExtent('{table_name}', '{column_name}')",
+                    f"(SELECT ST_Extent({column_name}) FROM {table_name})"):
+            found = connection.execute(text(corners.format(box))).one()
+            if found[0] is not None:
+                return tuple(float(value) for value in found)
+        return None
 
     def feature_columns(self, key, geometry, properties):
         pairs = [part for name, value in properties.items() for part in (literal(name), value)]
@@ -109,13 +136,15 @@ class PostgisStore(SpatialStore):
     def lonlat(self, rows):
         return np.array([row[-2] for row in rows], dtype=float), np.array([row[-1] for row in rows], dtype=float)
 
-    def tile(self, connection, query, geometry, layer, z, x, y):
-        envelope = func.ST_TileEnvelope(z, x, y)
+    def tile_statement(self, query, geometry, layer):
+        envelope = func.ST_TileEnvelope(*(bindparam(name, type_=Integer) for name in ("z", "x", "y")))
         on_grid = func.ST_AsMVTGeom(func.ST_Transform(geometry, 3857), envelope, EXTENT, BUFFER, True)
         rows = query.add_columns(on_grid.label("geom")).subquery("q")
-        tile_query = (select(func.ST_AsMVT(literal_column("q"), layer, EXTENT, "geom", "id"))
-                      .select_from(rows).where(text("q.geom IS NOT NULL")))
-        return bytes(connection.scalar(tile_query) or b"")
+        return (select(func.ST_AsMVT(literal_column("q"), layer, EXTENT, "geom", "id").label("tile"))
+                .select_from(rows).where(text("q.geom IS NOT NULL")))
+
+    def tile(self, rows, names, layer, z, x, y):
+        return bytes(rows[0][0] or b"") if rows else b""
 
 
 class SqliteStore(SpatialStore):
@@ -133,6 +162,10 @@ class SqliteStore(SpatialStore):
         inside = and_(index.c.min_x >= min_x, index.c.max_x <= max_x, index.c.min_y >= min_y,
                       index.c.max_y <= max_y)
         return query.where(or_(inside, func.ST_IntersectsBox(getattr(model, column_name), *bbox) == 1))
+
+    def in_index_order(self, query, model, column_name, bbox, key):
+        # The R*Tree gives no order of its own; an embedded database's boxes are small to sort.
+        return query.add_columns(key.label("position")).order_by(key)
 
     def extent(self, connection, model, column_name):
         # The root node's cells bound everything beneath them (SQLite's R*Tree node format:
@@ -163,14 +196,30 @@ class SqliteStore(SpatialStore):
         points = shapely.from_wkb(np.array([bytes(row[-1]) for row in rows], dtype=object))
         return shapely.get_x(points), shapely.get_y(points)
 
-    def tile(self, connection, query, geometry, layer, z, x, y):
-        rows = connection.execute(query.add_columns(geometry.label("geometry"))).mappings().all()
-        return encode_layer(layer, z, x, y, [row["id"] for row in rows], [row["geometry"] for row in rows],
-                            [{name: value for name, value in row.items() if name not in ("id", "geometry")}
-                             for row in rows])
+    def tile_statement(self, query, geometry, layer):
+        return query.add_columns(type_coerce(geometry, LargeBinary).label("geometry"))
+
+    def tile(self, rows, names, layer, z, x, y):
+        properties = [name for name in names if name not in ("id", "geometry")]
+        records = [dict(zip(names, row)) for row in rows]
+        return encode_layer(layer, z, x, y, [record["id"] for record in records],
+                            shapely.from_wkb([bytes(record["geometry"]) for record in records]),
+                            [{name: record[name] for name in properties} for record in records])
 
 
 _STORES = {"postgresql": PostgisStore(), "sqlite": SqliteStore()}
+
+
+_BOX = ("min_x", "min_y", "max_x", "max_y")
+
+
+def bound_box() -> tuple:
+    """A box of four bound parameters, for a statement prepared once; `box_values` gives them values."""
+    return tuple(bindparam(name, type_=Float) for name in _BOX)
+
+
+def box_values(bbox: BBox) -> dict[str, float]:
+    return dict(zip(_BOX, bbox))
 
 
 def spatial_store(bind) -> SpatialStore:

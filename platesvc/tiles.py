@@ -6,18 +6,20 @@ The store's index finds the features of a tile; PostGIS makes the tile itself
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 
 from gis.tiles import BUFFER, is_tile, lonlat_bounds
 from platesvc import features
 from platesvc.errors import NotFoundError
 from platesvc.models import Building
-from platesvc.spatial_store import spatial_store
+from platesvc.prepared import PreparedRead
+from platesvc.spatial_store import bound_box, box_values, spatial_store
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: each is declared once
 class TileLayer:
     name: str
     collection: features.Collection
@@ -52,7 +54,7 @@ def layer_named(name: str) -> TileLayer:
     return layer
 
 
-def tile(connection: Connection, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+def tile(engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
     """The layer's tile z/x/y; b"" when nothing falls in it.
 
     :raises NotFoundError: no such tile, or outside the layer's zoom levels.
@@ -61,12 +63,19 @@ def tile(connection: Connection, layer: TileLayer, z: int, x: int, y: int) -> by
         raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
     if not is_tile(z, x, y):
         raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
+    store = spatial_store(engine)
+    read = _tile_read(store, layer)
+    rows = read.all(engine, z=z, x=x, y=y, **box_values(lonlat_bounds(z, x, y, BUFFER)))
+    return store.tile(rows, read.names, layer.name, z, x, y)
+
+
+@lru_cache(maxsize=len(LAYERS) * 2)
+def _tile_read(store, layer: TileLayer) -> PreparedRead:
+    """The layer's tile statement on this store, built and compiled once."""
     collection = layer.collection
-    store = spatial_store(connection)
     columns = [collection.properties[name].label(name) for name in layer.properties]
     if layer.key_property:
         columns.insert(0, collection.key.label(layer.key_property))
     query = collection.joins(select(layer.feature_id.label("id"), *columns)).where(*collection.conditions)
-    query = store.within(query, collection.model, collection.geometry_column, lonlat_bounds(z, x, y, BUFFER),
-                         exact=False)
-    return store.tile(connection, query, collection.geometry, layer.name, z, x, y)
+    query = store.within(query, collection.model, collection.geometry_column, bound_box(), exact=False)
+    return PreparedRead(store.tile_statement(query, collection.geometry, layer.name))

@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -34,9 +34,9 @@ def resolve(plate_text: str) -> Resolution:
                            primary=_from_staff())
 
 
-def read_store(work: Callable[[Connection], Result]) -> Result:
-    """`work` on a connection for this request's reads: a replica's, unless staff ask (replicas.py)."""
-    return _reads().run(work, primary=_from_staff())
+def read_store(work: Callable[[Engine], Result]) -> Result:
+    """`work` given the engine this request reads from: a replica's, unless staff ask (replicas.py)."""
+    return _reads().run_on(work, primary=_from_staff())
 
 
 def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> Tagged:

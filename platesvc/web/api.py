@@ -34,7 +34,7 @@ def nearby():
     category = args.get("category") or None
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
-    found = read_store(lambda connection: nearby_services(connection, lon, lat, limit, radius, category))
+    found = read_store(lambda engine: nearby_services(engine, lon, lat, limit, radius, category))
     features = [f'{item.service.shown.feature},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found]
     return Response(f'{{"type":"FeatureCollection","numberReturned":{len(features)},"limit":{limit},'
                     f'"features":[{",".join(features)}]}}', mimetype="application/geo+json")

@@ -1,8 +1,9 @@
 """OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) under /ogc, over features.py.
 
 Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
-A `next` link carries the last key of its page (`after`) beside the offset, so following
-links reads the index from there however deep the page; a client's own offset still works.
+Without a box, a `next` link carries the last key of its page (`after`) beside the offset,
+so following links reads the key index from there however deep the page; with one, pages
+follow the spatial index's order by offset (features.py). A client's own offset still works.
 """
 
 import math
@@ -57,15 +58,15 @@ def conformance():
 def collections():
     return jsonify({
         "links": [_link(_url("ogc.collections"), "self", "application/json", "The feature collections")],
-        "collections": read_store(lambda connection: [_describe(collection, connection)
-                                                      for collection in features.COLLECTIONS.values()]),
+        "collections": read_store(lambda engine: [_describe(collection, engine)
+                                                  for collection in features.COLLECTIONS.values()]),
     })
 
 
 @bp.get("/collections/<collection_id>")
 def collection(collection_id: str):
     wanted = _collection(collection_id)
-    return jsonify(read_store(lambda connection: _describe(wanted, connection)))
+    return jsonify(read_store(lambda engine: _describe(wanted, engine)))
 
 
 @bp.get("/collections/<collection_id>/items")
@@ -89,22 +90,21 @@ def items(collection_id: str):
     bbox = _bbox(args)
     filters = {name: args[name] for name in wanted.filterable if name in args}
     config = current_app.config
-    page = read_store(lambda connection: features.items(connection, wanted, config, bbox, filters, limit, offset,
-                                                         after))
+    page = read_store(lambda engine: features.items(engine, wanted, config, bbox, filters, limit, offset, after))
     items_url = _items_url(collection_id)
     links = [_link(items_url(offset, after), "self", GEOJSON, "This page"),
              _link(_url("ogc.collection", collection_id=collection_id), "collection",
                    "application/json", "The collection")]
-    returned = len(page.encoded)
-    if returned == limit and (page.matched is None or offset + limit < page.matched):
-        links.append(_link(items_url(offset + limit, page.last_key), "next", GEOJSON, "Next page"))
+    if page.more:
+        links.append(_link(items_url(offset + limit, None if bbox else page.last_key), "next", GEOJSON,
+                           "Next page"))
     if offset > 0:
         links.append(_link(items_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
     head = {"type": "FeatureCollection"}
     if page.matched is not None:
         head["numberMatched"] = page.matched
     head.update({
-        "numberReturned": returned,
+        "numberReturned": len(page.encoded),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     })
@@ -116,7 +116,7 @@ def item(collection_id: str, feature_id: str):
     wanted = _collection(collection_id)
     _check_format(request.args)
     config = current_app.config
-    feature = read_store(lambda connection: features.item(connection, wanted, config, feature_id))
+    feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id))
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
     links = [
@@ -146,8 +146,8 @@ def _collection(collection_id: str) -> features.Collection:
     return found
 
 
-def _describe(collection: features.Collection, connection) -> dict:
-    bounds = features.extent(connection, collection)
+def _describe(collection: features.Collection, engine) -> dict:
+    bounds = features.extent(engine, collection)
     description = {
         "id": collection.id,
         "title": collection.title,

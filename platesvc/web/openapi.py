@@ -90,13 +90,15 @@ def _ogc_paths() -> dict:
                             "default": features.DEFAULT_LIMIT}},
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
                 {"name": "after", "in": "query", "schema": {"type": "string"},
-                 "description": "Start after the feature with this id (features come in id order); `next` links "
-                                "carry it, so deep pages read the index from there rather than count to the offset"},
+                 "description": "Without bbox: start after the feature with this id (features then come in id "
+                                "order); `next` links carry it, so deep pages read the index from there rather "
+                                "than count to the offset"},
                 *({"name": name, "in": "query", "schema": {"type": "string"},
                    "description": "Only features whose property equals this"} for name in filters),
             ],
             "responses": {"200": _geojson(f"FeatureCollection with numberReturned, next/prev links and "
-                                          f"numberMatched (left out past {features.MATCH_COUNT_LIMIT} matches)"),
+                                          f"numberMatched (left out past the limit or {features.MATCH_COUNT_LIMIT} "
+                                          "matches, whichever is more)"),
                           "400": _OGC_ERROR, "404": _OGC_ERROR}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "summary": "One feature", "operationId": "ogcItem",

@@ -75,7 +75,7 @@ def plate_map():
 
 def map_page(plate_link: str):
     """The map page, where tapping a plate opens `plate_link` with PLATE replaced by its ID."""
-    bounds = read_store(lambda connection: features.extent(connection, features.COLLECTIONS["plates"]))
+    bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
     return render_page("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory],
                        plate_link=plate_link)
 

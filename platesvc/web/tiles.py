@@ -17,7 +17,7 @@ TILE_CACHE = "public, max-age=60"
 @bp.get("/<layer_name>/<int:z>/<int:x>/<int:y>.mvt")
 def tile(layer_name: str, z: int, x: int, y: int):
     layer = tiles.layer_named(layer_name)
-    data = read_store(lambda connection: tiles.tile(connection, layer, z, x, y))
+    data = read_store(lambda engine: tiles.tile(engine, layer, z, x, y))
     if not data:  # an empty tile: nothing to draw, and nothing to send
         return Response(status=204, headers={"Cache-Control": TILE_CACHE})
     return revalidated(tagged(data), MVT, request, cache_control=TILE_CACHE)
@@ -28,7 +28,7 @@ def tilejson(layer_name: str):
     layer = tiles.layer_named(layer_name)
     template = url_for("tiles.tile", layer_name=layer.name, z=0, x=0, y=0, _external=True)
     template = template.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
-    bounds = (read_store(lambda connection: features.extent(connection, layer.collection))
+    bounds = (read_store(lambda engine: features.extent(engine, layer.collection))
               or (-180.0, -85.0511, 180.0, 85.0511))
     return jsonify({
         "tilejson": "3.0.0",
