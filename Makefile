@@ -49,6 +49,8 @@ bench: install
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/print_plates.py
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
+	$(BIN)/python bench/ogc_vs_tipg.py
+	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor
+	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor

@@ -22,48 +22,26 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
 from gis.synthetic import DEFAULT_BUILDINGS
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from resolve import (  # the same city, load and servers
-    ITEMS_SCRIPT,
+from harness import (
     app_environment,
+    items_script,
+    plate_view,
+    postgis_database,
     run_wrk,
     seed,
     start_gunicorn,
+    stop,
 )
 
 TARGET = 2.0
 PYGEOAPI_VERSION = "0.21.0"
 PYGEOAPI_VENV = Path(__file__).resolve().parents[1] / ".venv-pygeoapi"
-VIEW = """
-CREATE OR REPLACE VIEW plate_features AS
-SELECT p.id, p.status, r.name AS road, b.number, b.division_code, d.name AS district, c.name AS community,
-       b.point AS geom
-FROM plates p JOIN buildings b ON b.id = p.building_id
-LEFT JOIN roads r ON r.id = b.road_id
-LEFT JOIN divisions d ON d.code = b.division_code
-LEFT JOIN divisions c ON c.id = b.community_id
-WHERE b.status = 'active' AND p.status <> 'retired'
-"""
-
-
 def prepare_database(url: str, buildings: int) -> None:
-    database = make_url(url).database
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}):
-            connection.execute(text(f"CREATE DATABASE {database}"))
-    admin.dispose()
-    with create_engine(url).begin() as connection:
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    seed(url, buildings)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(VIEW))
-    engine.dispose()
+    seed(postgis_database(url), buildings)
+    plate_view(url)
 
 
 def pygeoapi_venv() -> Path:
@@ -128,27 +106,26 @@ def main() -> None:
                                             gunicorn=tools / "gunicorn", ready_path="/conformance")
         try:
             box = "106.26,38.46,106.27148,38.46899"
-            matched = [json.load(urllib.request.urlopen(f"{base}/collections/plates/items?bbox={box}"))["numberMatched"]
-                       for base in (f"{ours_url}/ogc", theirs_url)]
+            # A page that can hold them all, so that both count every match.
+            matched = [json.load(urllib.request.urlopen(f"{base}/collections/plates/items?bbox={box}&limit=1000")
+                                 )["numberMatched"] for base in (f"{ours_url}/ogc", theirs_url)]
             print(f"the same 1 km box matches {matched[0]} plates here and {matched[1]} in pygeoapi")
             if matched[0] != matched[1]:
                 raise SystemExit("the two servers do not serve the same plates")
             ours_script = Path(tmp) / "ours.lua"
-            ours_script.write_text(ITEMS_SCRIPT)
+            ours_script.write_text(items_script("/ogc"))
             theirs_script = Path(tmp) / "theirs.lua"
-            theirs_script.write_text(ITEMS_SCRIPT.replace("/ogc/collections/", "/collections/"))
+            theirs_script.write_text(items_script(""))
             for url, lua in ((ours_url, ours_script), (theirs_url, theirs_script)):
                 run_wrk(url, 1, args.connections, lua)  # warm up
             rates = {"ours": [], "pygeoapi": []}
             for round_number in range(1, args.rounds + 1):
-                rates["ours"].append(run_wrk(ours_url, args.seconds, args.connections, ours_script))
-                rates["pygeoapi"].append(run_wrk(theirs_url, args.seconds, args.connections, theirs_script))
+                rates["ours"].append(run_wrk(ours_url, args.seconds, args.connections, ours_script).rate)
+                rates["pygeoapi"].append(run_wrk(theirs_url, args.seconds, args.connections, theirs_script).rate)
                 print(f"round {round_number}: ours {rates['ours'][-1]:.0f}/s, pygeoapi {rates['pygeoapi'][-1]:.0f}/s",
                       flush=True)
         finally:
-            for server in (ours, theirs):
-                server.terminate()
-                server.wait()
+            stop(ours, theirs)
 
     ours_rate, theirs_rate = statistics.median(rates["ours"]), statistics.median(rates["pygeoapi"])
     ratio = ours_rate / theirs_rate
