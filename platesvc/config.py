@@ -25,6 +25,8 @@ DEFAULTS = {
     # many MiB (a page is some 7 KiB, a JSON document some 18 KiB; gzip copies add a quarter);
     # 0 keeps none. A worker is some 250 MiB without it.
     "RENDER_CACHE_MB": 32,
+    # …and the vector tiles it has made (a dense z15 plate tile is some 50 KiB).
+    "TILE_CACHE_MB": 32,
     # PostGIS streaming replicas for public reads (comma-separated URLs), skipped while they
     # lag further behind the primary than this, asked how far at most this often.
     "DATABASE_REPLICA_URLS": "",

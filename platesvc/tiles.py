@@ -2,17 +2,24 @@
 
 Each tile layer shows one feature collection (features.py) with a few of its properties.
 The store's index finds the features of a tile; PostGIS makes the tile itself
-(ST_AsMVTGeom, ST_AsMVT), and on SQLite gis.tiles encodes them the same way.
+(ST_AsMVTGeom, ST_AsMVT), and on SQLite gis.tiles encodes them the same way. A tile of
+a dense city holds thousands of plates, so each worker keeps the tiles it has made
+(TileCache) and makes one again only when the map changed in its box since
+(map_changes.py): a committed change shows in the very next tile, and an unchanged tile
+costs one small read.
 """
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
+
+from cachetools import LRUCache
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from gis.tiles import BUFFER, is_tile, lonlat_bounds
-from platesvc import features
+from platesvc import features, map_changes
 from platesvc.errors import NotFoundError
 from platesvc.models import Building
 from platesvc.prepared import PreparedRead
@@ -55,18 +62,54 @@ def layer_named(name: str) -> TileLayer:
 
 
 def tile(engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
-    """The layer's tile z/x/y; b"" when nothing falls in it.
+    """The layer's tile z/x/y, made now; b"" when nothing falls in it.
 
     :raises NotFoundError: no such tile, or outside the layer's zoom levels.
     """
-    if not layer.min_zoom <= z <= layer.max_zoom:  # first: a huge z would make 2 ** z below huge too
-        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
-    if not is_tile(z, x, y):
-        raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
+    _check(layer, z, x, y)
     store = spatial_store(engine)
     read = _tile_read(store, layer)
     rows = read.all(engine, z=z, x=x, y=y, **box_values(lonlat_bounds(z, x, y, BUFFER)))
     return store.tile(rows, read.names, layer.name, z, x, y)
+
+
+def _check(layer: TileLayer, z: int, x: int, y: int) -> None:
+    if not layer.min_zoom <= z <= layer.max_zoom:  # first: a huge z would make 2 ** z below huge too
+        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
+    if not is_tile(z, x, y):
+        raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
+
+
+@dataclass
+class MadeTile:
+    data: bytes  # b"": nothing in it
+    made_at: map_changes.Stamp
+
+
+class TileCache:
+    """A worker's finished tiles within a byte budget, least recently used out first, each good until
+    the map changes in its box."""
+
+    def __init__(self, max_bytes: int):
+        self._tiles = LRUCache(maxsize=max(max_bytes, 1), getsizeof=lambda made: len(made.data) + 100)
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def tile(self, engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+        """The tile as tile() makes it, from this cache when nothing in its box changed since."""
+        _check(layer, z, x, y)
+        key = (engine.url, layer.name, z, x, y)
+        with self._lock:
+            held = self._tiles.get(key)
+        now, stale = map_changes.look(engine, held.made_at if held else None, lonlat_bounds(z, x, y, BUFFER))
+        if not stale:
+            held.made_at = now  # good as of now: the next look starts from here
+            return held.data
+        made = MadeTile(tile(engine, layer, z, x, y), now)  # the stamp is older than what it shows: safe
+        if len(made.data) + 100 <= self._max_bytes:
+            with self._lock:
+                self._tiles[key] = made
+        return made.data
 
 
 @lru_cache(maxsize=len(LAYERS) * 2)

@@ -16,6 +16,7 @@ from platesvc.metrics import process_metrics
 from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
 from platesvc.replicas import ReadRouter
 from platesvc.resolve import Resolution, resolve_plate
+from platesvc.tiles import TileCache
 from platesvc.web.caching import RenderCache, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
 from platesvc.web.middleware import RequestWrapper
@@ -64,6 +65,7 @@ def _from_staff() -> bool:
 def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
     app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
+    app.extensions["platesvc_tiles"] = TileCache(int(app.config["TILE_CACHE_MB"] * 2 ** 20))
     from platesvc import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, pages, reports, staff, tiles
 

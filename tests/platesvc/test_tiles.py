@@ -6,9 +6,10 @@ import math
 import mapbox_vector_tile
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gis.tiles import BUFFER, mercator_bounds, to_mercator
+from platesvc import tiles
 from platesvc.database import db
 from platesvc.models import (
     Building,
@@ -104,3 +105,32 @@ def test_tilejson_describes_each_layer(issued_app, client):
         assert document["minzoom"] <= document["center"][2] <= document["maxzoom"]
     assert set(client.get("/tiles/plates.json").json["vector_layers"][0]["fields"]) == {
         "plate_id", "road", "number", "status"}
+
+
+def test_a_kept_tile_is_made_again_only_when_the_map_changes_in_its_box(issued_app, client, monkeypatch):
+    made = []
+    make = tiles.tile
+    monkeypatch.setattr(tiles, "tile", lambda *args: made.append(args[2:]) or make(*args))
+    x, y = _busiest_tile(15)
+    path = f"/tiles/plates/15/{x}/{y}.mvt"
+    first = _decoded(client, "plates", 15, x, y)
+    _decoded(client, "plates", 15, x, y)
+    assert made == [(15, x, y)]  # kept
+    plate = db.session.scalars(select(Plate).join(Building).where(Building.id.in_(first))).first()
+    elsewhere = db.session.scalars(select(Plate).join(Building).where(Building.point.is_not(None))
+                                   .order_by(Plate.id.desc())).first()
+    elsewhere_tile = _tile_of(elsewhere.building.point.x, elsewhere.building.point.y, 15)
+    assert elsewhere_tile != (x, y)
+    with db.engine.begin() as connection:  # as another process or a console would: no session sees it
+        connection.execute(text("UPDATE plates SET status = 'missing' WHERE id = :id"), {"id": elsewhere.id})
+    _decoded(client, "plates", 15, x, y)
+    assert len(made) == 1  # a change elsewhere leaves this tile as it was
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE plates SET status = 'damaged' WHERE id = :id"), {"id": plate.id})
+    again = _decoded(client, "plates", 15, x, y)
+    assert len(made) == 2 and again[plate.building_id]["properties"]["status"] == "damaged"
+    road = db.session.get(Road, plate.building.road_id)
+    road.name = "改名路"
+    db.session.commit()
+    assert _decoded(client, "plates", 15, x, y)[plate.building_id]["properties"]["road"] == "改名路"
+    assert client.get(path).status_code == 200 and len(made) == 3
