@@ -176,6 +176,8 @@ def items(engine: Engine, collection: Collection, config: Mapping, bbox: BBox | 
     rows = rows[:limit]
     if not more and not keyset and (rows or not offset):
         matched = offset + len(rows)  # this page holds the last match: nothing to count
+    elif more and not keyset and offset + limit >= cap:
+        matched = None  # more than the cap, as this page shows: not worth counting
     else:
         counted = _count(*shape).all(engine, **params)[0][0]
         matched = counted if counted <= cap else None
@@ -222,16 +224,16 @@ def _page(store, collection: Collection, public_url: str, filters: tuple[str, ..
         ordered = store.in_index_order(matching, collection.model, collection.geometry_column, bound_box(),
                                        collection.key)
     else:
-        ordered = matching.add_columns(collection.key.label("position")).order_by(collection.key)
+        ordered = matching.order_by(collection.key)
     if keyset:
         ordered = ordered.where(collection.key > bindparam("after", type_=collection.key.type))
     else:
         ordered = ordered.offset(bindparam("offset", type_=Integer))
-    page = ordered.limit(bindparam("limit", type_=Integer)).subquery("page")
+    page = ordered.limit(bindparam("limit", type_=Integer))
     columns = store.feature_columns(collection.key, collection.geometry,
                                     collection.properties_for({"PUBLIC_URL": public_url}))
-    return PreparedRead(collection.joins(select(*columns, page.c.key)).join(page, page.c.key == collection.key)
-                        .order_by(page.c.position, page.c.key))
+    # The page's own rows make its features: the order and limit apply before they are written.
+    return PreparedRead(page.with_only_columns(*columns, collection.key.label("key")))
 
 
 @lru_cache(maxsize=_SHAPES)

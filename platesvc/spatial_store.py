@@ -55,8 +55,13 @@ class SpatialStore:
 
     def in_index_order(self, query: Select, model, column_name: str, bbox, key: ColumnElement) -> Select:
         """`query` (narrowed to the box by `within`) in an order the index gives without sorting every
-        row it finds, with that order as a `position` column."""
+        row it finds (ties by `key` where it sorts)."""
         raise NotImplementedError
+
+    def nearest_first(self, query: Select, model, column_name: str, lon, lat) -> Select | None:
+        """`query` with the geometries nearest (lon, lat) on the plane of degrees first, from the index;
+        None where the index cannot give that order."""
+        return None
 
     def extent(self, connection: Connection, model, column_name: str) -> BBox | None:
         """A box holding every geometry of the column, found without reading the table; None if empty."""
@@ -104,9 +109,11 @@ class PostgisStore(SpatialStore):
         # costs the same however many the box holds, where any other order sorts them all.
         # A second sort key would make it sort them all again: ties keep the index's order.
         min_x, min_y, max_x, max_y = bbox
-        middle = func.ST_SetSRID(func.ST_MakePoint((min_x + max_x) / 2, (min_y + max_y) / 2), SRID)
-        distance = getattr(model, column_name).op("<->")(middle)
-        return query.add_columns(distance.label("position")).order_by(distance)
+        return self.nearest_first(query, model, column_name, (min_x + max_x) / 2, (min_y + max_y) / 2)
+
+    def nearest_first(self, query, model, column_name, lon, lat):
+        return query.order_by(getattr(model, column_name).op("<->")(
+            func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)))
 
     def extent(self, connection, model, column_name):
         # The planner's statistics hold the extent. A table never analysed has none yet and
@@ -165,7 +172,7 @@ class SqliteStore(SpatialStore):
 
     def in_index_order(self, query, model, column_name, bbox, key):
         # The R*Tree gives no order of its own; an embedded database's boxes are small to sort.
-        return query.add_columns(key.label("position")).order_by(key)
+        return query.order_by(key)
 
     def extent(self, connection, model, column_name):
         # The root node's cells bound everything beneath them (SQLite's R*Tree node format:
