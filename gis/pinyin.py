@@ -1,6 +1,6 @@
 """Hanyu Pinyin for place names, written the way GB 17733 road plates show them."""
 
-from pypinyin import Style, lazy_pinyin
+from functools import cache
 
 # Generic parts of a road name, longest first; a direction or an ordinal before one
 # (解放西街, 中山一路) belongs to the generic part in Pinyin ("Jiefang Xijie",
@@ -10,10 +10,18 @@ _DIRECTIONS = "东西南北中"
 _ORDINALS = "一二三四五六七八九十"
 
 
+@cache
+def _pypinyin():
+    # Its dictionaries take some 50 MB: a web worker that never writes Pinyin never loads them.
+    import pypinyin
+    return pypinyin
+
+
 def _syllables(text: str) -> str:
     # A syllable starting with a, o or e after another takes an apostrophe: Ning'an, not Ningan.
     joined = ""
-    for syllable in lazy_pinyin(text, style=Style.NORMAL, v_to_u=True):
+    pypinyin = _pypinyin()
+    for syllable in pypinyin.lazy_pinyin(text, style=pypinyin.Style.NORMAL, v_to_u=True):
         if joined and syllable[:1] in ("a", "o", "e"):
             joined += "'"
         joined += syllable

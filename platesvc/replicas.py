@@ -39,13 +39,16 @@ END
 """)
 
 
+_NOT_CHECKED = "not checked yet"
+
+
 @dataclass
 class Replica:
     name: str  # its URL without the password, for logs and metrics
     engine: Engine
     usable: bool = False
     checked_at: float = float("-inf")
-    reason: str = "not checked yet"
+    reason: str = _NOT_CHECKED
 
 
 class ReadRouter:
@@ -104,9 +107,10 @@ class ReadRouter:
 
     def _set(self, replica: Replica, usable: bool, reason: str) -> None:
         replica.checked_at = time.monotonic()
-        if usable != replica.usable or (not usable and replica.reason == "not checked yet"):
+        first = replica.reason == _NOT_CHECKED
+        if usable != replica.usable or (first and not usable):
             if usable:
-                log.info("replica %s is in use again", replica.name)
+                log.info("public reads go to replica %s%s", replica.name, "" if first else " again")
             else:
                 log.warning("replica %s skipped, reads go to the primary: %s", replica.name, reason)
         replica.usable, replica.reason = usable, reason
