@@ -101,3 +101,19 @@ def test_roads_have_pinyin_and_culture_notes(small_city):
 def test_too_few_buildings_is_refused():
     with pytest.raises(ValueError, match="at least"):
         generate_city(buildings=3)
+
+
+@pytest.mark.slow
+def test_a_city_of_hundreds_of_thousands_fits_with_compounds_new_towns_and_unique_names():
+    city = generate_city(buildings=400_000, seed=3)
+    buildings = city.building_table
+    assert len(buildings) == 400_000
+    assert city.roads["name"].is_unique and city.divisions["name"].is_unique
+    assert not buildings.duplicated(["road", "number"]).any()
+    assert buildings["number"].str.contains("-").any()  # compounds behind the frontage
+    assert city.roads["source_id"].str.contains("-T").any()  # new towns
+    sample = city.buildings.sample(5_000, random_state=1)
+    districts = load_districts()[["code", "geometry"]]
+    joined = gpd.sjoin(sample, districts, predicate="within")
+    assert len(joined) == len(sample) and (joined["division_code"] == joined["code"]).all()
+    assert city.roads["pinyin"].str.match(r"^[A-Z][a-zü']+ [A-Z][a-z]+$").all()
