@@ -6,9 +6,15 @@ tables with longitude/latitude or WKT columns (UTF-8 with or without BOM, or GBK
 Any CRS with a definition is reprojected to WGS84; coordinates taken from Chinese map
 apps can be declared GCJ-02 or BD-09. Every frame gets `source_row`, the row a person
 finds the record at: the spreadsheet row (the header is row 1) or the feature number.
+
+A file larger than memory is read a chunk of rows at a time (`read_feature_chunks`):
+layers through GDAL's feature offsets, CSV through pandas' chunks. GDAL reads a whole
+XLSX sheet at once, so those come whole (Excel holds at most 1,048,576 rows anyway).
 """
 
+import codecs
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,83 +59,126 @@ def read_features(path: str | Path, layer: str | None = None, encoding: str | No
     are when the file does not, and overrides what it says when given. A table with
     no coordinate columns is refused unless `require_geometry` is False.
     """
+    return next(read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None))
+
+
+def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: str | None = None,
+                        crs: str | None = None, require_geometry: bool = True,
+                        chunk_rows: int | None = 20_000) -> Iterator[ReadResult]:
+    """read_features a chunk of at most `chunk_rows` rows at a time (None: all), in the file's order;
+    at least one chunk, empty for a file without rows."""
     path = Path(path)
     if not path.exists():
         raise FileReadError(f"{path} does not exist")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        frame, encoding = _read_table(path, encoding, layer, require_geometry)
+        frames = _read_table(path, encoding, layer, require_geometry, chunk_rows)
     elif suffix in LAYER_SUFFIXES:
-        frame, encoding = _read_layer(path, layer, encoding)
+        frames = _read_layer(path, layer, encoding, chunk_rows)
     else:
         raise FileReadError(f"{path.name}: cannot read {suffix or 'files without a suffix'}; give a Shapefile, "
                             "GeoPackage, GeoJSON, CSV or XLSX file")
-    result = ReadResult(frame, "", encoding)
-    result.frame = _to_wgs84(frame, crs, path.name, result)
-    return result
+    given = 0
+    for frame, used_encoding in frames:
+        result = ReadResult(frame, "", used_encoding)
+        result.frame = _to_wgs84(frame, crs, path.name, result)
+        given += 1
+        yield result
+    if not given:  # pandas gives no chunk of a table without rows: the whole, empty, table
+        yield from read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None)
 
 
 def list_layers(path: str | Path) -> list[str]:
     return [str(name) for name, _ in pyogrio.list_layers(path)]
 
 
-def _read_layer(path: Path, layer: str | None, encoding: str | None) -> tuple[gpd.GeoDataFrame, str | None]:
+def _read_layer(path: Path, layer: str | None, encoding: str | None,
+                chunk_rows: int | None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
     if layer is None and path.suffix.lower() == ".gpkg":
         layers = list_layers(path)
         if len(layers) > 1:
             raise FileReadError(f"{path.name} has {len(layers)} layers ({', '.join(layers)}): choose one with --layer")
     if path.suffix.lower() == ".shp" and encoding is None and not path.with_suffix(".cpg").exists():
         encoding = _dbf_encoding(path.with_suffix(".dbf"))
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
-    except pyogrio.errors.DataLayerError as error:
-        raise FileReadError(f"{path.name}: no layer {layer!r}; it has {', '.join(list_layers(path))}") from error
-    except pyogrio.errors.DataSourceError as error:
-        raise FileReadError(f"{path.name} cannot be opened as GIS data: {error}") from error
-    frame[SOURCE_ROW] = np.arange(1, len(frame) + 1)
-    return frame, encoding
+    done = 0
+    while True:
+        try:
+            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, skip_features=done,
+                                           max_features=chunk_rows)
+        except pyogrio.errors.DataLayerError as error:
+            raise FileReadError(f"{path.name}: no layer {layer!r}; it has {', '.join(list_layers(path))}") from error
+        except pyogrio.errors.DataSourceError as error:
+            raise FileReadError(f"{path.name} cannot be opened as GIS data: {error}") from error
+        if done and not len(frame):
+            return
+        frame[SOURCE_ROW] = np.arange(done + 1, done + len(frame) + 1)
+        yield frame, encoding
+        done += len(frame)
+        if chunk_rows is None or len(frame) < chunk_rows:
+            return
 
 
 def _dbf_encoding(dbf: Path) -> str | None:
     """UTF-8 if the DBF's field names and records decode as UTF-8, else GB18030."""
     if not dbf.exists():
         return None
-    data = dbf.read_bytes()
-    header_length = struct.unpack("<H", data[8:10])[0]
-    names = b"".join(data[i:i + 11].split(b"\0")[0] for i in range(32, header_length - 1, 32))
+    with open(dbf, "rb") as data:
+        header = data.read(32)
+        header_length = struct.unpack("<H", header[8:10])[0]
+        header += data.read(header_length - 32)
+    names = b"".join(header[i:i + 11].split(b"\0")[0] for i in range(32, header_length - 1, 32))
+    return "UTF-8" if _decodes(dbf, "utf-8", start=header_length, before=names) else "GB18030"
+
+
+def _decodes(path: Path, encoding: str, start: int = 0, before: bytes = b"") -> bool:
+    """Whether `before` and then the file from byte `start` decode as `encoding`, read a block at a time
+    (a province's file need not fit in memory)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        (names + data[header_length:]).decode("utf-8")
-        return "UTF-8"
+        decoder.decode(before)
+        with open(path, "rb") as data:
+            data.seek(start)
+            while block := data.read(2 ** 20):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+        return True
     except UnicodeDecodeError:
-        return "GB18030"
+        return False
 
 
-def _read_table(path: Path, encoding: str | None, layer: str | None,
-                require_geometry: bool) -> tuple[gpd.GeoDataFrame, str | None]:
+def _read_table(path: Path, encoding: str | None, layer: str | None, require_geometry: bool,
+                chunk_rows: int | None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
     if path.suffix.lower() == ".xlsx":
         # GDAL guesses whether row 1 holds names (with text under text it guesses wrong) and
         # the cell types (an ID typed as a number would lose its leading zeros): say both.
-        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE",
-                                       FIELD_TYPES="STRING")
+        tables = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE",
+                                         FIELD_TYPES="STRING")]
         encoding = None
     else:
-        table, encoding = _read_csv(path, encoding)
-    table.columns = [str(column).strip() for column in table.columns]
-    table[SOURCE_ROW] = np.arange(2, len(table) + 2)  # row 1 holds the column names
-    values = table.drop(columns=SOURCE_ROW)
-    table = table[~(values.isna() | (values.astype(str).apply(lambda c: c.str.strip()) == "")).all(axis=1)]
-    geometry = _table_geometry(table, path.name, require_geometry)
-    return gpd.GeoDataFrame(table, geometry=geometry), encoding
-
-
-def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
-    for candidate in [encoding] if encoding else TEXT_ENCODINGS:
+        encoding = _text_encoding(path, encoding)
         try:
             # Blank lines are kept (and dropped after numbering) so row numbers match the file.
-            return pd.read_csv(path, dtype=str, encoding=candidate, keep_default_na=False,
-                               na_values=[""], skip_blank_lines=False), candidate
-        except UnicodeDecodeError:
-            continue
+            read = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, na_values=[""],
+                               skip_blank_lines=False, chunksize=chunk_rows)
+        except pd.errors.EmptyDataError as error:
+            raise FileReadError(f"{path.name} is empty: it has neither column names nor rows") from error
+        tables = [read] if chunk_rows is None else read
+    row = 2  # row 1 holds the column names
+    for table in tables:
+        table.columns = [str(column).strip() for column in table.columns]
+        table[SOURCE_ROW] = np.arange(row, row + len(table))
+        row += len(table)
+        values = table.drop(columns=SOURCE_ROW)
+        table = table[~(values.isna() | (values.astype(str).apply(lambda c: c.str.strip()) == "")).all(axis=1)]
+        yield gpd.GeoDataFrame(table, geometry=_table_geometry(table, path.name, require_geometry)), encoding
+
+
+def _text_encoding(path: Path, encoding: str | None) -> str:
+    """The given encoding, or the first of TEXT_ENCODINGS the whole file decodes with."""
+    for candidate in [encoding] if encoding else TEXT_ENCODINGS:
+        try:
+            if _decodes(path, candidate):
+                return candidate
         except LookupError as error:
             raise FileReadError(f"unknown text encoding {encoding!r}") from error
     raise FileReadError(f"{path.name} is neither UTF-8 nor GBK text: give its encoding with --encoding")
@@ -167,7 +216,7 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str, result: ReadR
         return frame
     if crs:
         try:
-            source = CRS.from_user_input(int(crs) if crs.isdigit() else crs)
+            source = CRS.from_user_input(int(crs) if crs.isascii() and crs.isdigit() else crs)
         except CRSError as error:
             raise FileReadError(f"--crs {crs}: not a coordinate reference system pyproj knows") from error
         if frame.crs is not None and not frame.crs.equals(source):

@@ -6,11 +6,17 @@ the rest go in. Rows are matched to what is stored by source_id (divisions by co
 buildings without one by a footprint within a few metres), so re-importing a changed
 file updates in place and no plate ID ever changes. An import is one transaction: it
 commits whole, or (on an error, or with dry_run) leaves the database as it was.
+
+A buildings file may hold a whole province, so it is read twice, a chunk of
+IMPORT_CHUNK_ROWS at a time: first for its keys alone, into a temporary table (which
+rows share a key, which stored buildings the file lacks), then to check and store each
+chunk. Memory stays that of one chunk; the one transaction still holds the whole file.
+The other kinds are registries of thousands of rows, read whole.
 """
 
 import csv
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,16 +24,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select, update
+from sqlalchemy import Column, Integer, MetaData, Table, Text, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
-from gis.files import SOURCE_ROW, FileReadError, read_features
+from gis.files import SOURCE_ROW, FileReadError, read_feature_chunks
 from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
 from platesvc import audit, links, loading
-from platesvc.bulk_writes import chunks
+from platesvc.bulk_writes import chunks, insert_plain_tuples
 from platesvc.errors import DataError
 from platesvc.lifecycle import retire_building
 from platesvc.models import (
@@ -44,10 +50,12 @@ from platesvc.models import (
     ServicePoint,
 )
 from platesvc.plate_ids import buildings_awaiting_plates
+from platesvc.spatial_store import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
 SUMMARY_ROWS = 20  # refused rows listed in the summary; the CSV report lists them all
+IMPORT_CHUNK_ROWS = 20_000  # buildings read, checked and stored at a time
 
 _COMMON_ALIASES = {
     "source_id": ("source_id", "sourceid", "uid", "编号", "编码", "标识码", "唯一编码"),
@@ -91,7 +99,7 @@ _CATEGORIES = {category.value: category for category in ServiceCategory} | {
 _SHAPES = {"divisions": "polygon", "roads": "line", "buildings": "polygon or point", "services": "point",
            "beats": "polygon", "culture": "polygon or none"}
 
-Progress = Callable[[int, int], None]  # rows just stored, rows to store in all
+Progress = Callable[[int, int], None]  # rows just done, rows in all
 Stage = Callable[[str], None]
 
 
@@ -101,8 +109,7 @@ class _Options:
     retire_missing: bool
     progress: Progress | None
     stage: Stage
-    columns: frozenset[str]  # the canonical fields the file has: only those are updated
-    keys: frozenset[str]  # every source_id in the file, refused rows' too
+    columns: frozenset[str] = frozenset()  # the canonical fields the file has: only those are updated
 
 
 @dataclass
@@ -118,6 +125,7 @@ class ImportReport:
     kind: str
     source: str
     dry_run: bool = False
+    source_crs: str = ""  # what the file's coordinates were read as
     read: int = 0
     imported: int = 0
     updated: int = 0
@@ -189,19 +197,32 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     """
     if kind not in KINDS:
         raise DataError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}")
+    report = ImportReport(kind, str(path), dry_run=dry_run)
+
+    def read_chunks() -> Iterator[gpd.GeoDataFrame]:
+        """The file's rows, mapped to the canonical fields and normalised, a chunk at a time."""
+        try:
+            for read in read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
+                                            require_geometry=kind != "culture",
+                                            chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None):
+                report.notes.extend(note for note in read.notes if note not in report.notes)
+                report.source_crs = read.source_crs
+                yield _normalised(map_fields(read.frame, kind, fields or {}), kind)
+        except FileReadError as error:
+            raise DataError(str(error)) from error
+
     try:
-        read = read_features(path, layer=layer, encoding=encoding, crs=crs, require_geometry=kind != "culture")
-    except FileReadError as error:
-        raise DataError(str(error)) from error
-    report = ImportReport(kind, str(path), dry_run=dry_run, read=len(read.frame), notes=read.notes)
-    stage(f"read {report.read} rows ({read.source_crs or 'no coordinates'})")
-    frame = map_fields(read.frame, kind, fields or {})
-    try:
-        columns = frozenset(frame.columns)
-        checked = _check_rows(session, kind, frame, report)
-        keys = frozenset(key for key in frame["source_id"] if key is not None)
-        stage(f"checked: {len(checked)} rows to store, {report.refused} refused")
-        _STORES[kind](session, checked, report, _Options(actor, retire_missing, progress, stage, columns, keys))
+        options = _Options(actor, retire_missing, progress, stage)
+        if kind == "buildings":
+            _import_buildings(session, read_chunks, report, options)
+        else:
+            frame = next(read_chunks())
+            report.read = len(frame)
+            stage(f"read {report.read} rows ({report.source_crs or 'no coordinates'})")
+            key = _KEYS.get(kind, "source_id")
+            checked = _check_rows(session, kind, frame, report, _repeated(frame[key], frame[SOURCE_ROW]))
+            stage(f"checked: {len(checked)} rows to store, {report.refused} refused")
+            _STORES[kind](session, checked, report, replace(options, columns=frozenset(frame.columns)))
         report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
         audit.record(session, actor, f"import.{kind}", "file", Path(path).name[-64:], details=report.counts())
         if dry_run:
@@ -254,35 +275,49 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
-    """The rows that can be stored, normalised; every other row is refused in the report."""
+_KEYS = {"divisions": "code"}  # the field that names a row; source_id for the other kinds
+
+
+def _normalised(frame: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    """The canonical fields as stripped text or None, and a source_id column (None where absent)."""
     for column in set(FIELDS[kind]) & set(frame.columns):
         # object dtype: pandas' string dtype would turn the None of a missing value back into NaN
         frame[column] = pd.Series([_text(value) for value in frame[column]], index=frame.index, dtype=object)
     if "source_id" not in frame.columns:
         frame["source_id"] = None
+    return frame
+
+
+def _repeated(keys, rows) -> dict[str, list[int]]:
+    """Each key on more than one row, with those rows."""
+    on_rows: dict[str, list[int]] = {}
+    for key, row in zip(keys, rows):
+        if key is not None:
+            on_rows.setdefault(key, []).append(int(row))
+    return {key: found for key, found in on_rows.items() if len(found) > 1}
+
+
+def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, report: ImportReport,
+                repeated: dict[str, list[int]]) -> gpd.GeoDataFrame:
+    """The rows that can be stored; every other row is refused in the report, among them those
+    whose key the file gives on several rows (`repeated`)."""
     keep = np.ones(len(frame), dtype=bool)
     rows = frame[SOURCE_ROW].to_numpy()
     ids = frame["source_id"].to_numpy(dtype=object)
     geometries = _checked_geometries(kind, frame.geometry.to_numpy(), rows, ids, keep, report)
     frame = frame.set_geometry(gpd.GeoSeries(geometries, index=frame.index, crs=frame.crs))
 
-    key = "code" if kind == "divisions" else "source_id"
+    key = _KEYS.get(kind, "source_id")
     keys = frame[key].to_numpy(dtype=object)
     for i in range(len(frame)):
         if not keep[i]:
             continue
         reason = _attribute_problem(kind, frame, i)
+        if reason is None and keys[i] in repeated:
+            reason = f"{key} {keys[i]} is on rows {', '.join(map(str, repeated[keys[i]]))}: which one is right?"
         if reason:
             keep[i] = False
             report.refuse(rows[i], ids[i], reason)
-    counts = pd.Series(keys[keep & pd.notna(keys)]).value_counts()
-    for value in counts[counts > 1].index:
-        where = np.flatnonzero(keys == value)
-        for i in where[keep[where]]:
-            keep[i] = False
-            report.refuse(rows[i], ids[i], f"{key} {value} is on rows {', '.join(str(rows[j]) for j in where)}: "
-                                           "which one is right?")
     if kind != "divisions":
         _refuse_outside_divisions(session, frame, keep, report)
     return frame[keep].copy()
@@ -337,8 +372,9 @@ def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> str | None
         return f"level {row['level']!r} is none of district, subdistrict, community (区, 街道, 社区 …)"
     if kind == "services" and row["category"] not in _CATEGORIES:
         return f"category {row['category']!r} is none of {', '.join(c.value for c in ServiceCategory)}"
-    if kind == "buildings" and row.get("floors") is not None and not str(row["floors"]).isdigit():
-        return f"floors {row['floors']!r} is not a whole number"
+    floors = row.get("floors") if kind == "buildings" else None
+    if floors is not None and not (floors.isascii() and floors.isdigit()):  # '²'.isdigit(), yet int('²') fails
+        return f"floors {floors!r} is not a whole number"
     if kind == "culture" and row.geometry is None and row.get("road") is None:
         return "a culture note needs a zone polygon or a road"
     return None
@@ -361,126 +397,198 @@ def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: n
 
 # ---- storing, per kind ---------------------------------------------------------------
 
-def _store_buildings(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, options: _Options) -> None:
-    stored = session.execute(select(Building.id, Building.source_id, Building.status, Building.point,
-                                    Building.retired_at)).all()
-    by_source = {row.source_id: row for row in stored}
-    frame = _match_by_footprint(frame, [row for row in stored if row.status == BuildingStatus.ACTIVE], report)
-    _note_unknown_roads(session, frame, report)
-    refused = []
-    for i, source_id in enumerate(frame["source_id"]):
-        row = by_source.get(source_id)
-        if row is not None and row.status == BuildingStatus.RETIRED:
-            refused.append(i)
-            report.refuse(frame[SOURCE_ROW].iloc[i], source_id,
-                          f"building {source_id} was retired on {row.retired_at:%Y-%m-%d}; "
-                          "an import does not bring it back")
-    frame = frame.drop(frame.index[refused])
-    existing = frame["source_id"].isin(by_source).to_numpy()
+class _FileKeys:
+    """The keys a buildings file names, with their rows, in a temporary table of the import's
+    transaction: the whole file's keys without holding them in memory."""
 
-    new = frame[~existing]
-    if len(new):
-        progress = options.progress
-        loading.load_buildings(session, new, progress and (lambda count: progress(count, len(new))))
-    changed_ids = _update_buildings(session, frame[existing], by_source, report, options.columns)
-    report.imported = len(new)
-    report.updated = int(existing.sum())
-    ids_by_source = dict(session.execute(select(Building.source_id, Building.id)).all())
-    relink = [ids_by_source[source_id] for source_id in new["source_id"]] + changed_ids
-    options.stage(f"linking {len(relink)} new or changed buildings to their beat, culture and nearest services")
-    links.refresh_links(session, relink)
+    def __init__(self, session: Session):
+        self._session = session
+        self.table = Table("import_keys", MetaData(), Column("key", Text, nullable=False),
+                           Column("row", Integer, nullable=False), prefixes=["TEMPORARY"])
+        session.execute(text("DROP TABLE IF EXISTS import_keys"))  # one an interrupted import left
+        self.table.create(session.connection())
 
-    seen = set(frame["source_id"]) | options.keys  # a refused row is not a missing building
-    missing = [row for row in stored if row.status == BuildingStatus.ACTIVE and row.source_id not in seen]
-    report.missing = sorted(row.source_id for row in missing)
+    def add(self, pairs) -> None:
+        """Record (key, row) pairs."""
+        insert_plain_tuples(self._session, self.table, ["key", "row"], pairs)
+
+    def indexed(self) -> None:
+        """Index the keys, once the file's are in (faster than indexing row by row)."""
+        self._session.execute(text("CREATE INDEX ix_import_keys_key ON import_keys (key)"))
+
+    def repeated(self) -> dict[str, list[int]]:
+        """Each key on more than one row, with those rows."""
+        shared = select(self.table.c.key).group_by(self.table.c.key).having(func.count() > 1)
+        rows = self._session.execute(select(self.table.c.key, self.table.c.row)
+                                     .where(self.table.c.key.in_(shared)).order_by(self.table.c.key, self.table.c.row))
+        repeated: dict[str, list[int]] = {}
+        for key, row in rows:
+            repeated.setdefault(key, []).append(row)
+        return repeated
+
+    def first_rows(self, keys: list[str]) -> dict[str, int]:
+        """The first row each of these keys is on, for those already recorded."""
+        return {key: row for chunk in chunks(keys) for key, row in self._session.execute(
+            select(self.table.c.key, func.min(self.table.c.row)).where(self.table.c.key.in_(chunk))
+            .group_by(self.table.c.key))}
+
+    def not_in_file(self) -> list[tuple[int, str]]:
+        """(id, source_id) of the active stored buildings no row names, by source_id."""
+        named = exists().where(self.table.c.key == Building.source_id)
+        return [tuple(row) for row in self._session.execute(
+            select(Building.id, Building.source_id).where(Building.status == BuildingStatus.ACTIVE, ~named)
+            .order_by(Building.source_id))]
+
+    def drop(self) -> None:
+        self.table.drop(self._session.connection())
+
+
+def _import_buildings(session: Session, read_chunks: Callable[[], Iterator[gpd.GeoDataFrame]],
+                      report: ImportReport, options: _Options) -> None:
+    keys = _FileKeys(session)
+    columns: frozenset[str] = frozenset()
+    for frame in read_chunks():  # first reading: the keys alone
+        report.read += len(frame)
+        columns = frozenset(frame.columns)
+        named = frame["source_id"].notna().to_numpy()
+        keys.add(zip(frame["source_id"][named].tolist(), frame[SOURCE_ROW][named].astype(int).tolist()))
+    keys.indexed()
+    options = replace(options, columns=columns)
+    options.stage(f"read {report.read} rows ({report.source_crs or 'no coordinates'})")
+    repeated = keys.repeated()
+    building_chunks = _BuildingChunks(session, report, options, keys)
+    checked = 0
+    for frame in read_chunks():  # second reading: check and store
+        building_chunks.store(_check_rows(session, "buildings", frame, report, repeated))
+        checked += len(frame)
+        options.stage(f"checked and stored {checked} of {report.read} rows, {report.refused} refused")
+        if options.progress:
+            options.progress(len(frame), report.read)
+
+    missing = keys.not_in_file()  # a refused row names its building too: it is not missing
+    keys.drop()
+    report.missing = [source_id for _, source_id in missing]
     unidentified = sorted(note.row for note in report.rows if note.action == "refused" and note.source_id is None)
     if options.retire_missing and unidentified:
         raise DataError(f"rows {', '.join(map(str, unidentified[:10]))} were refused and have no source_id, so "
                         "which stored buildings they are cannot be told: fix them, or import without "
                         "--retire-missing")
     if options.retire_missing and missing:
-        for chunk in chunks([row.id for row in missing]):
+        for chunk in chunks([building_id for building_id, _ in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
                 retire_building(session, building, options.actor, "not in the imported file (--retire-missing)")
+            session.flush()
         report.retired = len(missing)
-        session.flush()
 
 
-def _match_by_footprint(frame: gpd.GeoDataFrame, active, report: ImportReport) -> gpd.GeoDataFrame:
-    """Give rows without a source_id the one of a stored building within a few metres, or a new one.
+class _BuildingChunks:
+    """Storing checked chunks of a buildings file: new ones inserted, stored ones updated in place,
+    both linked again; what chunks are placed by is read once."""
 
-    A row whose building another row already names (or matched first) is refused.
-    """
-    unnamed = np.flatnonzero(frame["source_id"].isna().to_numpy())
-    if not unnamed.size:
-        return frame
-    points = representative_points(frame.geometry.to_numpy()[unnamed])
-    ids = frame["source_id"].to_numpy(dtype=object, copy=True)
-    if active:
-        tree = shapely.STRtree(np.array([row.point for row in active], dtype=object))
-        nearest = tree.nearest(points)
-        stored = np.array([active[j].point for j in nearest], dtype=object)
-        metres = geodesic_distance(shapely.get_x(points), shapely.get_y(points),
-                                   shapely.get_x(stored), shapely.get_y(stored))
-    else:
-        metres = np.full(len(unnamed), np.inf)
-    claimed = {ids[i]: frame[SOURCE_ROW].iloc[i] for i in range(len(ids)) if ids[i] is not None}
-    refused = []
-    for k, i in enumerate(unnamed):
-        if metres[k] <= SAME_BUILDING_METRES:
-            key = active[nearest[k]].source_id
-        else:  # a stable key for a building the file does not name: where it stands
-            key = f"at:{points[k].x:.6f},{points[k].y:.6f}"
-        if key in claimed:
-            refused.append(i)
-            report.refuse(frame[SOURCE_ROW].iloc[i], None,
-                          f"stands where row {claimed[key]} already puts building {key}")
-        else:
-            ids[i] = key
-            claimed[key] = frame[SOURCE_ROW].iloc[i]
-    frame = frame.copy()
-    frame["source_id"] = ids
-    return frame.drop(frame.index[refused])
+    def __init__(self, session: Session, report: ImportReport, options: _Options, keys: _FileKeys):
+        self.session, self.report, self.options, self.keys = session, report, options, keys
+        self.placer = loading.BuildingPlacer(session)
 
+    def store(self, frame: gpd.GeoDataFrame) -> None:
+        session, report = self.session, self.report
+        frame = self._match_by_footprint(frame)
+        self._note_unknown_roads(frame)
+        source_ids = frame["source_id"].tolist()
+        stored = {row.source_id: row for chunk in chunks(source_ids) for row in session.execute(
+            select(Building.id, Building.source_id, Building.status, Building.retired_at)
+            .where(Building.source_id.in_(chunk)))}
+        retired = [i for i, source_id in enumerate(source_ids)
+                   if source_id in stored and stored[source_id].status == BuildingStatus.RETIRED]
+        for i in retired:
+            source_id = source_ids[i]
+            report.refuse(frame[SOURCE_ROW].iloc[i], source_id,
+                          f"building {source_id} was retired on {stored[source_id].retired_at:%Y-%m-%d}; "
+                          "an import does not bring it back")
+        frame = frame.drop(frame.index[retired])
+        existing = frame["source_id"].isin(stored).to_numpy()
+        new = frame[~existing]
+        loading.load_building_chunks(session, [new], placer=self.placer)
+        changed = self._update(frame[existing], stored)
+        report.imported += len(new)
+        report.updated += int(existing.sum())
+        new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
+            select(Building.id).where(Building.source_id.in_(chunk)))]
+        links.refresh_links(session, new_ids + changed)
 
-def _note_unknown_roads(session: Session, frame: gpd.GeoDataFrame, report: ImportReport) -> None:
-    if "road" not in frame.columns:
-        return
-    known = set(session.scalars(select(Road.name)))
-    for row, source_id, road in zip(frame[SOURCE_ROW], frame["source_id"], frame["road"]):
-        if road is not None and road not in known:
-            report.rows.append(RowNote(row, source_id, "noted",
-                                       f"no road named {road} is stored: stored without its road "
-                                       "(import the roads, then this file again)"))
+    def _match_by_footprint(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Give rows without a source_id the one of a stored building within a few metres, or a new one.
 
+        A row whose building another row already names (or matched first) is refused.
+        """
+        unnamed = np.flatnonzero(frame["source_id"].isna().to_numpy())
+        if not unnamed.size:
+            return frame
+        points = representative_points(frame.geometry.to_numpy()[unnamed])
+        nearest: dict[int, tuple[float, str]] = {}
+        near = active_buildings_near(self.session, points, SAME_BUILDING_METRES)
+        if near:
+            at, _, source_ids, stored = zip(*near)
+            at = np.array(at)
+            metres = geodesic_distance(shapely.get_x(points[at]), shapely.get_y(points[at]),
+                                       shapely.get_x(np.array(stored, dtype=object)),
+                                       shapely.get_y(np.array(stored, dtype=object)))
+            for k, source_id, distance in zip(at.tolist(), source_ids, metres.tolist()):
+                if distance <= SAME_BUILDING_METRES and (k not in nearest or distance < nearest[k][0]):
+                    nearest[k] = (distance, source_id)
+        # else a stable key for a building the file does not name: where it stands
+        wanted = [nearest[k][1] if k in nearest else f"at:{point.x:.6f},{point.y:.6f}"
+                  for k, point in enumerate(points)]
+        claimed = self.keys.first_rows(wanted)
+        ids = frame["source_id"].to_numpy(dtype=object, copy=True)
+        rows = frame[SOURCE_ROW].to_numpy()
+        refused, taken = [], []
+        for i, key in zip(unnamed, wanted):
+            if key in claimed:
+                refused.append(i)
+                self.report.refuse(rows[i], None, f"stands where row {claimed[key]} already puts building {key}")
+            else:
+                ids[i] = key
+                claimed[key] = int(rows[i])
+                taken.append((key, int(rows[i])))
+        self.keys.add(taken)
+        frame = frame.copy()
+        frame["source_id"] = ids
+        return frame.drop(frame.index[refused])
 
-def _update_buildings(session: Session, frame: gpd.GeoDataFrame, by_source: dict, report: ImportReport,
-                      file_columns: frozenset[str]) -> list[int]:
-    """Update stored buildings in place (their plates untouched); returns the ids that changed.
+    def _note_unknown_roads(self, frame: gpd.GeoDataFrame) -> None:
+        if "road" not in frame.columns:
+            return
+        for row, source_id, road in zip(frame[SOURCE_ROW], frame["source_id"], frame["road"]):
+            if road is not None and not self.placer.knows_road(road):
+                self.report.rows.append(RowNote(row, source_id, "noted",
+                                                f"no road named {road} is stored: stored without its road "
+                                                "(import the roads, then this file again)"))
 
-    Where a building stands, and so its community and division, always comes from the
-    file; road, name and floors only when the file has them.
-    """
-    if not len(frame):
-        return []
-    optional = {"road": "road_id", "name": "name", "floors": "floors"}
-    columns = ["number", "division_code", "community_id", "footprint", "point"] + [
-        column for field_name, column in optional.items() if field_name in file_columns]
-    ids = [by_source[source_id].id for source_id in frame["source_id"]]
-    query = select(Building.id, *[getattr(Building, c) for c in columns])
-    current = {row.id: row for chunk in chunks(ids)
-               for row in session.execute(query.where(Building.id.in_(chunk)))}
-    now = datetime.now(UTC)
-    changes = []
-    for building_id, row in zip(ids, loading.building_rows(session, frame)):
-        old = current[building_id]
-        differs = [c for c in columns if _stored_value(row[c]) != _stored_value(getattr(old, c))]
-        if differs:
-            changes.append({"id": building_id, **{c: row[c] for c in columns}, "updated_at": now})
-    if changes:
-        session.execute(update(Building), changes)
-    report.unchanged = len(ids) - len(changes)
-    return [change["id"] for change in changes]
+    def _update(self, frame: gpd.GeoDataFrame, stored: dict) -> list[int]:
+        """Update stored buildings in place (their plates untouched); returns the ids that changed.
+
+        Where a building stands, and so its community and division, always comes from the
+        file; road, name and floors only when the file has them.
+        """
+        if not len(frame):
+            return []
+        optional = {"road": "road_id", "name": "name", "floors": "floors"}
+        columns = ["number", "division_code", "community_id", "footprint", "point"] + [
+            column for field_name, column in optional.items() if field_name in self.options.columns]
+        ids = [stored[source_id].id for source_id in frame["source_id"]]
+        query = select(Building.id, *[getattr(Building, c) for c in columns])
+        current = {row.id: row for chunk in chunks(ids)
+                   for row in self.session.execute(query.where(Building.id.in_(chunk)))}
+        now = datetime.now(UTC)
+        changes = []
+        for building_id, row in zip(ids, self.placer.rows(frame)):
+            old = current[building_id]
+            if any(_stored_value(row[c]) != _stored_value(getattr(old, c)) for c in columns):
+                changes.append({"id": building_id, **{c: row[c] for c in columns}, "updated_at": now})
+        if changes:
+            self.session.execute(update(Building), changes)
+        self.report.unchanged += len(ids) - len(changes)
+        return [change["id"] for change in changes]
 
 
 def _stored_value(value):
@@ -600,5 +708,4 @@ def _store_culture(session, frame, report, options: _Options) -> None:
     links.refresh_links(session, categories=[])
 
 
-_STORES = {"divisions": _store_divisions, "roads": _store_roads, "buildings": _store_buildings,
-           "services": _store_services, "beats": _store_beats, "culture": _store_culture}
+_STORES = {"divisions": _store_divisions, "roads": _store_roads, "services": _store_services, "beats": _store_beats, "culture": _store_culture}

@@ -107,9 +107,9 @@ def load_buildings(session: Session, frame: gpd.GeoDataFrame, progress: Progress
 
 
 def load_building_chunks(session: Session, frames: Iterable[gpd.GeoDataFrame],
-                         progress: Progress | None = None) -> int:
+                         progress: Progress | None = None, placer: "BuildingPlacer | None" = None) -> int:
     """load_buildings for frames that come a chunk at a time, so that no more than one is held."""
-    placer = BuildingPlacer(session)
+    placer = placer or BuildingPlacer(session)
     stored = 0
     for frame in frames:
         now = datetime.now(UTC)
@@ -118,11 +118,6 @@ def load_building_chunks(session: Session, frames: Iterable[gpd.GeoDataFrame],
         insert_rows(session, Building, rows, progress)
         stored += len(rows)
     return stored
-
-
-def building_rows(session: Session, frame: gpd.GeoDataFrame) -> list[dict]:
-    """The stored columns of each building in the frame (for an insert or an update)."""
-    return BuildingPlacer(session).rows(frame)
 
 
 class BuildingPlacer:
@@ -137,6 +132,9 @@ class BuildingPlacer:
         self._roads_by_name: dict[str, list[tuple[int, object]]] = {}
         for road_id, name, geom in session.execute(select(Road.id, Road.name, Road.geom)):
             self._roads_by_name.setdefault(name, []).append((road_id, geom))
+
+    def knows_road(self, name: str) -> bool:
+        return name in self._roads_by_name
 
     def rows(self, frame: gpd.GeoDataFrame) -> list[dict]:
         """The stored columns of each building in the frame."""

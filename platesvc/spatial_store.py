@@ -8,6 +8,7 @@ reads a whole table: a box goes through the index, an extent comes from the inde
 root (SQLite) or the planner's statistics (PostGIS).
 """
 
+import json
 import struct
 from collections.abc import Mapping, Sequence
 
@@ -31,9 +32,11 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from gis.geojson import geometry_texts
+from gis.nearest import bbox_around
 from gis.tiles import BUFFER, EXTENT, encode_layer
 from platesvc.models import Building, BuildingStatus, Division, DivisionLevel
 from platesvc.spatial_index import rtree_table
@@ -51,6 +54,11 @@ class SpatialStore:
 
         The box is four numbers, or four bound parameters for a statement prepared once.
         """
+        raise NotImplementedError
+
+    def within_each(self, query: Select, model, column_name: str, boxes: Sequence[BBox]) -> Select:
+        """`query`'s rows whose geometry's bounds meet any of the boxes, once for each box they meet,
+        with that box's position in `boxes` as the column `box`: many small boxes in one statement."""
         raise NotImplementedError
 
     def in_index_order(self, query: Select, model, column_name: str, bbox, key: ColumnElement) -> Select:
@@ -103,6 +111,13 @@ class PostgisStore(SpatialStore):
         geometry = getattr(model, column_name)
         envelope = func.ST_MakeEnvelope(*bbox, SRID)
         return query.where(func.ST_Intersects(geometry, envelope) if exact else geometry.op("&&")(envelope))
+
+    def within_each(self, query, model, column_name, boxes):
+        corners = [literal([float(box[i]) for box in boxes], ARRAY(Float)) for i in range(4)]
+        listed = func.unnest(*corners).table_valued(*_BOX, with_ordinality="box").render_derived()
+        envelope = func.ST_MakeEnvelope(*(listed.c[name] for name in _BOX), SRID)
+        return query.add_columns((listed.c.box - 1).label("box")).join(
+            listed, getattr(model, column_name).op("&&")(envelope))
 
     def in_index_order(self, query, model, column_name, bbox, key):
         # GiST gives geometries nearest a point first (KNN), a few at a time: a page of them
@@ -169,6 +184,18 @@ class SqliteStore(SpatialStore):
         inside = and_(index.c.min_x >= min_x, index.c.max_x <= max_x, index.c.min_y >= min_y,
                       index.c.max_y <= max_y)
         return query.where(or_(inside, func.ST_IntersectsBox(getattr(model, column_name), *bbox) == 1))
+
+    def within_each(self, query, model, column_name, boxes):
+        # The boxes go in as one JSON array; each one's corners constrain the R*Tree's lookup.
+        listed = func.json_each(literal(json.dumps([list(map(float, box)) for box in boxes]))).table_valued(
+            "key", "value")
+        min_x, min_y, max_x, max_y = (func.json_extract(listed.c.value, f"$[{i}]") for i in range(4))
+        index = _rtree(model, column_name)
+        # A left join keeps the boxes outermost (SQLite does not reorder one): each box then
+        # asks the R*Tree once, where the other order would read the whole tree.
+        meets = and_(index.c.max_x >= min_x, index.c.min_x <= max_x, index.c.max_y >= min_y, index.c.min_y <= max_y)
+        return query.add_columns(listed.c.key.label("box")).select_from(
+            listed.outerjoin(index, meets).join(model.__table__, model.id == index.c.id))
 
     def in_index_order(self, query, model, column_name, bbox, key):
         # The R*Tree gives no order of its own; an embedded database's boxes are small to sort.
@@ -244,6 +271,22 @@ def active_buildings_in_bbox(session, bbox: BBox) -> list[tuple[int, shapely.Poi
     """(id, point) of active buildings whose point falls in the box."""
     query = select(Building.id, Building.point).where(Building.status == BuildingStatus.ACTIVE)
     return [tuple(row) for row in session.execute(spatial_store(session).within(query, Building, "point", bbox))]
+
+
+def active_buildings_near(session, points: np.ndarray, metres: float) -> list[tuple[int, int, str, shapely.Point]]:
+    """(position in `points`, id, source_id, point) of active buildings whose point lies in the box
+    around a point that holds everything within `metres` of it (bbox_around)."""
+    store = spatial_store(session)
+    query = select(Building.id, Building.source_id, Building.point).where(Building.status == BuildingStatus.ACTIVE)
+    found = []
+    for start in range(0, len(points), _BOXES_PER_READ):
+        boxes = [bbox_around(point.x, point.y, metres) for point in points[start:start + _BOXES_PER_READ]]
+        found.extend((start + row.box, row.id, row.source_id, row.point)
+                     for row in session.execute(store.within_each(query, Building, "point", boxes)))
+    return found
+
+
+_BOXES_PER_READ = 5000
 
 
 def active_buildings_covered_by(session, geometries) -> set[int]:

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from gis.datum import gcj02_to_wgs84, wgs84_to_gcj02
-from gis.files import SOURCE_ROW, FileReadError, read_features
+from gis.files import SOURCE_ROW, FileReadError, read_feature_chunks, read_features
 from gis.nearest import geodesic_distance
 
 NAMES = ["解放西街", "鼓楼南街", "北京中路"]
@@ -121,6 +121,44 @@ def test_unreadable_inputs_say_what_to_do(tmp_path):
     (tmp_path / "plain.csv").write_text("name,phone\n甲,1\n", encoding="utf-8")
     with pytest.raises(FileReadError, match="no longitude/latitude columns.*name, phone"):
         read_features(tmp_path / "plain.csv")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(FileReadError, match="empty.csv is empty"):
+        read_features(tmp_path / "empty.csv")
     (tmp_path / "points.csv").write_text("name,lon,lat\n甲,106.2,38.4\n", encoding="utf-8")
     with pytest.raises(FileReadError, match="not a coordinate reference system"):
         read_features(tmp_path / "points.csv", crs="EPSG:99999999")
+
+
+@pytest.mark.parametrize("name", ["many.shp", "many.gpkg", "many.geojson", "many.csv"])
+def test_a_file_read_in_chunks_gives_the_rows_it_gives_whole(tmp_path, name):
+    count = 23
+    frame = gpd.GeoDataFrame({"路名": [NAMES[i % 3] for i in range(count)], "门牌号": [str(i) for i in range(count)]},
+                             geometry=shapely.points(LON[0] + np.arange(count) * 1e-4, LAT[0]), crs="EPSG:4326")
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        table = pd.DataFrame({"路名": frame["路名"], "门牌号": frame["门牌号"], "经度": frame.geometry.x,
+                              "纬度": frame.geometry.y})
+        lines = table.to_csv(index=False).splitlines()
+        lines.insert(9, "")  # a blank line: skipped, and the rows after it keep their numbers
+        path.write_bytes("\n".join(lines).encode("gbk"))
+    else:
+        frame.to_crs("EPSG:4544").to_file(path)
+
+    whole = read_features(path).frame
+    chunks = list(read_feature_chunks(path, chunk_rows=5))
+    sizes = [len(chunk.frame) for chunk in chunks]
+    assert sizes == ([5, 4, 5, 5, 4] if name.endswith(".csv") else [5, 5, 5, 5, 3])  # the blank line is no row
+    joined = pd.concat([chunk.frame for chunk in chunks])
+    assert list(joined["门牌号"]) == list(whole["门牌号"]) == [str(i) for i in range(count)]
+    assert list(joined[SOURCE_ROW]) == list(whole[SOURCE_ROW])
+    if name.endswith(".csv"):
+        assert list(whole[SOURCE_ROW])[7:9] == [9, 11]  # the file's lines, the header being line 1
+        assert chunks[0].encoding == "gb18030"
+    assert shapely.equals_exact(joined.geometry.to_numpy(), whole.geometry.to_numpy(), 1e-9).all()
+
+
+def test_a_table_without_rows_reads_as_one_empty_chunk(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("路名,经度,纬度\n", encoding="utf-8")
+    chunks = list(read_feature_chunks(path, chunk_rows=5))
+    assert len(chunks) == 1 and chunks[0].frame.empty
