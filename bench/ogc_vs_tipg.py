@@ -75,9 +75,13 @@ def start_tipg(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     return server, base
 
 
-def matched(url: str) -> int:
-    box = "106.26,38.46,106.27148,38.46899"
-    return json.load(urllib.request.urlopen(f"{url}/items?bbox={box}&limit=1000"))["numberMatched"]
+def matched(url: str) -> set[str]:
+    """The ids of the plates in a box 200 m on a side (small enough for one page at any size here)."""
+    box = "106.26,38.46,106.2623,38.4618"
+    features = json.load(urllib.request.urlopen(f"{url}/items?bbox={box}&limit=1000"))["features"]
+    if len(features) >= 1000:
+        raise SystemExit("the check box holds a page or more: make it smaller")
+    return {str(feature["id"]) for feature in features}
 
 
 def main() -> None:
@@ -98,8 +102,8 @@ def main() -> None:
         theirs, theirs_url = start_tipg(args.database, args.workers)
         try:
             counts = matched(f"{ours_url}/ogc/collections/plates"), matched(f"{theirs_url}/collections/{COLLECTION}")
-            print(f"the same 1 km box matches {counts[0]} plates here and {counts[1]} in tipg")
-            if counts[0] != counts[1]:
+            print(f"the same 200 m box holds {len(counts[0])} plates here and {len(counts[1])} in tipg")
+            if counts[0] != counts[1] or not counts[0]:
                 raise SystemExit("the two servers do not serve the same plates")
             scripts = {}
             for name, text in (("ours-items", items_script("/ogc", "&limit=100")),

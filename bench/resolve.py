@@ -8,7 +8,7 @@ random plates (or random places in the city). A shared machine's speed drifts by
 per cent within a minute, so each endpoint's run is paired with a run of the bare app
 just before it, and each ratio is taken within its pair; the median of the rounds'
 ratios is reported, each beside its bare rate. Targets: JSON >= 0.7, HTML >= 0.5, nearby >= 0.5,
-items >= 0.25 (a page is read from the store on every request: issue 16's target).
+items >= 0.25 (a page is read from the store on every request, not from the worker's memory).
 
 Plates are asked for in two ways. "Repeat" scans pick at random among --hot-plates
 plates that every worker has rendered once already (its render cache holds them):
