@@ -26,12 +26,16 @@ class PreparedRead:
     """One Select, compiled for each dialect it runs on.
 
     `remember`: on SQLite, how many rows (by their parameters) each thread gives again
-    while the database is unchanged; 0 reads every time.
+    while the database is unchanged; 0 reads every time. `one_plan`: on PostgreSQL, plan
+    the statement once for all its values, for a statement written so that its best plan
+    does not depend on them; left to choose, PostgreSQL plans a box on a large table
+    afresh on every run.
     """
 
-    def __init__(self, statement: Select, remember: int = 0):
+    def __init__(self, statement: Select, remember: int = 0, one_plan: bool = False):
         self._statement = statement
         self._remember = remember
+        self._one_plan = one_plan
         self._compiled = {}  # dialect name → compiled statement
         self._names = list(statement.selected_columns.keys())  # the row's keys, as the statement labels them
         self._local = threading.local()
@@ -124,6 +128,8 @@ class PreparedRead:
             proxied.detach()
             if engine.dialect.name == "postgresql":
                 connection.autocommit = True  # never sit idle in a transaction between scans
+                if self._one_plan:  # the connection is this statement's alone
+                    connection.execute("SET plan_cache_mode = force_generic_plan")
             held[engine] = connection
         return connection
 
