@@ -218,15 +218,17 @@ def pinned() -> str:
     return f"wrk pinned to core {cores[-1]}, the servers on {servers}"
 
 
+def memory_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A process's resident memory now (VmRSS) or at its peak since exec or the last reset (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) / 1024
+
+
 def workers_rss_mb(server: subprocess.Popen) -> list[float]:
     """The resident memory of each of a gunicorn's workers, in MiB."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     # taskset execs gunicorn in place, so the master is `server` itself.
-    sizes = []
-    for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
-    return sizes
+    return [memory_mb(pid) for pid in children]
 
 
 def require_wrk() -> None:

@@ -23,7 +23,7 @@ import pyogrio
 from sqlalchemy.engine import make_url
 
 from gis.synthetic import DEFAULT_BUILDINGS, generate_city
-from harness import postgis_database
+from harness import memory_mb, postgis_database
 
 BUDGET_SECONDS = 60.0
 PEAK_RATIO_TARGET = 1.25
@@ -51,14 +51,6 @@ def fresh_database(server: str | None, folder: Path, size: int) -> str:
                             fresh=True)
 
 
-def _memory_mb(field: str) -> float:
-    """VmRSS (now) or VmHWM (the peak since the last reset) of this process, in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise LookupError(field)
-
-
 def import_twice(database_url: str, folder: Path, results) -> None:
     """In a process of its own: the registry, then the buildings twice; timings and the buildings'
     peak memory (getrusage's would include the parent's, which Linux carries across exec)."""
@@ -70,7 +62,7 @@ def import_twice(database_url: str, folder: Path, results) -> None:
         schema.upgrade(db.engine)
         importers.import_file(db.session, "divisions", folder / "divisions.gpkg")
         importers.import_file(db.session, "roads", folder / "roads.gpkg")
-        floor = _memory_mb("VmRSS")
+        floor = memory_mb()
         Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
         timings = {}
         for run in ("first import", "re-import"):
@@ -79,7 +71,7 @@ def import_twice(database_url: str, folder: Path, results) -> None:
             timings[run] = time.perf_counter() - started
             print(f"  {run}: read {report.read}, imported {report.imported}, updated {report.updated}, "
                   f"refused {report.refused}", flush=True)
-    results.put((timings, floor, _memory_mb("VmHWM")))
+    results.put((timings, floor, memory_mb(field="VmHWM")))
 
 
 def measure(size: int, server: str | None) -> dict:

@@ -708,4 +708,5 @@ def _store_culture(session, frame, report, options: _Options) -> None:
     links.refresh_links(session, categories=[])
 
 
-_STORES = {"divisions": _store_divisions, "roads": _store_roads, "services": _store_services, "beats": _store_beats, "culture": _store_culture}
+_STORES = {"divisions": _store_divisions, "roads": _store_roads, "services": _store_services,
+           "beats": _store_beats, "culture": _store_culture}  # buildings stream: _import_buildings

@@ -86,17 +86,23 @@ class MadeTile:
     made_at: map_changes.Stamp
 
 
+def _kept_bytes(made: MadeTile) -> int:
+    return len(made.data) + 100  # the key, the stamp and the entry besides the tile itself
+
+
 class TileCache:
     """A worker's finished tiles within a byte budget, least recently used out first, each good until
     the map changes in its box."""
 
     def __init__(self, max_bytes: int):
-        self._tiles = LRUCache(maxsize=max(max_bytes, 1), getsizeof=lambda made: len(made.data) + 100)
+        self._tiles = LRUCache(maxsize=max_bytes, getsizeof=_kept_bytes)
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
 
     def tile(self, engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
         """The tile as tile() makes it, from this cache when nothing in its box changed since."""
+        if not self._max_bytes:  # keeping none: nothing to look up in the log either
+            return tile(engine, layer, z, x, y)
         _check(layer, z, x, y)
         key = (engine.url, layer.name, z, x, y)
         with self._lock:
@@ -106,7 +112,7 @@ class TileCache:
             held.made_at = now  # good as of now: the next look starts from here
             return held.data
         made = MadeTile(tile(engine, layer, z, x, y), now)  # the stamp is older than what it shows: safe
-        if len(made.data) + 100 <= self._max_bytes:
+        if _kept_bytes(made) <= self._max_bytes:
             with self._lock:
                 self._tiles[key] = made
         return made.data

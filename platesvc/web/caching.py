@@ -9,11 +9,11 @@ is compressed once, for its first such client.
 import gzip
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import cached_property
 
+from cachetools import LRUCache
 from flask import Request, Response
 
 GZIP_FROM_BYTES = 1024  # below this gzip's own header and the work outweigh what it saves
@@ -73,8 +73,7 @@ class RenderCache:
 
     def __init__(self, max_bytes: int):
         self._max_bytes = max_bytes
-        self._bodies: OrderedDict[Hashable, Tagged] = OrderedDict()
-        self._bytes = 0
+        self._bodies: LRUCache[Hashable, Tagged] = LRUCache(maxsize=max_bytes, getsizeof=lambda made: len(made.body))
         self._basis = None
         self._lock = threading.Lock()
 
@@ -83,16 +82,12 @@ class RenderCache:
             if basis is self._basis:
                 found = self._bodies.get(key)
                 if found is not None:
-                    self._bodies.move_to_end(key)
                     return found
             else:
                 self._bodies.clear()
-                self._bytes, self._basis = 0, basis
+                self._basis = basis
         made = tagged(render())
         with self._lock:
             if basis is self._basis and key not in self._bodies and len(made.body) <= self._max_bytes:
-                self._bodies[key] = made
-                self._bytes += len(made.body)
-                while self._bytes > self._max_bytes:
-                    self._bytes -= len(self._bodies.popitem(last=False)[1].body)
+                self._bodies[key] = made  # the least recently used go until it fits
         return made
