@@ -14,7 +14,7 @@ TEST_PACKAGES := chromium poppler-utils gdal-bin
 VENDOR := static/vendor/maplibre-gl
 MAPLIBRE := node_modules/maplibre-gl
 
-.PHONY: install fonts run test bench clean
+.PHONY: install fonts run test lint bench clean
 
 $(BIN)/platesvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ run: install
 test: install
 	scripts/install-debian-packages --optional $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/seed_and_issue.py

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, select, text
 
-from platesvc import create_app, schema
-from platesvc.database import db
-from platesvc.demo import seed_demo_city
-from platesvc.models import Plate
-from platesvc.plate_ids import issue_plates
+from platesvc import create_app
+from platesvc.intake.demo import seed_demo_city
+from platesvc.registry.plate_ids import issue_plates
+from platesvc.store import migrations
+from platesvc.store.database import db
+from platesvc.store.models import Plate
 
 BENCH_DIR = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -119,7 +120,7 @@ def seed(url: str, buildings: int) -> list[str]:
     """The demo city of that size in the database (seeded and issued unless there), and its plate IDs."""
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
-        schema.upgrade(db.engine)
+        migrations.upgrade(db.engine)
         if not db.session.scalar(select(Plate.id).limit(1)):
             print(f"seeding {buildings} buildings and issuing their plates…", flush=True)
             seed_demo_city(db.session, buildings=buildings, seed=1)

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import pyogrio
+from harness import memory_mb, postgis_database
 from sqlalchemy.engine import make_url
 
 from gis.synthetic import DEFAULT_BUILDINGS, generate_city
-from harness import memory_mb, postgis_database
 
 BUDGET_SECONDS = 60.0
 PEAK_RATIO_TARGET = 1.25
@@ -54,12 +54,14 @@ def fresh_database(server: str | None, folder: Path, size: int) -> str:
 def import_twice(database_url: str, folder: Path, results) -> None:
     """In a process of its own: the registry, then the buildings twice; timings and the buildings'
     peak memory (getrusage's would include the parent's, which Linux carries across exec)."""
-    from platesvc import create_app, importers, schema
-    from platesvc.database import db
+    from platesvc import create_app
+    from platesvc.intake import importers
+    from platesvc.store import migrations
+    from platesvc.store.database import db
 
     app = create_app({"DATABASE_URL": database_url})
     with app.app_context():
-        schema.upgrade(db.engine)
+        migrations.upgrade(db.engine)
         importers.import_file(db.session, "divisions", folder / "divisions.gpkg")
         importers.import_file(db.session, "roads", folder / "roads.gpkg")
         floor = memory_mb()

@@ -22,9 +22,6 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import make_url
-
-from gis.synthetic import DEFAULT_BUILDINGS
 from harness import (
     app_environment,
     items_script,
@@ -35,6 +32,9 @@ from harness import (
     start_gunicorn,
     stop,
 )
+from sqlalchemy import make_url
+
+from gis.synthetic import DEFAULT_BUILDINGS
 
 TARGET = 2.0
 PYGEOAPI_VERSION = "0.21.0"
@@ -129,7 +129,8 @@ def main() -> None:
 
     ours_rate, theirs_rate = statistics.median(rates["ours"]), statistics.median(rates["pygeoapi"])
     ratio = ours_rate / theirs_rate
-    print(f"\ngunicorn, {args.workers} sync workers each, PostGIS, 1 km boxes, {args.rounds} rounds of {args.seconds} s")
+    print(f"\ngunicorn, {args.workers} sync workers each, PostGIS, 1 km boxes, "
+          f"{args.rounds} rounds of {args.seconds} s")
     print(f"  platesvc /ogc items   {ours_rate:8.0f} req/s")
     print(f"  pygeoapi {PYGEOAPI_VERSION} items {theirs_rate:8.0f} req/s")
     print(f"  ratio {ratio:.2f} (target ≥ {TARGET})  {'ok' if ratio >= TARGET else 'BELOW TARGET'}")

@@ -23,9 +23,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import make_url
-
-from gis.synthetic import DEFAULT_BUILDINGS
 from harness import (
     app_environment,
     free_port,
@@ -40,6 +37,9 @@ from harness import (
     stop,
     tile_script,
 )
+from sqlalchemy import make_url
+
+from gis.synthetic import DEFAULT_BUILDINGS
 
 TARGET = 1.5
 TIPG_VERSION = "1.6.1"
@@ -62,7 +62,8 @@ def start_tipg(url: str, workers: int) -> tuple[subprocess.Popen, str]:
            "DATABASE_URL": make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
            "TIPG_DB_SCHEMAS": '["public"]',
            "TIPG_MAX_FEATURES_PER_QUERY": "1000"}
-    server = subprocess.Popen([str(tipg_venv() / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+    uvicorn = str(tipg_venv() / "uvicorn")
+    server = subprocess.Popen([uvicorn, "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
                               env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -22,13 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 import qrcode
 
 from gis.synthetic import DEFAULT_BUILDINGS, generate_city
-from platesvc import create_app, schema
-from platesvc.database import db
-from platesvc.demo import store_city
-from platesvc.models import Plate
-from platesvc.plate_ids import issue_plates, plate_url
-from platesvc.print_batches import PrintSettings, Selection, print_plates
-from platesvc.printing import ERROR_CORRECTION, MIN_QR_VERSION, PlateStyle
+from platesvc import create_app
+from platesvc.intake.demo import store_city
+from platesvc.printing.artwork import ERROR_CORRECTION, MIN_QR_VERSION, PlateStyle
+from platesvc.printing.batches import PrintSettings, Selection, print_plates
+from platesvc.registry.plate_ids import issue_plates, plate_url
+from platesvc.store import migrations
+from platesvc.store.database import db
+from platesvc.store.models import Plate
 
 TARGET_RATIO = 1.5
 
@@ -59,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "PUBLIC_URL": "https://mp.yinchuan.gov.cn"})
         with app.app_context():
-            schema.upgrade(db.engine)
+            migrations.upgrade(db.engine)
             print(f"seeding {args.buildings} buildings and issuing their plates…", file=sys.stderr)
             store_city(db.session, generate_city(buildings=args.buildings, seed=1))
             issue_plates(db.session)

@@ -29,7 +29,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gis.synthetic import DEFAULT_BUILDINGS
 from harness import (
     NEARBY_SCRIPT,
     PICK_SCRIPT,
@@ -43,6 +42,8 @@ from harness import (
     start_gunicorn,
     stop,
 )
+
+from gis.synthetic import DEFAULT_BUILDINGS
 
 TARGETS = {"json": 0.7, "html": 0.5, "nearby": 0.5, "items": 0.25}
 LABELS = {"json": "GET /api/v1/plates/<id>", "json-first": "  the same, first scans",

@@ -38,8 +38,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, select, text
-
 from harness import (
     NEARBY_SCRIPT,
     PICK_SCRIPT,
@@ -54,10 +52,13 @@ from harness import (
     tile_script,
     workers_rss_mb,
 )
-from platesvc import create_app, lifecycle
-from platesvc.audit import Actor
-from platesvc.database import db
-from platesvc.models import Plate, PlateStatus
+from sqlalchemy import create_engine, make_url, select, text
+
+from platesvc import create_app
+from platesvc.registry import lifecycle
+from platesvc.registry.audit import Actor
+from platesvc.store.database import db
+from platesvc.store.models import Plate, PlateStatus
 
 SMALL = 55_000
 PLATESVC = Path(sys.executable).with_name("platesvc")
@@ -257,7 +258,8 @@ def report(large: Size, small: Size, args) -> bool:
           f"{', '.join(f'{v:.0f}' for v in small.rss_mb)} MiB at {small.buildings:,}: largest {spread:+.0%} "
           f"(targets ≤ {RSS_LIMIT_MB} MiB, within ±{RSS_SPREAD:.0%})  {'ok' if rss_ok else 'MISSED'}")
     for kind, rates in large.replica_rates.items():
-        print(f"  {large.buildings:>9,} {LABELS[kind]} with reads on the replica: {statistics.median(rates):.0f} req/s, "
+        print(f"  {large.buildings:>9,} {LABELS[kind]} with reads on the replica: "
+              f"{statistics.median(rates):.0f} req/s, "
               f"{statistics.median(rates) / statistics.median(large.rates[kind]):.2f}× the primary alone")
     for size in (large, small):
         for kind in ("items", "json"):

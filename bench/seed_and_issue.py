@@ -18,10 +18,11 @@ import shapely
 
 from gis.shapes import representative_points, to_multipolygons
 from gis.synthetic import DEFAULT_BUILDINGS, generate_city
-from platesvc import create_app, schema
-from platesvc.database import db
-from platesvc.demo import store_city
-from platesvc.plate_ids import issue_plates
+from platesvc import create_app
+from platesvc.intake.demo import store_city
+from platesvc.registry.plate_ids import issue_plates
+from platesvc.store import migrations
+from platesvc.store.database import db
 
 BUDGET_SECONDS = 60.0
 
@@ -56,7 +57,7 @@ def main() -> None:
         with app.app_context():
             timings = {}
             started = time.perf_counter()
-            schema.upgrade(db.engine)
+            migrations.upgrade(db.engine)
             timings["migrate"] = time.perf_counter() - started
 
             started = time.perf_counter()

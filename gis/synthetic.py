@@ -1,6 +1,6 @@
 """A deterministic synthetic Yinchuan: the demo city, of any size up to millions of buildings.
 
-The six real county-level divisions and their seats come from gis.reference; every
+The six real county-level divisions and their seats come from gis.divisions; every
 town gets a road grid around its seat, buildings line the roads (densest near the
 urban core), and subdistricts, communities, police beats, culture zones and service
 points are laid over them. Geometry is built in UTM 48N metres and returned in WGS84.
@@ -23,9 +23,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gis.divisions import load_districts
 from gis.joins import containing_polygon, nearest_geometry
 from gis.pinyin import road_pinyin
-from gis.reference import load_districts
 from gis.shapes import to_multilinestrings, to_multipolygons
 
 WORK_CRS = "EPSG:32648"  # UTM 48N: metres, centred on 105°E like the local Gauss-Kruger zone

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection platesvc.schema hands it."""
+"""Alembic environment: runs on the connection platesvc.store.migrations hands it."""
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from platesvc.models import Base
+from platesvc.store.models import Base
 
 config = context.config
 connection = config.attributes["connection"]

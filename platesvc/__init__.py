@@ -35,11 +35,14 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].lower().startswith("https://")
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_HOURS"])
 
-    from platesvc import cli, database, logs, scans, web
+    from platesvc import cli, web
+    from platesvc.ops import logs
+    from platesvc.scan import counts
+    from platesvc.store import database
 
     logs.init_app(app)
     database.init_app(app)
-    scans.init_app(app)
+    counts.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -20,12 +20,14 @@ from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from gis.synthetic import generate_city
-from platesvc import accounts, create_app, schema
-from platesvc.audit import SYSTEM
-from platesvc.database import db
-from platesvc.demo import store_city
-from platesvc.models import Role
-from platesvc.plate_ids import issue_plates
+from platesvc import create_app
+from platesvc.intake.demo import store_city
+from platesvc.registry.audit import SYSTEM
+from platesvc.registry.plate_ids import issue_plates
+from platesvc.staff import accounts
+from platesvc.store import migrations
+from platesvc.store.database import db
+from platesvc.store.models import Role
 
 POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
 # One per test run, so two runs against the same server (a developer and CI) never drop each other's.
@@ -111,7 +113,7 @@ def app(database_url, tmp_path):
     app = create_app(app_config(database_url, tmp_path))
     app.test_client_class = OwnContextClient
     with app.app_context():
-        schema.upgrade(db.engine)
+        migrations.upgrade(db.engine)
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -193,7 +195,7 @@ def artifact(request):
 @pytest.fixture(scope="session")
 def plate_font():
     """The CJK font plate artwork is outlined with."""
-    from platesvc.outlines import FontError, OutlineFont, find_font
+    from platesvc.printing.outlines import FontError, OutlineFont, find_font
     try:
         path = find_font()
     except FontError:

@@ -8,8 +8,8 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
-from platesvc.spatial_index import create_spatial_index, drop_spatial_index
-from platesvc.spatial_types import GeometryColumn
+from platesvc.store.geometry import GeometryColumn
+from platesvc.store.spatial_index import create_spatial_index, drop_spatial_index
 
 revision = "0001"
 down_revision = None

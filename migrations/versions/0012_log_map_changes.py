@@ -11,7 +11,7 @@ Create Date: 2026-12-02
 
 from alembic import op
 
-from platesvc.map_changes import create_log, drop_log
+from platesvc.store.map_changes import create_log, drop_log
 
 revision = "0012"
 down_revision = "0011"

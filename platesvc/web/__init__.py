@@ -10,13 +10,13 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from platesvc.database import db
 from platesvc.errors import PlatesvcError
-from platesvc.metrics import process_metrics
-from platesvc.reference_data import ReferenceCache, ReferenceSnapshot
-from platesvc.replicas import ReadRouter
-from platesvc.resolve import Resolution, resolve_plate
-from platesvc.tiles import TileCache
+from platesvc.maps.tiles import TileCache
+from platesvc.ops.metrics import process_metrics
+from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
+from platesvc.scan.resolve import Resolution, resolve_plate
+from platesvc.store.database import db
+from platesvc.store.replicas import ReadRouter
 from platesvc.web.caching import RenderCache, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
 from platesvc.web.middleware import RequestWrapper
@@ -66,8 +66,9 @@ def init_app(app: Flask) -> None:
     app.extensions["platesvc_references"] = ReferenceCache()
     app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
     app.extensions["platesvc_tiles"] = TileCache(int(app.config["TILE_CACHE_MB"] * 2 ** 20))
-    from platesvc import rate_limits
-    from platesvc.web import api, health, ogc, open311, openapi, pages, reports, staff, tiles
+    from platesvc.ops import rate_limits
+    from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
+    from platesvc.web.resident import pages, reports
 
     app.url_map.converters["int"] = BoundedInteger  # before any route is added
     app.register_blueprint(health.bp)

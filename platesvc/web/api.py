@@ -5,8 +5,8 @@ import math
 from flask import Blueprint, Response, request
 
 from platesvc.errors import BadParameterError
-from platesvc.models import ServiceCategory
-from platesvc.nearby import MAX_RADIUS_M, nearby_services
+from platesvc.maps.nearby import MAX_RADIUS_M, nearby_services
+from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, rendered, resolve
 from platesvc.web.caching import revalidated
 from platesvc.web.parameters import number

@@ -7,10 +7,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from platesvc import metrics as metrics_module
-from platesvc import schema
-from platesvc.database import db
 from platesvc.errors import AuthenticationError
+from platesvc.ops import metrics as metrics_module
+from platesvc.store import migrations
+from platesvc.store.database import db
+from platesvc.store.figures import DatabaseFigures
 from platesvc.web.staff import signed_in_user
 
 bp = Blueprint("health", __name__)
@@ -29,10 +30,10 @@ def healthz():
 def readyz():
     """Ready for traffic: the database answers and its schema is at the code's latest migration."""
     try:
-        current = schema.current_revision(db.engine)
+        current = migrations.current_revision(db.engine)
     except SQLAlchemyError:
         return jsonify(status="not ready", database="unreachable"), 503
-    head = schema.head_revision()
+    head = migrations.head_revision()
     if current != head:
         return jsonify(status="not ready", database="ok", schema=current, expected=head,
                        message="run `platesvc db upgrade`"), 503
@@ -46,7 +47,7 @@ def metrics():
         abort(404)
     if not _from_metrics_network() and signed_in_user() is None:
         raise AuthenticationError("metrics are for the monitoring network or a staff API token")
-    return Response(metrics_module.exposition(db.engine), content_type=CONTENT_TYPE_LATEST)
+    return Response(metrics_module.exposition(DatabaseFigures(db.engine)), content_type=CONTENT_TYPE_LATEST)
 
 
 def _from_metrics_network() -> bool:

@@ -9,8 +9,8 @@ import os
 import re
 import time
 
-from platesvc.logs import access_log, request_id
-from platesvc.metrics import Metrics
+from platesvc.ops.logs import access_log, request_id
+from platesvc.ops.metrics import Metrics
 
 # Everything comes from this host; no inline script or style anywhere. The map's library
 # starts its workers from blob: URLs of its own module, and draws tiles into blob: images.

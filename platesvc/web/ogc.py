@@ -15,9 +15,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from platesvc import features
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.json_text import json_text
+from platesvc.maps import features
 from platesvc.web import read_store
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")

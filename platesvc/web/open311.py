@@ -15,8 +15,6 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from platesvc import accounts, audit
-from platesvc.database import db
 from platesvc.errors import (
     AuthenticationError,
     BadParameterError,
@@ -26,10 +24,13 @@ from platesvc.errors import (
     RetiredPlateError,
     UnknownPlateError,
 )
-from platesvc.models import ReportKind, ReportStatus, ResidentReport, User, as_utc
-from platesvc.plate_ids import parse_plate_id
-from platesvc.reports import CLOSED, Place, display_reference, parse_reference, submit_report
-from platesvc.spatial_store import district_containing
+from platesvc.registry import audit
+from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.staff import accounts
+from platesvc.staff.reports import CLOSED, Place, display_reference, parse_reference, submit_report
+from platesvc.store.database import db
+from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User, as_utc
+from platesvc.store.spatial import district_containing
 from platesvc.web import resolve
 from platesvc.web.i18n import MESSAGES, STAFF
 from platesvc.web.parameters import fields, number

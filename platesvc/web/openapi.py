@@ -2,11 +2,11 @@
 
 from flask import Blueprint, jsonify, render_template
 
-from platesvc import features
-from platesvc.lifecycle import TRANSITIONS
-from platesvc.models import ReportKind, ReportStatus, ServiceCategory
-from platesvc.nearby import MAX_RADIUS_M
-from platesvc.reports import MAX_DESCRIPTION
+from platesvc.maps import features
+from platesvc.maps.nearby import MAX_RADIUS_M
+from platesvc.registry.lifecycle import TRANSITIONS
+from platesvc.staff.reports import MAX_DESCRIPTION
+from platesvc.store.models import ReportKind, ReportStatus, ServiceCategory
 from platesvc.web.api import DEFAULT_NEARBY, MAX_NEARBY
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from platesvc import features, tiles
+from platesvc.maps import features, tiles
 from platesvc.web import read_store
 from platesvc.web.caching import revalidated, tagged
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gis.reference import load_districts
+from gis.divisions import load_districts
 from gis.synthetic import ELDERLY_CARE_COMMUNITY_SHARE, TOWNS, WORK_CRS, generate_city
 
 CODES = {"640104", "640105", "640106", "640121", "640122", "640181"}

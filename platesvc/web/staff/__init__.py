@@ -14,12 +14,13 @@ from flask import Blueprint, current_app, render_template, request, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from platesvc import accounts, audit
-from platesvc.database import db
 from platesvc.errors import AuthenticationError, PermissionDeniedError, PlatesvcError
-from platesvc.models import Role, User, as_utc
-from platesvc.plate_ids import parse_plate_id
-from platesvc.reports import display_reference
+from platesvc.registry import audit
+from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.staff import accounts
+from platesvc.staff.reports import display_reference
+from platesvc.store.database import db
+from platesvc.store.models import Role, User, as_utc
 from platesvc.web import i18n
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -150,7 +151,7 @@ def init_app(app) -> None:
 
 
 # The staff pages' blueprints use the helpers above; they are nested in `bp` once, here.
-from platesvc.web.staff import api, data, jobs, plates, reports, sign_in, users
+from platesvc.web.staff import api, data, jobs, plates, reports, sign_in, users  # noqa: E402
 
 for _child in (sign_in.bp, plates.bp, data.bp, reports.bp, jobs.bp, users.bp):
     bp.register_blueprint(_child)

@@ -5,10 +5,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request
 
-from platesvc import accounts, lifecycle, plate_records, reports, scans
-from platesvc.database import db
 from platesvc.errors import BadParameterError
-from platesvc.models import AuditEvent, ResidentReport, Role, as_utc
+from platesvc.registry import lifecycle
+from platesvc.scan import counts
+from platesvc.staff import accounts, plate_records, reports
+from platesvc.store.database import db
+from platesvc.store.models import AuditEvent, ResidentReport, Role, as_utc
 from platesvc.web.staff import actor, requires, signed_in_user
 from platesvc.web.staff.reports import VIEWS
 
@@ -131,8 +133,8 @@ def statistics():
     """Plates by status, reports by status, scans per day over 30 days, installed plates gone quiet."""
     today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
     with db.engine.connect() as connection:
-        daily = scans.daily_totals(connection, today - timedelta(days=STATISTICS_DAYS - 1))
-        quiet = scans.quiet_plates(connection, today - timedelta(days=STATISTICS_DAYS))
+        daily = counts.daily_totals(connection, today - timedelta(days=STATISTICS_DAYS - 1))
+        quiet = counts.quiet_plates(connection, today - timedelta(days=STATISTICS_DAYS))
     return jsonify(plates=lifecycle.count_by_status(db.session), reports=reports.counts_by_status(db.session),
                    scans_by_day={day.isoformat(): count for day, count in daily.items()},
                    quiet_installed_plates=len(quiet))

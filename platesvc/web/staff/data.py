@@ -2,10 +2,10 @@
 
 from flask import Blueprint, flash, redirect, request, url_for
 
-from platesvc import reference_edits
-from platesvc.database import db
-from platesvc.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
-from platesvc.reference_edits import ServiceFields
+from platesvc.reference import edits
+from platesvc.reference.edits import ServiceFields
+from platesvc.store.database import db
+from platesvc.store.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
 from platesvc.web.parameters import number
 from platesvc.web.staff import actor, page, requires
 
@@ -22,8 +22,8 @@ def _service_fields() -> ServiceFields:
 @requires(Role.VIEWER)
 def services():
     text, category = request.args.get("q", "").strip(), request.args.get("category", "")
-    return page("services.html", services=reference_edits.search_services(db.session, text, category or None),
-                query=text, category=category, categories=list(ServiceCategory), limit=reference_edits.LIST_LIMIT)
+    return page("services.html", services=edits.search_services(db.session, text, category or None),
+                query=text, category=category, categories=list(ServiceCategory), limit=edits.LIST_LIMIT)
 
 
 @bp.get("/services/new")
@@ -35,7 +35,7 @@ def new_service():
 @bp.post("/services")
 @requires(Role.OPERATOR)
 def add_service():
-    service = reference_edits.add_service(db.session, actor(), request.form.get("source_id", ""), _service_fields())
+    service = edits.add_service(db.session, actor(), request.form.get("source_id", ""), _service_fields())
     db.session.commit()
     flash(f"已添加 {service.name}")
     return redirect(url_for("staff.data.service", service_id=service.id), 303)
@@ -44,15 +44,15 @@ def add_service():
 @bp.get("/services/<int:service_id>")
 @requires(Role.VIEWER)
 def service(service_id: int):
-    return page("service.html", service=reference_edits.find(db.session, ServicePoint, service_id),
+    return page("service.html", service=edits.find(db.session, ServicePoint, service_id),
                 categories=list(ServiceCategory))
 
 
 @bp.post("/services/<int:service_id>")
 @requires(Role.OPERATOR)
 def edit_service(service_id: int):
-    service = reference_edits.find(db.session, ServicePoint, service_id)
-    relinked = reference_edits.edit_service(db.session, actor(), service, _service_fields())
+    service = edits.find(db.session, ServicePoint, service_id)
+    relinked = edits.edit_service(db.session, actor(), service, _service_fields())
     db.session.commit()
     flash(f"已保存；重新计算了 {relinked} 栋建筑的最近服务点")
     return redirect(url_for("staff.data.service", service_id=service.id), 303)
@@ -61,9 +61,9 @@ def edit_service(service_id: int):
 @bp.post("/services/<int:service_id>/remove")
 @requires(Role.OPERATOR)
 def remove_service(service_id: int):
-    service = reference_edits.find(db.session, ServicePoint, service_id)
+    service = edits.find(db.session, ServicePoint, service_id)
     name = service.name
-    relinked = reference_edits.remove_service(db.session, actor(), service, request.form.get("reason", ""))
+    relinked = edits.remove_service(db.session, actor(), service, request.form.get("reason", ""))
     db.session.commit()
     flash(f"已删除 {name}；重新计算了 {relinked} 栋建筑的最近服务点")
     return redirect(url_for("staff.data.services"), 303)
@@ -73,21 +73,21 @@ def remove_service(service_id: int):
 @requires(Role.VIEWER)
 def beats():
     text = request.args.get("q", "").strip()
-    return page("beats.html", beats=reference_edits.search_beats(db.session, text), query=text,
-                limit=reference_edits.LIST_LIMIT)
+    return page("beats.html", beats=edits.search_beats(db.session, text), query=text,
+                limit=edits.LIST_LIMIT)
 
 
 @bp.get("/beats/<int:beat_id>")
 @requires(Role.VIEWER)
 def beat(beat_id: int):
-    return page("beat.html", beat=reference_edits.find(db.session, PoliceBeat, beat_id))
+    return page("beat.html", beat=edits.find(db.session, PoliceBeat, beat_id))
 
 
 @bp.post("/beats/<int:beat_id>/officers")
 @requires(Role.OPERATOR)
 def add_officer(beat_id: int):
-    beat = reference_edits.find(db.session, PoliceBeat, beat_id)
-    officer = reference_edits.save_officer(db.session, actor(), None, beat, request.form.get("name", ""),
+    beat = edits.find(db.session, PoliceBeat, beat_id)
+    officer = edits.save_officer(db.session, actor(), None, beat, request.form.get("name", ""),
                                            request.form.get("phone", ""))
     db.session.commit()
     flash(f"已添加民警 {officer.name}")
@@ -97,8 +97,8 @@ def add_officer(beat_id: int):
 @bp.post("/officers/<int:officer_id>")
 @requires(Role.OPERATOR)
 def edit_officer(officer_id: int):
-    officer = reference_edits.find(db.session, Officer, officer_id)
-    reference_edits.save_officer(db.session, actor(), officer, officer.beat, request.form.get("name", ""),
+    officer = edits.find(db.session, Officer, officer_id)
+    edits.save_officer(db.session, actor(), officer, officer.beat, request.form.get("name", ""),
                                  request.form.get("phone", ""))
     db.session.commit()
     flash(f"已保存民警 {officer.name}")
@@ -108,9 +108,9 @@ def edit_officer(officer_id: int):
 @bp.post("/officers/<int:officer_id>/remove")
 @requires(Role.OPERATOR)
 def remove_officer(officer_id: int):
-    officer = reference_edits.find(db.session, Officer, officer_id)
+    officer = edits.find(db.session, Officer, officer_id)
     beat_id, name = officer.beat_id, officer.name
-    reference_edits.remove_officer(db.session, actor(), officer, request.form.get("reason", ""))
+    edits.remove_officer(db.session, actor(), officer, request.form.get("reason", ""))
     db.session.commit()
     flash(f"已移除民警 {name}")
     return redirect(url_for("staff.data.beat", beat_id=beat_id), 303)
@@ -120,21 +120,21 @@ def remove_officer(officer_id: int):
 @requires(Role.VIEWER)
 def notes():
     text = request.args.get("q", "").strip()
-    return page("notes.html", notes=reference_edits.search_notes(db.session, text), query=text,
-                limit=reference_edits.LIST_LIMIT)
+    return page("notes.html", notes=edits.search_notes(db.session, text), query=text,
+                limit=edits.LIST_LIMIT)
 
 
 @bp.get("/culture/<int:note_id>")
 @requires(Role.VIEWER)
 def note(note_id: int):
-    return page("note.html", note=reference_edits.find(db.session, CultureNote, note_id))
+    return page("note.html", note=edits.find(db.session, CultureNote, note_id))
 
 
 @bp.post("/culture/<int:note_id>")
 @requires(Role.OPERATOR)
 def edit_note(note_id: int):
-    note = reference_edits.find(db.session, CultureNote, note_id)
-    reference_edits.edit_note(db.session, actor(), note, request.form.get("title", ""), request.form.get("body", ""))
+    note = edits.find(db.session, CultureNote, note_id)
+    edits.edit_note(db.session, actor(), note, request.form.get("title", ""), request.form.get("body", ""))
     db.session.commit()
     flash("已保存")
     return redirect(url_for("staff.data.note", note_id=note.id), 303)

@@ -3,10 +3,12 @@
 from flask import Blueprint, current_app, redirect, request, send_file, url_for
 from sqlalchemy import select
 
-from platesvc import importers, jobs, print_batches
-from platesvc.database import db
 from platesvc.errors import DataError
-from platesvc.models import Division, DivisionLevel, JobStatus, PlateStatus, Role
+from platesvc.intake import importers
+from platesvc.printing import batches
+from platesvc.staff import jobs
+from platesvc.store.database import db
+from platesvc.store.models import Division, DivisionLevel, JobStatus, PlateStatus, Role
 from platesvc.web.staff import page, requires, signed_in_user
 
 bp = Blueprint("jobs", __name__)
@@ -52,8 +54,8 @@ def start_import():
 def print_form():
     districts = db.session.execute(select(Division.code, Division.name).where(
         Division.level == DivisionLevel.DISTRICT).order_by(Division.code)).all()
-    return page("print.html", districts=districts, statuses=print_batches.PRINTABLE_STATUSES,
-                formats=print_batches.FORMATS, default_formats=print_batches.DEFAULT_FORMATS)
+    return page("print.html", districts=districts, statuses=batches.PRINTABLE_STATUSES,
+                formats=batches.FORMATS, default_formats=batches.DEFAULT_FORMATS)
 
 
 @bp.post("/prints")
@@ -62,11 +64,11 @@ def start_print():
     """The same batch as `platesvc plates print`, in the background; its ZIP is downloaded from the job page."""
     form = request.form
     plate_ids = tuple(text for text in form.get("plates", "").replace(",", " ").split() if text)
-    selection = print_batches.Selection(form.get("district") or None, form.get("road", "").strip() or None,
+    selection = batches.Selection(form.get("district") or None, form.get("road", "").strip() or None,
                                         form.get("community", "").strip() or None,
                                         tuple(form.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
     job = jobs.start_print(db.session, current_app.config, signed_in_user(), selection,
-                           ",".join(form.getlist("format")) or ",".join(print_batches.DEFAULT_FORMATS),
+                           ",".join(form.getlist("format")) or ",".join(batches.DEFAULT_FORMATS),
                            form.get("error_correction") or None)
     return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
 

@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-from platesvc import lifecycle, plate_records, reports, scans
-from platesvc.audit import recent
-from platesvc.database import db
 from platesvc.errors import DataError
-from platesvc.models import PlateStatus, Role
-from platesvc.web.pages import map_page
+from platesvc.registry import lifecycle
+from platesvc.registry.audit import recent
+from platesvc.scan import counts
+from platesvc.staff import plate_records, reports
+from platesvc.store.database import db
+from platesvc.store.models import PlateStatus, Role
 from platesvc.web.parameters import number
+from platesvc.web.resident.pages import map_page
 from platesvc.web.staff import actor, page, requires, uploaded_file
 
 bp = Blueprint("plates", __name__)
@@ -31,8 +33,8 @@ def dashboard():
     """Plates by status, the report queue, the week's scans, installed plates gone quiet, the latest changes."""
     today = _today()
     with db.engine.connect() as connection:
-        week = scans.daily_totals(connection, today - timedelta(days=6))
-        quiet = scans.quiet_plates(connection, today - timedelta(days=QUIET_DAYS))
+        week = counts.daily_totals(connection, today - timedelta(days=6))
+        quiet = counts.quiet_plates(connection, today - timedelta(days=QUIET_DAYS))
     return page("dashboard.html", statuses=lifecycle.count_by_status(db.session),
                 reports=reports.counts_by_status(db.session), week=week, quiet=len(quiet), quiet_days=QUIET_DAYS,
                 events=recent(db.session, limit=20))
@@ -44,7 +46,7 @@ def quiet_plates():
     """Installed plates no one has scanned for QUIET_DAYS days, with their addresses, for a check on site."""
     days = int(number(request.args, "days", 1, 3660, required=False) or QUIET_DAYS)
     with db.engine.connect() as connection:
-        quiet = scans.quiet_plates(connection, _today() - timedelta(days=days))
+        quiet = counts.quiet_plates(connection, _today() - timedelta(days=days))
     found = plate_records.summaries(db.session, current_app.config, quiet)
     out = io.StringIO()
     writer = csv.writer(out)

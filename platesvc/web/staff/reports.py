@@ -3,10 +3,11 @@
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from platesvc import accounts, audit, reports
-from platesvc.database import db
 from platesvc.errors import NotFoundError
-from platesvc.models import ReportKind, ReportStatus, Role, User
+from platesvc.registry import audit
+from platesvc.staff import accounts, reports
+from platesvc.store.database import db
+from platesvc.store.models import ReportKind, ReportStatus, Role, User
 from platesvc.web.staff import actor, page, requires
 
 bp = Blueprint("reports", __name__)

@@ -4,8 +4,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request, session, url_for
 
-from platesvc import accounts
-from platesvc.database import db
+from platesvc.staff import accounts
+from platesvc.store.database import db
 from platesvc.web.staff import check_csrf, page, signed_in_user
 
 bp = Blueprint("sign_in", __name__)

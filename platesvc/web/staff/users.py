@@ -3,10 +3,10 @@
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from platesvc import accounts
-from platesvc.database import db
 from platesvc.errors import BadParameterError, NotFoundError, PermissionDeniedError
-from platesvc.models import ApiToken, Role, User
+from platesvc.staff import accounts
+from platesvc.store.database import db
+from platesvc.store.models import ApiToken, Role, User
 from platesvc.web.parameters import number
 from platesvc.web.staff import actor, page, requires, signed_in_user
 

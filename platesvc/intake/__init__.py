@@ -1,0 +1,1 @@
+"""Intake: the files staff hand over (divisions, roads, buildings, services, beats, culture) and the demo city."""

@@ -1,0 +1,1 @@
+"""What map clients read: feature collections (OGC API - Features), vector tiles and nearby services."""

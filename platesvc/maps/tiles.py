@@ -1,0 +1,130 @@
+"""Vector tiles of plates, service points, police beats and roads (Mapbox Vector Tile 2.1).
+
+Each tile layer shows one feature collection (features.py) with a few of its properties.
+The store's index finds the features of a tile; PostGIS makes the tile itself
+(ST_AsMVTGeom, ST_AsMVT), and on SQLite gis.tiles encodes them the same way. A tile of
+a dense city holds thousands of plates, so each worker keeps the tiles it has made
+(TileCache) and makes one again only when the map changed in its box since
+(map_changes.py): a committed change shows in the very next tile, and an unchanged tile
+costs one small read.
+"""
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cachetools import LRUCache
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from gis.tiles import BUFFER, is_tile, lonlat_bounds
+from platesvc.errors import NotFoundError
+from platesvc.maps import features
+from platesvc.store import map_changes
+from platesvc.store.models import Building
+from platesvc.store.prepared import PreparedRead
+from platesvc.store.spatial import bound_box, box_values, spatial_store
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: each is declared once
+class TileLayer:
+    name: str
+    collection: features.Collection
+    feature_id: object  # an integer column: MVT feature ids are numbers
+    properties: tuple[str, ...]  # of the collection's, those a map needs to draw and to link
+    min_zoom: int
+    max_zoom: int = 20
+    key_property: str | None = None  # the collection's own id, when it is not the feature id
+
+    def fields(self) -> dict[str, str]:
+        """TileJSON's description of each property."""
+        names = ((self.key_property,) if self.key_property else ()) + self.properties
+        return {name: "String" for name in names}
+
+
+LAYERS = {layer.name: layer for layer in [
+    TileLayer("plates", features.COLLECTIONS["plates"], Building.id, ("road", "number", "status"), min_zoom=13,
+              key_property="plate_id"),
+    TileLayer("services", features.COLLECTIONS["services"], features.COLLECTIONS["services"].key,
+              ("name", "category"), min_zoom=8),
+    TileLayer("beats", features.COLLECTIONS["police-beats"], features.COLLECTIONS["police-beats"].key,
+              ("name", "station"), min_zoom=8),
+    TileLayer("roads", features.COLLECTIONS["roads"], features.COLLECTIONS["roads"].key, ("name", "pinyin"),
+              min_zoom=8),
+]}
+
+
+def layer_named(name: str) -> TileLayer:
+    layer = LAYERS.get(name)
+    if layer is None:
+        raise NotFoundError(f"no tile layer {name!r}; there are {', '.join(LAYERS)}")
+    return layer
+
+
+def tile(engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+    """The layer's tile z/x/y, made now; b"" when nothing falls in it.
+
+    :raises NotFoundError: no such tile, or outside the layer's zoom levels.
+    """
+    _check(layer, z, x, y)
+    store = spatial_store(engine)
+    read = _tile_read(store, layer)
+    rows = read.all(engine, z=z, x=x, y=y, **box_values(lonlat_bounds(z, x, y, BUFFER)))
+    return store.tile(rows, read.names, layer.name, z, x, y)
+
+
+def _check(layer: TileLayer, z: int, x: int, y: int) -> None:
+    if not layer.min_zoom <= z <= layer.max_zoom:  # first: a huge z would make 2 ** z below huge too
+        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
+    if not is_tile(z, x, y):
+        raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
+
+
+@dataclass
+class MadeTile:
+    data: bytes  # b"": nothing in it
+    made_at: map_changes.Stamp
+
+
+def _kept_bytes(made: MadeTile) -> int:
+    return len(made.data) + 100  # the key, the stamp and the entry besides the tile itself
+
+
+class TileCache:
+    """A worker's finished tiles within a byte budget, least recently used out first, each good until
+    the map changes in its box."""
+
+    def __init__(self, max_bytes: int):
+        self._tiles = LRUCache(maxsize=max_bytes, getsizeof=_kept_bytes)
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def tile(self, engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+        """The tile as tile() makes it, from this cache when nothing in its box changed since."""
+        if not self._max_bytes:  # keeping none: nothing to look up in the log either
+            return tile(engine, layer, z, x, y)
+        _check(layer, z, x, y)
+        key = (engine.url, layer.name, z, x, y)
+        with self._lock:
+            held = self._tiles.get(key)
+        now, stale = map_changes.look(engine, held.made_at if held else None, lonlat_bounds(z, x, y, BUFFER))
+        if not stale:
+            held.made_at = now  # good as of now: the next look starts from here
+            return held.data
+        made = MadeTile(tile(engine, layer, z, x, y), now)  # the stamp is older than what it shows: safe
+        if _kept_bytes(made) <= self._max_bytes:
+            with self._lock:
+                self._tiles[key] = made
+        return made.data
+
+
+@lru_cache(maxsize=len(LAYERS) * 2)
+def _tile_read(store, layer: TileLayer) -> PreparedRead:
+    """The layer's tile statement on this store, built and compiled once."""
+    collection = layer.collection
+    columns = [collection.properties[name].label(name) for name in layer.properties]
+    if layer.key_property:
+        columns.insert(0, collection.key.label(layer.key_property))
+    query = collection.joins(select(layer.feature_id.label("id"), *columns)).where(*collection.conditions)
+    query = store.within(query, collection.model, collection.geometry_column, bound_box(), exact=False)
+    return PreparedRead(store.tile_statement(query, collection.geometry, layer.name))

@@ -1,0 +1,1 @@
+"""Running the service: structured logs, metrics, rate limits and the server's settings."""

@@ -1,0 +1,402 @@
+"""Print batches: choose plates, draw them across cores, pack one ZIP, record the batch.
+
+Plates are ordered by road, then side of the street (odd numbers, then even), then door
+number, so an installer walks each side in order. Each road (or each run of `per_file`
+plates on it) is one PDF and one unit of work for a worker (printing.render_file). Drawn
+artwork is kept in `OUT/.artwork`, so a rerun after an interruption, or a reprint, redraws
+only what changed. The database changes only at the end, in one transaction: the batch,
+where each plate was placed, and each plate's status moving to `printed`.
+"""
+
+import csv
+import json
+import multiprocessing
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from gis.pinyin import place_pinyin
+from platesvc.errors import InvalidPlateIdError
+from platesvc.printing.artwork import (
+    FileJob,
+    FileResult,
+    PlateStyle,
+    PlateText,
+    PrintError,
+    Sheet,
+    render_file,
+)
+from platesvc.printing.outlines import OutlineFont, find_font
+from platesvc.registry import audit
+from platesvc.registry.addresses import format_address
+from platesvc.registry.lifecycle import record_printing
+from platesvc.registry.plate_ids import check_public_url, parse_plate_id, plate_url
+from platesvc.store.bulk_writes import insert_plain_tuples
+from platesvc.store.models import (
+    Building,
+    BuildingStatus,
+    Division,
+    Plate,
+    PlatePrint,
+    PlateStatus,
+    PrintBatch,
+    Road,
+)
+
+FORMATS = ("pdf", "svg", "png", "csv", "xlsx")
+DEFAULT_FORMATS = ("pdf", "svg", "csv", "xlsx")
+# A retired plate is never printed: its building is gone.
+PRINTABLE_STATUSES = tuple(status.value for status in PlateStatus if status != PlateStatus.RETIRED)
+ARTWORK_CACHE = ".artwork"
+MANIFEST_COLUMNS = ("plate_id", "display_id", "url", "address", "district", "community", "road", "number",
+                    "longitude", "latitude", "file", "page", "position", "sheet")
+# Already compressed inside; deflating them again costs time and saves nothing.
+STORED_SUFFIXES = {".pdf", ".png", ".xlsx"}
+
+Stage = Callable[[str], None]
+Progress = Callable[[int, int], None]  # (plates just finished, plates in all)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which plates to print; every filter given must hold."""
+
+    district: str | None = None  # division code of the building, 6 digits
+    road: str | None = None
+    community: str | None = None
+    statuses: tuple[str, ...] = (PlateStatus.ISSUED.value,)
+    plate_ids: tuple[str, ...] = ()
+
+    @property
+    def canonical_ids(self) -> list[str]:
+        ids = []
+        for text in self.plate_ids:
+            try:
+                ids.append(parse_plate_id(text).canonical)
+            except InvalidPlateIdError as error:
+                raise PrintError(f"plate {text}: {error.message}") from error
+        return ids
+
+    def describe(self) -> str:
+        said = [f"district {self.district}" if self.district else "", f"road {self.road}" if self.road else "",
+                f"community {self.community}" if self.community else "",
+                f"plates {', '.join(self.plate_ids)}" if self.plate_ids else "", "status " + "/".join(self.statuses)]
+        return ", ".join(part for part in said if part)
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    style: PlateStyle
+    sheet: str = "A1"
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    workers: int = 1
+    per_file: int = 0  # plates per PDF; 0: one PDF per road
+    png_dpi: int = 150
+
+    def __post_init__(self):
+        check_formats(self.formats)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'pdf, SVG,csv' → ('pdf', 'svg', 'csv'), each once.
+
+    :raises PrintError: an unknown format, or none.
+    """
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    check_formats(formats)
+    return formats
+
+
+def check_formats(formats: tuple[str, ...]) -> None:
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown or not formats:
+        raise PrintError(f"format {','.join(unknown) or '(none)'}: choose from {','.join(FORMATS)}")
+
+
+@dataclass
+class PrintReport:
+    batch_name: str
+    folder: Path
+    archive: Path | None = None
+    batch_id: int | None = None
+    printed: int = 0
+    files: int = 0
+    encoded: int = 0
+    reused: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (plate ID, reason)
+
+    def summary(self) -> list[str]:
+        """The plain summary staff read after a batch (the command line and the staff pages alike)."""
+        lines = [f"  not printed {parse_plate_id(plate_id).display}: {reason}" for plate_id, reason in self.refused]
+        lines.append(f"printed {self.printed} plates in {self.files} files as batch {self.batch_name} "
+                     f"({self.encoded} drawn now, {self.reused} reused from earlier runs)"
+                     + (f"; {len(self.refused)} not printed, listed above" if self.refused else ""))
+        lines.append(f"  folder: {self.folder}")
+        lines.append(f"  for the manufacturer: {self.archive}")
+        lines.append(f"recorded as batch #{self.batch_id}: issued plates are now printed, "
+                     "damaged or missing ones replaced")
+        return lines
+
+
+@dataclass(frozen=True)
+class _Plate:
+    text: PlateText
+    address: str
+    longitude: float
+    latitude: float
+
+
+def print_plates(session: Session, config, out_dir: str | Path, selection: Selection, settings: PrintSettings,
+                 progress: Progress | None = None, stage: Stage | None = None,
+                 actor: audit.Actor = audit.SYSTEM) -> PrintReport:
+    """Print the selected plates into a new batch folder and ZIP under `out_dir`, and record the batch.
+
+    The batch, and each plate's move on in its life (lifecycle.record_printing), are `actor`'s.
+
+    :raises PrintError: nothing to print, or a setting that cannot work (checked before any drawing).
+    """
+    stage = stage or (lambda message: None)
+    check_public_url(config["PUBLIC_URL"])
+    sheet = Sheet.fitting(settings.sheet, settings.style)
+    font_path = find_font(config["PLATE_FONT"])
+    font = OutlineFont(font_path)
+    out_dir = Path(out_dir)
+    stage(f"choosing plates: {selection.describe()}")
+    plates, refused = _printable(font, _select(session, config, selection))
+    refused += _asked_for_but_not_selected(session, selection, plates, refused)
+    session.commit()  # end the read: drawing takes minutes, and no transaction should stay open so long
+    if not plates:
+        reasons = "; ".join(f"{plate_id}: {reason}" for plate_id, reason in refused[:5])
+        raise PrintError(f"no plates to print for {selection.describe()}" + (f" ({reasons})" if reasons else ""))
+    name = _batch_name(session, config, out_dir)
+    report = PrintReport(name, out_dir / name, refused=refused)
+    report.folder.mkdir(parents=True)
+    jobs = _jobs(plates, settings, str(font_path), out_dir / ARTWORK_CACHE, report.folder)
+    stage(f"drawing {len(plates)} plates into {len(jobs)} files with {settings.workers} worker(s) "
+          f"on {settings.sheet} sheets, {sheet.per_page} plates a sheet")
+    results = {result.stem: result for result in _render(jobs, settings.workers, len(plates), progress)}
+    placements = {plate_id: (results[job.stem].pdf, page, position)
+                  for job in jobs for plate_id, page, position in results[job.stem].placements}
+    report.files = len(jobs)
+    report.encoded = sum(result.encoded for result in results.values())
+    report.reused = sum(result.reused for result in results.values())
+    stage("writing the manifest")
+    rows = [_manifest_row(plate, placements[plate.text.plate_id], settings.sheet) for plate in plates]
+    if "csv" in settings.formats:
+        _write_csv(report.folder / "manifest.csv", rows)
+    if "xlsx" in settings.formats:
+        _write_xlsx(report.folder / "manifest.xlsx", rows)
+    stage("packing the ZIP")
+    report.archive = out_dir / f"{report.batch_name}.zip"
+    _zip_folder(report.folder, report.archive)
+    stage("recording the batch")
+    report.batch_id = _record(session, report, selection, settings, plates, placements, actor)
+    report.printed = len(plates)
+    return report
+
+
+def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, str | None]]:
+    """(plate, its ID, why it cannot be printed) for every selected plate, in walking order."""
+    district, subdistrict, community = aliased(Division), aliased(Division), aliased(Division)
+    query = (
+        select(Plate.id, Building.number, Building.name, Building.point, Road.name.label("road"),
+               Road.pinyin.label("road_pinyin"), district.name.label("district"),
+               subdistrict.name.label("subdistrict"), community.name.label("community"))
+        .join(Building, Building.id == Plate.building_id)
+        .outerjoin(Road, Road.id == Building.road_id)
+        .outerjoin(district, district.code == Building.division_code)
+        .outerjoin(community, community.id == Building.community_id)
+        .outerjoin(subdistrict, subdistrict.id == community.parent_id)
+        .where(Plate.status.in_(selection.statuses), Building.status == BuildingStatus.ACTIVE)
+    )
+    if selection.district:
+        query = query.where(Building.division_code == selection.district)
+    if selection.road:
+        query = query.where(Road.name == selection.road)
+    if selection.community:
+        query = query.where(community.name == selection.community)
+    if selection.plate_ids:
+        query = query.where(Plate.id.in_(selection.canonical_ids))
+    rows = sorted(session.execute(query),
+                  key=lambda row: (row.road_pinyin or "", row.road or "", row.district or "",
+                                   _walking_order(row.number), row.id))
+    for row in rows:
+        plate_id, road, number = row.id, row.road, row.number
+        if not road:
+            yield None, plate_id, "the building is on no road: a door plate shows its road"
+            continue
+        if not number:
+            yield None, plate_id, "the building has no door number"
+            continue
+        full, _ = format_address(config, row.district, row.subdistrict, row.community, road, number, row.name)
+        text = PlateText(plate_id, parse_plate_id(plate_id).display, plate_url(config["PUBLIC_URL"], plate_id),
+                         road, row.road_pinyin or "", number, row.district or "", row.community or "")
+        yield _Plate(text, full, round(row.point.x, 7), round(row.point.y, 7)), plate_id, None
+
+
+def _asked_for_but_not_selected(session: Session, selection: Selection, plates: list[_Plate],
+                                refused: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Why each plate named with --plate is not in the batch, when the other filters left it out."""
+    taken = {plate.text.plate_id for plate in plates} | {plate_id for plate_id, _ in refused}
+    left_out = [plate_id for plate_id in selection.canonical_ids if plate_id not in taken]
+    found = {plate_id: status for plate_id, status in
+             session.execute(select(Plate.id, Plate.status).where(Plate.id.in_(left_out)))}
+    reasons = []
+    for plate_id in left_out:
+        status = found.get(plate_id)
+        if status is None:
+            reasons.append((plate_id, "no such plate has been issued"))
+        elif status == PlateStatus.RETIRED:
+            reasons.append((plate_id, "the plate is retired: its building is gone"))
+        elif status not in selection.statuses:
+            reasons.append((plate_id, f"its status is {status}; add --status {status} to print it again"))
+        else:
+            reasons.append((plate_id, "outside the district, road or community asked for"))
+    return reasons
+
+
+def _walking_order(number: str | None) -> tuple:
+    """Odd numbers first, then even, each rising: one side of the street, then the other."""
+    match = re.match(r"\d+", number or "")
+    value = int(match[0]) if match else 0
+    return (value % 2 == 0, value, number or "")
+
+
+def _printable(font: OutlineFont, selected) -> tuple[list[_Plate], list[tuple[str, str]]]:
+    plates, refused = [], []
+    for plate, plate_id, reason in selected:
+        if plate is not None:
+            text = plate.text
+            missing = font.missing(text.road + text.road_pinyin + text.number + text.district + text.community)
+            if missing:
+                reason = f"the plate font {font.family} has no glyph for {''.join(missing)}"
+        if reason:
+            refused.append((plate_id, reason))
+        else:
+            plates.append(plate)
+    return plates, refused
+
+
+def _batch_name(session: Session, config, out_dir: Path) -> str:
+    stamp = datetime.now(ZoneInfo(config["TIMEZONE"])).strftime("batch-%Y%m%d-%H%M%S")
+    name, suffix = stamp, 1
+    while (out_dir / name).exists() or session.scalar(select(PrintBatch.id).where(PrintBatch.name == name)):
+        suffix += 1
+        name = f"{stamp}-{suffix}"
+    return name
+
+
+def _jobs(plates: list[_Plate], settings: PrintSettings, font_path: str, cache: Path, folder: Path) -> list[FileJob]:
+    # Two districts may each have a road of the same name: they are different streets.
+    by_road: dict[tuple[str, str], list[PlateText]] = {}
+    for plate in plates:
+        by_road.setdefault((plate.text.road, plate.text.district), []).append(plate.text)
+    jobs = []
+    for (road, _), texts in by_road.items():
+        size = settings.per_file or len(texts)
+        parts = [texts[start:start + size] for start in range(0, len(texts), size)]
+        for part_number, part in enumerate(parts, 1):
+            stem = f"{len(jobs) + 1:04d}-{_slug(texts[0].road_pinyin) or _slug(place_pinyin(road))}"
+            if len(parts) > 1:
+                stem += f"-{part_number}"
+            jobs.append(FileJob(stem, tuple(part), settings.style, settings.sheet, frozenset(settings.formats),
+                                font_path, str(cache), str(folder), settings.png_dpi))
+    return jobs
+
+
+def _slug(text: str) -> str:
+    """File names in ASCII: any unzip tool and any manufacturer's computer reads them."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def _render(jobs: list[FileJob], workers: int, total: int, progress: Progress | None) -> Iterable[FileResult]:
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            result = render_file(job)
+            if progress:
+                progress(len(job.plates), total)
+            yield result
+        return
+    # Spawned, not forked: a worker starts clean, without the parent's database connections.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+        # Longest roads first, so no worker is left with a long one at the end.
+        futures = {pool.submit(render_file, job): job
+                   for job in sorted(jobs, key=lambda job: len(job.plates), reverse=True)}
+        for future in as_completed(futures):
+            result = future.result()
+            if progress:
+                progress(len(futures[future].plates), total)
+            yield result
+
+
+def _manifest_row(plate: _Plate, placement: tuple[str | None, int, int], sheet: str) -> dict:
+    text = plate.text
+    file, page, position = placement
+    return {"plate_id": text.plate_id, "display_id": text.display_id, "url": text.url, "address": plate.address,
+            "district": text.district, "community": text.community, "road": text.road, "number": text.number,
+            "longitude": plate.longitude, "latitude": plate.latitude, "file": file or "",
+            "page": page if file else "", "position": position if file else "", "sheet": sheet if file else ""}
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    # UTF-8 with a byte-order mark: Excel on a Chinese Windows then opens it without mojibake.
+    with path.open("w", newline="", encoding="utf-8-sig") as file:
+        writer = csv.DictWriter(file, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_xlsx(path: Path, rows: list[dict]) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("plates")
+    sheet.append(list(MANIFEST_COLUMNS))
+    for row in rows:
+        sheet.append([row[column] for column in MANIFEST_COLUMNS])
+    book.save(path)
+
+
+def _zip_folder(folder: Path, archive: Path) -> None:
+    partial = archive.with_name(f".{archive.name}.partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                bundle.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}",
+                             compress_type=zipfile.ZIP_STORED if path.suffix in STORED_SUFFIXES else None)
+    os.replace(partial, archive)
+
+
+def _record(session: Session, report: PrintReport, selection: Selection, settings: PrintSettings,
+            plates: list[_Plate], placements: dict, actor: audit.Actor) -> int:
+    """The batch, each plate's place in it, and each plate moved on: all in one transaction."""
+    now = datetime.now(UTC)
+    try:
+        batch = PrintBatch(name=report.batch_name, created_at=now, formats=",".join(settings.formats),
+                           selection=json.dumps({**selection.__dict__, "sheet": settings.sheet,
+                                                 "plate": f"{settings.style.width_mm:g}x{settings.style.height_mm:g}",
+                                                 "error_correction": settings.style.error_correction},
+                                                ensure_ascii=False),
+                           plate_count=len(plates), archive=str(report.archive))
+        session.add(batch)
+        session.flush()
+        plate_ids = [plate.text.plate_id for plate in plates]
+        insert_plain_tuples(session, PlatePrint.__table__, ["batch_id", "plate_id", "file", "page", "position"],
+                            [(batch.id, plate_id, *placements[plate_id]) for plate_id in plate_ids])
+        record_printing(session, actor, plate_ids, report.batch_name)
+        audit.record(session, actor, "print.batch", "print_batch", report.batch_name,
+                     details={"plates": len(plate_ids), "selection": selection.describe()})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return batch.id

@@ -1,0 +1,182 @@
+"""Staff finding and editing service points, police officers and culture notes, one record at a time.
+
+Each edit is checked as an import row would be, recorded in the audit trail with what
+changed, and recomputes exactly the links it affects (links.py): a service point that
+moves, appears, changes category or goes. Officers and notes are not linked to
+buildings; the page shows the change once workers see the reference counter move.
+Nothing here commits.
+"""
+
+import re
+from dataclasses import dataclass
+
+import shapely
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from platesvc.errors import DataError, NotFoundError
+from platesvc.reference import links
+from platesvc.registry import audit
+from platesvc.store.models import CultureNote, Officer, PoliceBeat, ServiceCategory, ServicePoint
+from platesvc.store.spatial import district_containing
+
+PHONE = re.compile(r"^[0-9+][0-9 ()+\-]{1,30}$")
+LIST_LIMIT = 200
+
+
+def search_services(session: Session, text: str, category: str | None = None) -> list[ServicePoint]:
+    """Service points whose name holds `text` (or whose source_id is it), of one category if given."""
+    query = select(ServicePoint).order_by(ServicePoint.category, ServicePoint.name).limit(LIST_LIMIT)
+    if text:
+        query = query.where(or_(ServicePoint.name.contains(text, autoescape=True), ServicePoint.source_id == text))
+    if category:
+        query = query.where(ServicePoint.category == category)
+    return list(session.scalars(query))
+
+
+def search_beats(session: Session, text: str) -> list[PoliceBeat]:
+    """Beats whose name or station holds `text`, or with an officer whose name does."""
+    query = select(PoliceBeat).order_by(PoliceBeat.station, PoliceBeat.name).limit(LIST_LIMIT)
+    if text:
+        officers = select(Officer.beat_id).where(Officer.name.contains(text, autoescape=True))
+        query = query.where(or_(PoliceBeat.name.contains(text, autoescape=True),
+                                PoliceBeat.station.contains(text, autoescape=True), PoliceBeat.id.in_(officers)))
+    return list(session.scalars(query))
+
+
+def search_notes(session: Session, text: str) -> list[CultureNote]:
+    query = select(CultureNote).order_by(CultureNote.title).limit(LIST_LIMIT)
+    if text:
+        query = query.where(or_(CultureNote.title.contains(text, autoescape=True),
+                                CultureNote.body.contains(text, autoescape=True)))
+    return list(session.scalars(query))
+
+
+def _text(value: str | None, field: str, max_length: int, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise DataError(f"{field} is required")
+        return None
+    if len(value) > max_length:
+        raise DataError(f"{field} has {len(value)} characters; at most {max_length}")
+    return value
+
+
+def _phone(value: str | None, required: bool = False) -> str | None:
+    value = _text(value, "phone", 32, required)
+    if value is not None and not PHONE.match(value):
+        raise DataError(f"phone {value!r}: digits, spaces, +, - and brackets only, like 0951-6012345")
+    return value
+
+
+def _changes(record, values: dict) -> dict:
+    """Set each value on the record; what changed, as {field: [old, new]}."""
+    changed = {}
+    for name, value in values.items():
+        old = getattr(record, name)
+        if old != value:
+            changed[name] = [old, value]
+            setattr(record, name, value)
+    return changed
+
+
+@dataclass(frozen=True)
+class ServiceFields:
+    name: str
+    category: str
+    phone: str | None
+    hours: str | None
+    longitude: float
+    latitude: float
+
+
+def _checked_service(session: Session, fields: ServiceFields) -> dict:
+    if fields.category not in set(ServiceCategory):
+        raise DataError(f"category {fields.category!r}: choose one of {', '.join(ServiceCategory)}")
+    if district_containing(session, fields.longitude, fields.latitude) is None:
+        raise DataError(f"{fields.longitude}, {fields.latitude} lies outside every district of the city")
+    point = shapely.Point(fields.longitude, fields.latitude)
+    return {"name": _text(fields.name, "name", 100), "category": fields.category, "phone": _phone(fields.phone),
+            "hours": _text(fields.hours, "hours", 100, required=False), "geom": point}
+
+
+def add_service(session: Session, actor: audit.Actor, source_id: str, fields: ServiceFields) -> ServicePoint:
+    """A new service point, linked to the buildings it is now among the nearest of."""
+    source_id = _text(source_id, "source_id", 64)
+    if session.scalar(select(ServicePoint.id).where(ServicePoint.source_id == source_id)) is not None:
+        raise DataError(f"there is already a service point {source_id}")
+    service = ServicePoint(source_id=source_id, **_checked_service(session, fields))
+    session.add(service)
+    session.flush()
+    relinked = links.refresh_after_service_change(session, service)
+    audit.record(session, actor, "service.added", "service", service.id,
+                 details={"source_id": source_id, "name": service.name, "relinked_buildings": relinked})
+    return service
+
+
+def edit_service(session: Session, actor: audit.Actor, service: ServicePoint, fields: ServiceFields) -> int:
+    """Change a service point; returns how many buildings' links were recomputed."""
+    values = _checked_service(session, fields)
+    old_category, old_point = service.category, service.geom
+    moved = not values["geom"].equals(old_point)
+    if not moved:
+        values.pop("geom")
+    changed = _changes(service, values)
+    if not changed:
+        return 0
+    session.flush()
+    relinked = (links.refresh_after_service_change(session, service, old_category)
+                if moved or "category" in changed else 0)
+    audit.record(session, actor, "service.edited", "service", service.id,
+                 details={**{k: v for k, v in changed.items() if k != "geom"},
+                          **({"moved_from": [old_point.x, old_point.y]} if moved else {}),
+                          "relinked_buildings": relinked})
+    return relinked
+
+
+def remove_service(session: Session, actor: audit.Actor, service: ServicePoint, reason: str) -> int:
+    reason = _text(reason, "reason", 500)
+    audit.record(session, actor, "service.removed", "service", service.id, reason=reason,
+                 details={"source_id": service.source_id, "name": service.name, "category": service.category})
+    return links.remove_service_point(session, service)
+
+
+def save_officer(session: Session, actor: audit.Actor, officer: Officer | None, beat: PoliceBeat, name: str,
+                 phone: str) -> Officer:
+    """A new officer of the beat (`officer` None), or a change to one."""
+    values = {"name": _text(name, "name", 50), "phone": _phone(phone, required=True), "beat_id": beat.id}
+    if officer is None:
+        officer = Officer(**values)
+        session.add(officer)
+        session.flush()
+        audit.record(session, actor, "officer.added", "officer", officer.id, details=values)
+        return officer
+    changed = _changes(officer, values)
+    if changed:
+        session.flush()
+        audit.record(session, actor, "officer.edited", "officer", officer.id, details=changed)
+    return officer
+
+
+def remove_officer(session: Session, actor: audit.Actor, officer: Officer, reason: str) -> None:
+    reason = _text(reason, "reason", 500)
+    audit.record(session, actor, "officer.removed", "officer", officer.id, reason=reason,
+                 details={"name": officer.name, "beat_id": officer.beat_id})
+    session.delete(officer)
+    session.flush()
+
+
+def edit_note(session: Session, actor: audit.Actor, note: CultureNote, title: str, body: str) -> None:
+    changed = _changes(note, {"title": _text(title, "title", 200), "body": _text(body, "body", 5000)})
+    if changed:
+        session.flush()
+        audit.record(session, actor, "note.edited", "note", note.id, details=changed)
+
+
+def find(session: Session, model, record_id: int):
+    """:raises NotFoundError: no such record."""
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFoundError(f"no {model.__tablename__.replace('_', ' ')[:-1]} {record_id}")
+    return record

@@ -1,0 +1,174 @@
+"""The reference data every plate page shows, held in memory by each worker.
+
+Divisions, roads, police beats and officers, service points and culture notes are
+few (thousands, not millions) and shared by many buildings, so a scan reads only its
+own building's row and takes the rest from a snapshot, read again when the `reference`
+counter its row carries has moved (generations.py). The snapshot keeps each service
+point as stored; what a page or answer shows of it (its place in three datums, a link
+per map app, the JSON) is made when first asked for and kept in a bounded cache keyed
+by the stored row, so a changed row is a new entry and nothing shown is ever stale.
+"""
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from gis.navigation import location, navigation_links
+from platesvc.json_text import json_text
+from platesvc.store import generations
+from platesvc.store.models import (
+    CultureNote,
+    Division,
+    DivisionLevel,
+    Officer,
+    PoliceBeat,
+    Road,
+    ServicePoint,
+)
+
+SERVICE_ENTRIES_KEPT = 2048  # per worker: some 4 KiB each, the three forms together
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """A service point as stored."""
+
+    id: int
+    name: str
+    category: str
+    phone: str | None
+    hours: str | None
+    lon: float
+    lat: float
+
+    @property
+    def shown(self) -> "ShownService":
+        return _shown(self)
+
+
+class ShownService:
+    """What pages and answers show of one service point: an entry, and that entry as JSON."""
+
+    def __init__(self, row: ServiceRow):
+        where = location(row.lon, row.lat)
+        self.entry = {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
+                      "hours": row.hours, "location": where, "navigation": navigation_links(where, row.name)}
+
+    @cached_property
+    def json(self) -> str:
+        """The entry's members as JSON, without their braces, for a caller to add to."""
+        return json_text(self.entry)[1:-1]
+
+    @cached_property
+    def feature(self) -> str:
+        """The entry as a GeoJSON Feature lacking its last two braces, for a caller to add properties."""
+        properties = {key: value for key, value in self.entry.items() if key != "id"}
+        feature = {"type": "Feature", "id": self.entry["id"],
+                   "geometry": {"type": "Point", "coordinates": self.entry["location"]["wgs84"]},
+                   "properties": properties}
+        return json_text(feature)[:-2]
+
+
+@lru_cache(maxsize=SERVICE_ENTRIES_KEPT)
+def _shown(row: ServiceRow) -> ShownService:
+    return ShownService(row)
+
+
+SERVICE_COLUMNS = (ServicePoint.id, ServicePoint.name, ServicePoint.category, ServicePoint.phone,
+                   ServicePoint.hours)
+
+
+def service_row(row, lon: float, lat: float) -> ServiceRow:
+    """A ServiceRow from a row of SERVICE_COLUMNS and the point's coordinates."""
+    return ServiceRow(row[0], row[1], row[2], row[3], row[4], float(lon), float(lat))
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    generation: int
+    district_names: dict[str, str]  # division code → name
+    communities: dict[int, tuple[str, str | None]]  # community id → (name, subdistrict name)
+    roads: dict[int, tuple[str, str]]  # road id → (name, pinyin)
+    police: dict[int, dict]  # beat id → the page's police block
+    services: dict[int, ServiceRow]
+    road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
+    zone_notes: dict[int, list[dict]]
+
+
+def load_snapshot(connection: Connection) -> ReferenceSnapshot:
+    """Read every reference table; the generation is read first, so the data is at least that new."""
+    generation = connection.execute(generations.CURRENT).one().reference
+    divisions = connection.execute(select(Division.id, Division.code, Division.name, Division.level,
+                                          Division.parent_id)).all()
+    names = {row.id: row.name for row in divisions}
+    police = {}
+    for beat in connection.execute(select(PoliceBeat.id, PoliceBeat.name, PoliceBeat.station)):
+        police[beat.id] = {"beat": beat.name, "station": beat.station, "officer": None, "phone": None,
+                           "officers": []}
+    for officer in connection.execute(select(Officer.beat_id, Officer.name, Officer.phone).order_by(Officer.id)):
+        block = police[officer.beat_id]
+        block["officers"].append({"name": officer.name, "phone": officer.phone})
+        if block["officer"] is None:
+            block["officer"], block["phone"] = officer.name, officer.phone
+    roads = {row.id: (row.name, row.pinyin) for row in connection.execute(select(Road.id, Road.name, Road.pinyin))}
+    road_notes, zone_notes = defaultdict(list), defaultdict(list)
+    for note in connection.execute(select(CultureNote.road_id, CultureNote.zone_id, CultureNote.title,
+                                          CultureNote.body).order_by(CultureNote.id)):
+        entry = {"title": note.title, "body": note.body}
+        if note.road_id is not None:
+            road_notes[roads[note.road_id][0]].append(entry)
+        else:
+            zone_notes[note.zone_id].append(entry)
+    services = {row.id: service_row(row, row.geom.x, row.geom.y)
+                for row in connection.execute(select(*SERVICE_COLUMNS, ServicePoint.geom))}
+    return ReferenceSnapshot(
+        generation=generation,
+        district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
+        communities={row.id: (row.name, names.get(row.parent_id)) for row in divisions
+                     if row.level == DivisionLevel.COMMUNITY},
+        roads=roads,
+        police=police,
+        services=services,
+        road_notes=dict(road_notes),
+        zone_notes=dict(zone_notes),
+    )
+
+
+class ReferenceCache:
+    """One worker's snapshot, reloaded when the database's generation moves past it."""
+
+    def __init__(self):
+        self._snapshot: ReferenceSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def current(self, engine: Engine) -> ReferenceSnapshot:
+        """The snapshot at the database's generation, read now."""
+        return self.at(engine, generations.current(engine))
+
+    def at(self, engine: Engine, generation: int) -> ReferenceSnapshot:
+        """The snapshot at `generation` or later, read again only when it is older."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation >= generation:
+            return snapshot
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation < generation:
+                self._snapshot = self._load(engine)
+            return self._snapshot
+
+    def reload(self, engine: Engine) -> ReferenceSnapshot:
+        """Read the snapshot again whatever its generation (a database restored or rebuilt under us)."""
+        with self._lock:
+            self._snapshot = self._load(engine)
+            return self._snapshot
+
+    @staticmethod
+    def _load(engine: Engine) -> ReferenceSnapshot:
+        # One consistent view across the reads: PostgreSQL's default would let each SELECT
+        # see a different commit (a beat without its new officer). SQLite's BEGIN gives one.
+        options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+        with engine.connect().execution_options(**options) as connection, connection.begin():
+            return load_snapshot(connection)

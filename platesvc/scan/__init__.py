@@ -1,0 +1,1 @@
+"""A scanned plate: what its page shows, and how often plates are scanned."""

@@ -1,0 +1,197 @@
+"""A scanned plate, resolved: everything the resident page and the JSON API show.
+
+Everything spatial was worked out when the data was written (links.py). A scan reads
+one row (prepared.py): its plate, building and links (with the nearest services and
+culture zones that links.py keeps folded into text), and the reference generation.
+Names, officers, services and notes come from the worker's reference snapshot
+(reference_data.py). The page and the API share the document this returns.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import shapely
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from gis.navigation import location, navigation_links
+from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
+from platesvc.json_text import json_text
+from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
+from platesvc.registry.addresses import format_address
+from platesvc.registry.plate_ids import PlateId, one_character_away, parse_plate_id, plate_url
+from platesvc.store.generations import CURRENT as CURRENT_GENERATIONS
+from platesvc.store.models import (
+    Building,
+    BuildingLink,
+    BuildingStatus,
+    Plate,
+    PlateStatus,
+    ServiceCategory,
+)
+from platesvc.store.prepared import PreparedRead
+
+REMEMBERED_PLATES = 8192  # per thread, while the database stands still (SQLite): some 11 MiB
+_PLATE = PreparedRead(
+    select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
+           Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
+           Building.road_id, Building.community_id, BuildingLink.beat_id, BuildingLink.nearest, BuildingLink.zones,
+           CURRENT_GENERATIONS.scalar_subquery().label("generation"))
+    .join(Building, Building.id == Plate.building_id)
+    .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
+    .where(Plate.id == bindparam("plate_id", value="")),  # a value only so the statement compiles
+    remember=REMEMBERED_PLATES,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Resolution:
+    """A plate that resolves: its row as read, and the snapshot and settings its document is made of."""
+
+    plate_id: PlateId
+    plate: dict
+    snapshot: ReferenceSnapshot
+    config: Mapping
+
+    @property
+    def source(self) -> tuple:
+        """What the document is made of beside the snapshot and settings: equal sources, equal documents."""
+        return tuple(self.plate.values())
+
+    @cached_property
+    def document(self) -> dict:
+        plate_id, plate, snapshot, config = self.plate_id, self.plate, self.snapshot, self.config
+        point = shapely.from_wkb(bytes(plate["point"]))
+        where = location(point.x, point.y)
+        address = _address(plate, snapshot, config)
+        return {
+            "id": plate_id.canonical,
+            "display_id": plate_id.display,
+            "url": plate_url(config["PUBLIC_URL"], plate_id.canonical),
+            "status": plate["status"],
+            "address": address,
+            "location": where,
+            "navigation": navigation_links(where, address["short"], address["full"]),
+            "culture": _culture(plate, snapshot),
+            "police": snapshot.police.get(plate["beat_id"]),
+            "nearest": _nearest(plate["nearest"], snapshot),
+            "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
+        }
+
+    def to_json(self) -> str:
+        """The document as JSON; service entries come encoded once for every plate that lists them.
+
+        They are most of a document, and the same few hundred for every plate.
+        """
+        document = self.document
+        head = json_text({key: value for key, value in document.items() if key != "nearest"})
+        services = self.snapshot.services
+        nearest = ",".join(
+            json_text(category) + ":["
+            + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{services[entry["id"]].shown.json}}}'
+                       for entry in entries)
+            + "]"
+            for category, entries in document["nearest"].items())
+        return head[:-1] + ',"nearest":{' + nearest + "}}"
+
+
+def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
+                  references: ReferenceCache) -> Resolution:
+    """The resolution of any accepted spelling of a plate ID.
+
+    A plate that resolves costs one read on `engine`; `session` is used only to explain
+    one that does not (a scoped session is not even opened then). The document itself
+    is made only when asked for.
+
+    :raises UnknownPlateError: not a plate ID, or no such plate (with real plates one character away).
+    :raises RetiredPlateError: the plate's building is gone (with where it went).
+    """
+    plate_id = _parse_or_suggest(session, text)
+    plate = _PLATE.one_or_none(engine, plate_id=plate_id.canonical)
+    if plate is None:
+        raise UnknownPlateError(f"no plate {plate_id.display} has been issued",
+                                _existing_plates(session, one_character_away(text)))
+    if plate["status"] == PlateStatus.RETIRED or plate["building_status"] == BuildingStatus.RETIRED:
+        raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
+                                plate_id.canonical, _successor_plate(session, plate["merged_into_id"]))
+    snapshot = references.at(engine, plate["generation"])
+    if snapshot.generation != plate["generation"] and not _lists_only_known_services(plate["nearest"], snapshot):
+        snapshot = references.reload(engine)  # the database went back to an older state under us
+    return Resolution(plate_id, plate, snapshot, config)
+
+
+def _parse_or_suggest(session: Session, text: str) -> PlateId:
+    try:
+        return parse_plate_id(text)
+    except InvalidPlateIdError as error:  # say why, and offer a real plate one slip away
+        raise UnknownPlateError(error.message, _existing_plates(session, one_character_away(text))) from error
+
+
+def _existing_plates(session: Session, candidates: list[str]) -> list[str]:
+    if not candidates:
+        return []
+    return list(session.scalars(
+        select(Plate.id).where(Plate.id.in_(candidates), Plate.status != PlateStatus.RETIRED).order_by(Plate.id)))
+
+
+def _successor_plate(session: Session, building_id: int | None) -> str | None:
+    """The plate of the building a retired one was merged into, following merges onward."""
+    seen = set()
+    while building_id is not None and building_id not in seen:
+        seen.add(building_id)
+        row = session.execute(
+            select(Building.status, Building.merged_into_id, Plate.id)
+            .outerjoin(Plate, Plate.building_id == Building.id).where(Building.id == building_id)).one()
+        if row.status == BuildingStatus.ACTIVE:
+            return row.id
+        building_id = row.merged_into_id
+    return None
+
+
+def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
+    road, road_pinyin = snapshot.roads.get(plate["road_id"], (None, None))
+    community, subdistrict = snapshot.communities.get(plate["community_id"], (None, None))
+    district = snapshot.district_names.get(plate["division_code"])
+    number, name = plate["number"], plate["name"]
+    full, short = format_address(config, district, subdistrict, community, road, number, name)
+    return {
+        "full": full,
+        "short": short,
+        "province": config["PROVINCE"],
+        "city": config["CITY"],
+        "division_code": plate["division_code"],
+        "district": district,
+        "subdistrict": subdistrict,
+        "community": community,
+        "road": road,
+        "road_pinyin": road_pinyin,
+        "number": number,
+        "name": name,
+    }
+
+
+def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:
+    road_name, _ = snapshot.roads.get(plate["road_id"], (None, None))
+    notes = list(snapshot.road_notes.get(road_name, ()))
+    zones = plate["zones"]
+    for zone_id in sorted(int(z) for z in zones.split(";")) if zones else ():
+        notes.extend(snapshot.zone_notes.get(zone_id, ()))
+    return notes
+
+
+def _lists_only_known_services(folded: str | None, snapshot: ReferenceSnapshot) -> bool:
+    return all(int(item.split(":")[2]) in snapshot.services for item in (folded.split(";") if folded else ()))
+
+
+def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
+    """Unfold "category:rank:service id:distance;..." into lists, nearest first."""
+    listed = sorted((category, int(rank), int(service_id), float(distance)) for category, rank, service_id, distance
+                    in (item.split(":") for item in (folded.split(";") if folded else ())))
+    nearest = {category.value: [] for category in ServiceCategory}
+    for category, _, service_id, distance in listed:
+        if service_id in snapshot.services:  # else removed since this row was read
+            nearest.setdefault(category, []).append({**snapshot.services[service_id].shown.entry,
+                                                     "distance_m": round(distance, 1)})
+    return nearest

@@ -1,0 +1,325 @@
+"""Imports and print batches started from the staff pages, each run by `platesvc jobs run ID`
+in a process of its own, so it outlives the request that starts it and the worker that served it.
+
+A job runs the very function the command line does (importers.import_file,
+batches.print_plates) and keeps the same summary. Its folder (under
+PLATESVC_JOBS_DIR) holds the upload, the runner's log, the report, and the progress
+the runner writes as it goes: a file, because an import's one transaction holds
+SQLite's write lock until it ends. A job whose runner stops writing is shown stalled.
+"""
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from platesvc import config as config_module
+from platesvc.errors import DataError, NotFoundError, PlatesvcError
+from platesvc.intake import importers
+from platesvc.printing import batches
+from platesvc.printing.artwork import PlateStyle
+from platesvc.registry import audit
+from platesvc.store.models import JobStatus, StaffJob, User, as_utc
+
+log = logging.getLogger(__name__)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+PROGRESS_FILE = "progress.json"
+LOG_FILE = "job.log"
+REPORT_FILE = "report.csv"
+INPUT_FOLDER = "input"
+HEARTBEAT_SECONDS = 5
+STALLED_SECONDS = 120  # a running job silent this long has lost its runner
+READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
+
+
+def _folder(config: Mapping, job_id: int) -> Path:
+    return Path(config["JOBS_DIR"]) / f"{job_id:06d}"
+
+
+def _refuse_a_second(session: Session, kind: str) -> None:
+    running = session.scalar(select(StaffJob.id).where(StaffJob.kind == kind, StaffJob.status.in_(ACTIVE)).limit(1))
+    if running is not None:
+        raise DataError(f"{kind} job #{running} has not finished yet: one {kind} at a time")
+
+
+def _new_job(session: Session, config: Mapping, user: User, kind: str, params: dict) -> StaffJob:
+    _refuse_a_second(session, kind)
+    job = StaffJob(kind=kind, status=JobStatus.QUEUED, params="{}", folder="", created_by=user)
+    session.add(job)
+    session.flush()
+    job.folder = str(_folder(config, job.id))
+    job.params = json.dumps(params, ensure_ascii=False)
+    return job
+
+
+def start_import(session: Session, config: Mapping, user: User, kind: str, uploads: list, *, layer: str | None = None,
+                 crs: str | None = None, encoding: str | None = None, fields: dict[str, str] | None = None,
+                 dry_run: bool = False, retire_missing: bool = False) -> StaffJob:
+    """Save an upload (a file, a Shapefile's parts, or a ZIP of them) and start importing it.
+
+    `uploads` are werkzeug FileStorage objects. Commits the queued job, then starts its runner.
+
+    :raises DataError: an unknown kind, nothing readable uploaded, or an import already running.
+    """
+    if kind not in importers.KINDS:
+        raise DataError(f"cannot import {kind!r}: choose one of {', '.join(importers.KINDS)}")
+    params = {"kind": kind, "layer": layer or None, "crs": crs or None, "encoding": encoding or None,
+              "fields": fields or {}, "dry_run": dry_run, "retire_missing": retire_missing}
+    job = _new_job(session, config, user, "import", params)
+    folder = Path(job.folder)
+    try:
+        params["path"] = str(_save_upload(uploads, folder / INPUT_FOLDER, config["IMPORT_MAX_BYTES"]))
+        params["file"] = Path(params["path"]).name
+        job.params = json.dumps(params, ensure_ascii=False)
+        audit.record(session, audit.Actor.of(user), "job.started", "job", job.id, details=params)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    launch(job, config)
+    return job
+
+
+def start_print(session: Session, config: Mapping, user: User, selection: batches.Selection,
+                formats: str, error_correction: str | None = None, sheet: str | None = None,
+                per_file: int = 0) -> StaffJob:
+    """Start a print batch of the selected plates; the ZIP lands in PLATESVC_PRINT_DIR.
+
+    :raises DataError: a setting that cannot work, or a batch already printing.
+    """
+    try:  # what would make the runner fail at once is refused before anything is queued
+        parsed = batches.parse_formats(formats)
+        PlateStyle.parse(config["PLATE_SIZE"], config["PLATE_GROUND"], config["PLATE_INK"],
+                         error_correction or config["PLATE_ERROR_CORRECTION"])
+        _ = selection.canonical_ids  # a mistyped plate ID
+    except PlatesvcError as error:
+        raise DataError(error.message) from error
+    if not set(selection.statuses) <= set(batches.PRINTABLE_STATUSES):
+        raise DataError(f"only plates that are {', '.join(batches.PRINTABLE_STATUSES)} can be printed")
+    params = {"selection": asdict(selection), "formats": list(parsed), "error_correction": error_correction,
+              "sheet": sheet or None, "per_file": per_file}
+    job = _new_job(session, config, user, "print", params)
+    Path(job.folder).mkdir(parents=True)
+    audit.record(session, audit.Actor.of(user), "job.started", "job", job.id, details=params)
+    session.commit()
+    launch(job, config)
+    return job
+
+
+def _save_upload(uploads: list, folder: Path, max_bytes: int) -> Path:
+    """Store the uploaded files (ZIPs unpacked) and say which one to import."""
+    folder.mkdir(parents=True)
+    for upload in uploads:
+        name = _plain_name(upload.filename)
+        if name.lower().endswith(".zip"):
+            archive = folder.parent / name
+            upload.save(archive)
+            _unpack(archive, folder, max_bytes)
+        else:
+            upload.save(folder / name)
+    return _file_to_import(folder)
+
+
+def _plain_name(name: str | None) -> str:
+    """The file's own name, with no folder in it (nor a way out of ours); Chinese names are kept."""
+    plain = Path((name or "").replace("\\", "/")).name.strip()
+    if not plain or plain.startswith(".") or any(ord(c) < 32 for c in plain):
+        raise DataError(f"{name!r} is not a usable file name")
+    return plain
+
+
+def _unpack(archive: Path, folder: Path, max_bytes: int) -> None:
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+            if sum(member.file_size for member in members) > max_bytes:
+                raise DataError(f"{archive.name} unpacks to more than {max_bytes // 2 ** 20} MiB")
+            for member in members:
+                name = Path(member.filename.replace("\\", "/")).name
+                if not name or name.startswith("."):
+                    continue
+                with bundle.open(member) as source, open(folder / name, "wb") as target:
+                    shutil.copyfileobj(source, target)
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{archive.name} is not a ZIP archive that can be opened") from error
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _file_to_import(folder: Path) -> Path:
+    files = sorted(path for path in folder.iterdir() if path.is_file())
+    readable = [path for path in files if path.suffix.lower() in READABLE]
+    shapefiles = [path for path in readable if path.suffix.lower() == ".shp"]
+    chosen = shapefiles or readable
+    if len(chosen) != 1:
+        said = ", ".join(path.name for path in files) or "nothing"
+        raise DataError(f"upload one Shapefile (with its .dbf, .shx, .prj and .cpg), GeoPackage, GeoJSON, CSV or "
+                        f"XLSX file, or a ZIP of one; this upload holds {said}")
+    return chosen[0]
+
+
+def launch(job: StaffJob, config: Mapping) -> subprocess.Popen:
+    """Start the job's runner in a process of its own, with this app's settings."""
+    environment = {**os.environ, **config_module.environment_for(config)}
+    with open(Path(job.folder) / LOG_FILE, "ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "platesvc", "jobs", "run", str(job.id)],
+                                   env=environment, stdin=subprocess.DEVNULL, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    # Reaped when it ends, so a long-lived worker collects no zombies.
+    threading.Thread(target=process.wait, name=f"job-{job.id}", daemon=True).start()
+    return process
+
+
+class _Progress:
+    """What the runner is doing, written to the job's folder as it goes, at most twice a second."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._state = {"stage": "starting", "done": 0, "total": None, "pid": os.getpid()}
+        self._written = 0.0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.write(force=True)
+        threading.Thread(target=self._beat, name="job-heartbeat", daemon=True).start()
+
+    def stage(self, message: str) -> None:
+        self._state["stage"] = message
+        self.write(force=True)
+
+    def advance(self, count: int, total: int) -> None:
+        self._state["done"] += count
+        self._state["total"] = total
+        self.write()
+
+    def write(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._written < 0.5:
+            return
+        with self._lock:
+            self._written = now
+            draft = self._path.with_suffix(".tmp")
+            draft.write_text(json.dumps({**self._state, "updated": now}, ensure_ascii=False))
+            os.replace(draft, self._path)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            self.write(force=True)
+
+
+def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
+    """Run a queued job to its end, recording success (with its summary) or failure (with the reason)."""
+    job = find(session, job_id)
+    if job.status != JobStatus.QUEUED:
+        raise DataError(f"job {job_id} is {job.status}, not queued")
+    job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
+    session.commit()
+    actor = audit.Actor.of(job.created_by)
+    params = json.loads(job.params)
+    progress = _Progress(Path(job.folder) / PROGRESS_FILE)
+    outcome, summary, error = JobStatus.FAILED, None, None
+    try:
+        summary = _RUNNERS[job.kind](session, config, Path(job.folder), params, progress, actor)
+        outcome = JobStatus.SUCCEEDED
+    except PlatesvcError as failure:
+        error = failure.message
+    except BaseException as failure:
+        log.exception("job %s stopped", job_id)
+        error = f"stopped by {type(failure).__name__}: see {LOG_FILE} in the job's folder"
+        raise
+    finally:
+        progress.stop()
+        session.rollback()
+        job = session.get(StaffJob, job_id)
+        job.status, job.finished_at, job.error = outcome, datetime.now(UTC), error
+        job.summary = json.dumps(summary, ensure_ascii=False) if summary else None
+        audit.record(session, actor, "job.finished", "job", job_id, new=outcome, reason=error)
+        session.commit()
+        progress.stage("finished" if outcome == JobStatus.SUCCEEDED else "failed")
+    return job
+
+
+def _run_import(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
+    report = importers.import_file(
+        session, params["kind"], params["path"], layer=params["layer"], crs=params["crs"],
+        encoding=params["encoding"], fields=params["fields"], dry_run=params["dry_run"],
+        retire_missing=params["retire_missing"], progress=progress.advance, stage=progress.stage, actor=actor)
+    report.write_csv(folder / REPORT_FILE)
+    return {"lines": report.summary(REPORT_FILE), "counts": report.counts(),
+            "files": {REPORT_FILE: str(folder / REPORT_FILE)}}
+
+
+def _run_print(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
+    style = PlateStyle.parse(config["PLATE_SIZE"], config["PLATE_GROUND"], config["PLATE_INK"],
+                             params["error_correction"] or config["PLATE_ERROR_CORRECTION"])
+    settings = batches.PrintSettings(style, params["sheet"] or config["PRINT_SHEET"], tuple(params["formats"]),
+                                           os.cpu_count() or 1, params["per_file"])
+    selection = params["selection"]
+    selection = batches.Selection(**{**selection, "statuses": tuple(selection["statuses"]),
+                                           "plate_ids": tuple(selection["plate_ids"])})
+    report = batches.print_plates(session, config, config["PRINT_DIR"], selection, settings,
+                                        progress.advance, progress.stage, actor)
+    return {"lines": report.summary(), "files": {report.archive.name: str(report.archive)}}
+
+
+_RUNNERS = {"import": _run_import, "print": _run_print}
+
+
+def progress_of(job: StaffJob) -> dict:
+    """The runner's last word: stage, done, total, and whether it has gone silent."""
+    try:
+        state = json.loads((Path(job.folder) / PROGRESS_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        state = {"stage": "waiting to start", "done": 0, "total": None, "updated": None}
+    state["stalled"] = (job.status == JobStatus.RUNNING and state.get("updated") is not None
+                        and time.time() - state["updated"] > STALLED_SECONDS)
+    return state
+
+
+def summary_of(job: StaffJob) -> dict:
+    return json.loads(job.summary) if job.summary else {}
+
+
+def file_of(job: StaffJob, name: str) -> Path:
+    """A file the job made, by the name its summary gives it.
+
+    :raises NotFoundError: the job made no such file, or it has been removed since.
+    """
+    path = summary_of(job).get("files", {}).get(name)
+    if path is None or not Path(path).is_file():
+        raise NotFoundError(f"job {job.id} has no file {name}")
+    return Path(path)
+
+
+def recent(session: Session, limit: int = 50) -> list[StaffJob]:
+    return list(session.scalars(select(StaffJob).order_by(StaffJob.id.desc()).limit(limit)))
+
+
+def find(session: Session, job_id: int) -> StaffJob:
+    job = session.get(StaffJob, job_id)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    return job
+
+
+def elapsed(job: StaffJob) -> float | None:
+    """Seconds the job has run (so far, or in all)."""
+    if job.started_at is None:
+        return None
+    end = as_utc(job.finished_at) if job.finished_at else datetime.now(UTC)
+    return (end - as_utc(job.started_at)).total_seconds()

@@ -1,0 +1,177 @@
+"""Residents' reports of a damaged, missing or wrong plate or of wrong information, and the staff queue.
+
+A resident needs no account and gives nothing about themselves: what is wrong, a few
+words if they like, a photo if they like. A photo is decoded and stored again as a
+plain JPEG, which drops its metadata (a phone photo says where it was taken, and by
+which phone). Each report gets a reference to check its status with; staff assign
+and close reports, and every step is in the audit trail. City 12345 systems send and
+read reports through Open311 (web/open311.py).
+"""
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from platesvc.errors import DataError, NotFoundError
+from platesvc.registry import audit
+from platesvc.registry.plate_ids import ALPHABET, check_value, normalize
+from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User
+
+MAX_DESCRIPTION = 1000
+PHOTO_LONG_SIDE = 2048  # pixels: enough to see a plate's damage, small enough to keep
+PHOTO_MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding them
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO"}  # MPO: the JPEG some phones write
+REFERENCE_BODY = 8  # random Crockford symbols, then a check symbol: 40 bits, and typos are caught
+OPEN = (ReportStatus.RECEIVED, ReportStatus.ASSIGNED)
+CLOSED = (ReportStatus.RESOLVED, ReportStatus.REJECTED)
+
+
+def new_reference() -> str:
+    while True:
+        body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_BODY))
+        check = _check_symbol(body)
+        if check is not None:  # as with plate IDs: only the 32 plain symbols
+            return body + check
+
+
+def _check_symbol(body: str) -> str | None:
+    value = check_value(body)
+    return ALPHABET[value] if value < len(ALPHABET) else None
+
+
+def display_reference(reference: str) -> str:
+    """KX7M-2Q9D-4, as residents are told it."""
+    return f"{reference[:4]}-{reference[4:8]}-{reference[8:]}"
+
+
+def parse_reference(text: str) -> str:
+    """Any spelling of a reference, canonical (case and separators do not matter; O, I, L read as 0, 1, 1).
+
+    :raises NotFoundError: not the shape of a reference, or a mistyped one.
+    """
+    candidate = normalize(text or "")
+    if (len(candidate) != REFERENCE_BODY + 1 or any(c not in ALPHABET for c in candidate)
+            or _check_symbol(candidate[:-1]) != candidate[-1]):
+        raise NotFoundError(f"{text!r} is not a report reference (one looks like KX7M-2Q9D-4)")
+    return candidate
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a report is about: a plate, and what the plate page shows of it, or a point."""
+
+    plate_id: str | None
+    longitude: float | None
+    latitude: float | None
+    address: str | None
+
+
+def clean_photo(data: bytes) -> bytes:
+    """The photo as a JPEG of at most PHOTO_LONG_SIDE pixels, upright, with no metadata.
+
+    :raises DataError: not a picture this service reads.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in PHOTO_FORMATS:
+                raise DataError(f"a photo must be JPEG, PNG, WebP or GIF, not {image.format}")
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise DataError("the photo has too many pixels")
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
+        raise DataError("the photo cannot be read as a picture") from error
+    upright.thumbnail((PHOTO_LONG_SIDE, PHOTO_LONG_SIDE))
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=85, optimize=True)  # nothing of the original's metadata is carried
+    return out.getvalue()
+
+
+def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place, description: str | None = None,
+                  photo: bytes | None = None, media_url: str | None = None, source: str = "page") -> ResidentReport:
+    """A new report in the queue (not committed).
+
+    :raises DataError: an unknown kind, too long a description, an unreadable photo, or nowhere given.
+    """
+    try:
+        kind = ReportKind(kind)
+    except ValueError:
+        raise DataError(f"kind {kind!r}: choose one of {', '.join(ReportKind)}") from None
+    description = (description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise DataError(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+    if place.plate_id is None and place.address is None and place.longitude is None:
+        raise DataError("say which plate or where: a plate ID, a location or an address")
+    report = ResidentReport(
+        reference=new_reference(), kind=kind, plate_id=place.plate_id, description=description,
+        longitude=place.longitude, latitude=place.latitude, address=place.address,
+        photo=clean_photo(photo) if photo else None, media_url=media_url, source=source,
+        status=ReportStatus.RECEIVED)
+    session.add(report)
+    session.flush()
+    audit.record(session, actor, "report.received", "report", report.reference, new=ReportStatus.RECEIVED,
+                 details={"kind": kind.value, "plate": place.plate_id, "source": source})
+    return report
+
+
+def find_report(session: Session, text: str) -> ResidentReport:
+    """:raises NotFoundError: no such report."""
+    report = session.scalar(select(ResidentReport).where(ResidentReport.reference == parse_reference(text)))
+    if report is None:
+        raise NotFoundError(f"no report {text} has been received")
+    return report
+
+
+def update_report(session: Session, actor: audit.Actor, report: ResidentReport, *, status: str | None = None,
+                  assignee: User | None | bool = False, public_notes: str | None = None,
+                  reason: str | None = None) -> None:
+    """Assign (`assignee`; None unassigns), move on (`status`) and answer (`public_notes`) a report, each an event.
+
+    :raises DataError: an unknown status, or closing a report without saying what was done.
+    """
+    now = datetime.now(UTC)
+    if assignee is not False and assignee is not report.assignee:
+        audit.record(session, actor, "report.assigned", "report", report.reference,
+                     old=report.assignee.username if report.assignee else None,
+                     new=assignee.username if assignee else None, reason=reason)
+        report.assignee = assignee
+        if assignee is not None and report.status == ReportStatus.RECEIVED and status is None:
+            status = ReportStatus.ASSIGNED
+    if public_notes is not None and public_notes.strip() != (report.public_notes or ""):
+        report.public_notes = public_notes.strip()[:MAX_DESCRIPTION] or None
+        audit.record(session, actor, "report.answered", "report", report.reference, reason=report.public_notes)
+    if status is not None and status != report.status:
+        try:
+            status = ReportStatus(status)
+        except ValueError:
+            raise DataError(f"status {status!r}: choose one of {', '.join(ReportStatus)}") from None
+        if status in CLOSED and not (report.public_notes or reason):
+            raise DataError("say what was done (a note for the resident) before closing a report")
+        audit.record(session, actor, "report.status", "report", report.reference, old=report.status, new=status,
+                     reason=reason)
+        report.status = status
+        report.closed_at = now if status in CLOSED else None
+    report.updated_at = now
+
+
+def queue(session: Session, statuses=OPEN, kind: str | None = None, limit: int = 200,
+          offset: int = 0) -> list[ResidentReport]:
+    """Reports in these statuses, oldest first (the longest waiting at the top)."""
+    query = select(ResidentReport).where(ResidentReport.status.in_(list(statuses)))
+    if kind:
+        query = query.where(ResidentReport.kind == kind)
+    return list(session.scalars(query.order_by(ResidentReport.created_at, ResidentReport.id)
+                                .limit(limit).offset(offset)))
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(ResidentReport.status, func.count()).group_by(ResidentReport.status)).all()
+    return {status.value: 0 for status in ReportStatus} | dict(rows)
+
+
+def photo_of(session: Session, report: ResidentReport) -> bytes | None:
+    return session.scalar(select(ResidentReport.photo).where(ResidentReport.id == report.id))

@@ -1,0 +1,136 @@
+"""Vector tiles on every backend: each tile holds what brute force says it should, TileJSON, and the
+answers for empty, missing and unchanged tiles."""
+
+import math
+
+import mapbox_vector_tile
+import pytest
+import shapely
+from sqlalchemy import select, text
+
+from gis.tiles import BUFFER, mercator_bounds, to_mercator
+from platesvc.maps import tiles
+from platesvc.store.database import db
+from platesvc.store.models import (
+    Building,
+    BuildingStatus,
+    Plate,
+    PoliceBeat,
+    Road,
+    ServicePoint,
+)
+
+PIXEL = 1 / 4096  # of a tile's width: less than this may vanish when quantised
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def _decoded(client, layer: str, z: int, x: int, y: int) -> dict[int, dict]:
+    answer = client.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+    if answer.status_code == 204:
+        return {}
+    assert answer.status_code == 200 and answer.mimetype == "application/vnd.mapbox-vector-tile"
+    return {f["id"]: f for f in mapbox_vector_tile.decode(answer.data)[layer]["features"]}
+
+
+def _busiest_tile(z: int) -> tuple[int, int]:
+    """The tile at zoom z holding the most plates, so the comparison has something to compare."""
+    counts = {}
+    for point in db.session.scalars(select(Building.point)):
+        tile = _tile_of(point.x, point.y, z)
+        counts[tile] = counts.get(tile, 0) + 1
+    return max(counts, key=counts.get)
+
+
+def test_point_layers_hold_exactly_the_points_in_the_tile_and_its_buffer(issued_app, client):
+    z = 15
+    x, y = _busiest_tile(z)
+    grown = shapely.box(*mercator_bounds(z, x, y, BUFFER))
+    plates = {building_id: plate_id for building_id, plate_id, point, status in db.session.execute(
+        select(Building.id, Plate.id, Building.point, Building.status).join(Plate))
+        if status == BuildingStatus.ACTIVE and grown.intersects(to_mercator(point))}
+    tile = _decoded(client, "plates", z, x, y)
+    assert plates and set(tile) == set(plates)
+    assert all(tile[i]["properties"]["plate_id"] == plate_id for i, plate_id in plates.items())
+    assert {"road", "number", "status"} <= set(next(iter(tile.values()))["properties"])
+    z = 12
+    x, y = _busiest_tile(z)
+    grown = shapely.box(*mercator_bounds(z, x, y, BUFFER))
+    services = {i for i, point in db.session.execute(select(ServicePoint.id, ServicePoint.geom))
+                if grown.intersects(to_mercator(point))}
+    assert services and set(_decoded(client, "services", z, x, y)) == services
+
+
+@pytest.mark.parametrize(("layer", "model", "z"), [("roads", Road, 13), ("beats", PoliceBeat, 13)])
+def test_line_and_polygon_layers_match_brute_force(issued_app, client, layer, model, z):
+    x, y = _busiest_tile(z)
+    tile_box = shapely.box(*mercator_bounds(z, x, y))
+    grown = shapely.box(*mercator_bounds(z, x, y, BUFFER))
+    width = mercator_bounds(z, x, y)[2] - mercator_bounds(z, x, y)[0]
+    stored = {i: to_mercator(g) for i, g in db.session.execute(select(model.id, model.geom))}
+    may_show = {i for i, g in stored.items() if grown.intersects(g)}
+    must_show = {i for i, g in stored.items()
+                 if (g.intersection(tile_box).length if layer == "roads" else
+                     math.sqrt(g.intersection(tile_box).area)) > 2 * PIXEL * width}
+    shown = set(_decoded(client, layer, z, x, y))
+    assert must_show and must_show <= shown <= may_show
+
+
+def test_empty_out_of_range_and_unchanged_tiles(issued_app, client):
+    empty = client.get("/tiles/plates/15/0/0.mvt")  # the middle of the Pacific, far from Yinchuan
+    assert empty.status_code == 204 and not empty.data
+    assert client.get("/tiles/plates/15/40000/0.mvt").status_code == 404
+    assert client.get("/tiles/plates/3/6/3.mvt").status_code == 404  # below the layer's zoom levels
+    assert client.get("/tiles/parks/15/0/0.mvt").status_code == 404
+    x, y = _busiest_tile(15)
+    first = client.get(f"/tiles/plates/15/{x}/{y}.mvt")
+    assert first.headers["Cache-Control"] == "public, max-age=60" and first.headers["ETag"]
+    again = client.get(f"/tiles/plates/15/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_tilejson_describes_each_layer(issued_app, client):
+    for layer in ("plates", "services", "beats", "roads"):
+        document = client.get(f"/tiles/{layer}.json").json
+        assert document["tilejson"] == "3.0.0"
+        assert document["tiles"][0].endswith(f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")
+        west, south, east, north = document["bounds"]
+        assert 105.5 < west < east < 107.5 and 37.5 < south < north < 39.5
+        assert document["vector_layers"][0]["id"] == layer
+        assert document["minzoom"] <= document["center"][2] <= document["maxzoom"]
+    assert set(client.get("/tiles/plates.json").json["vector_layers"][0]["fields"]) == {
+        "plate_id", "road", "number", "status"}
+
+
+def test_a_kept_tile_is_made_again_only_when_the_map_changes_in_its_box(issued_app, client, monkeypatch):
+    made = []
+    make = tiles.tile
+    monkeypatch.setattr(tiles, "tile", lambda *args: made.append(args[2:]) or make(*args))
+    x, y = _busiest_tile(15)
+    path = f"/tiles/plates/15/{x}/{y}.mvt"
+    first = _decoded(client, "plates", 15, x, y)
+    _decoded(client, "plates", 15, x, y)
+    assert made == [(15, x, y)]  # kept
+    plate = db.session.scalars(select(Plate).join(Building).where(Building.id.in_(first))).first()
+    elsewhere = db.session.scalars(select(Plate).join(Building).where(Building.point.is_not(None))
+                                   .order_by(Plate.id.desc())).first()
+    elsewhere_tile = _tile_of(elsewhere.building.point.x, elsewhere.building.point.y, 15)
+    assert elsewhere_tile != (x, y)
+    with db.engine.begin() as connection:  # as another process or a console would: no session sees it
+        connection.execute(text("UPDATE plates SET status = 'missing' WHERE id = :id"), {"id": elsewhere.id})
+    _decoded(client, "plates", 15, x, y)
+    assert len(made) == 1  # a change elsewhere leaves this tile as it was
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE plates SET status = 'damaged' WHERE id = :id"), {"id": plate.id})
+    again = _decoded(client, "plates", 15, x, y)
+    assert len(made) == 2 and again[plate.building_id]["properties"]["status"] == "damaged"
+    road = db.session.get(Road, plate.building.road_id)
+    road.name = "改名路"
+    db.session.commit()
+    assert _decoded(client, "plates", 15, x, y)[plate.building_id]["properties"]["road"] == "改名路"
+    assert client.get(path).status_code == 200 and len(made) == 3

@@ -1,0 +1,98 @@
+"""Rate limits per client: scans share one generous budget, public writes and sign-in a small one;
+each is a setting, PLATESVC_RATELIMIT_ENABLED=0 turns them all off, and Redis shares them."""
+
+import ipaddress
+import os
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from platesvc import create_app
+from platesvc.store.database import db
+from platesvc.store.models import Plate, Role
+from tests.conftest import app_config
+
+REDIS_URL_VARIABLE = "PLATESVC_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def limited(issued_app, database_url, tmp_path):
+    """A function making an app on the issued city's database with rate limits on, as given."""
+    def make(**limits):
+        made = create_app(app_config(database_url, tmp_path, RATELIMIT_ENABLED=True, **limits))
+        made.test_client_class = issued_app.test_client_class
+        return made
+
+    return make
+
+
+def _plate_id() -> str:
+    return db.session.scalar(select(Plate.id).order_by(Plate.id).limit(1))
+
+
+def test_page_and_json_scans_share_one_budget_per_client(limited):
+    client = limited(RATELIMIT_SCANS="5 per minute").test_client()
+    plate_id = _plate_id()
+    answers = [client.get(f"/P/{plate_id}").status_code for _ in range(3)]
+    answers += [client.get(f"/api/v1/plates/{plate_id}").status_code for _ in range(2)]
+    assert answers == [200] * 5
+    refused = client.get(f"/api/v1/plates/{plate_id}")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    page = client.get(f"/P/{plate_id}", headers={"Accept": "text/html"})
+    assert page.status_code == 429 and "操作太频繁" in page.text
+    assert client.get(f"/P/{plate_id}", environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 200
+    assert client.get("/api/v1/nearby?lon=106.28&lat=38.47").status_code == 200  # not a scan
+
+
+def test_behind_a_trusted_proxy_each_resident_is_told_apart(limited):
+    client = limited(RATELIMIT_SCANS="2 per minute", TRUSTED_PROXIES=1).test_client()
+    plate_id = _plate_id()
+    for resident in ("1.1.1.1", "2.2.2.2"):
+        codes = [client.get(f"/P/{plate_id}", headers={"X-Forwarded-For": resident}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+
+
+def test_resident_reports_and_sign_in_are_limited_tightly(limited, staff):
+    client = limited(RATELIMIT_REPORTS="2 per minute", RATELIMIT_SIGN_IN="3 per minute").test_client()
+    plate_id = _plate_id()
+    codes = [client.post(f"/P/{plate_id}/report", data={"kind": "plate_damaged"}).status_code for _ in range(3)]
+    assert codes == [303, 303, 429]
+    assert client.get(f"/P/{plate_id}/report").status_code == 200  # reading the form is not a write
+    guesses = [client.post("/staff/sign-in", data={"username": "admin-user", "password": "guess"}).status_code
+               for _ in range(4)]
+    assert guesses[-1] == 429 and 429 not in guesses[:3]
+
+
+def test_open311_clients_are_limited_by_their_key(limited, tokens):
+    client = limited(RATELIMIT_OPEN311="2 per minute").test_client()
+    request = {"service_code": "plate_damaged", "address_id": _plate_id()}
+    for key in (tokens[Role.VIEWER], tokens[Role.OPERATOR]):
+        codes = [client.post("/open311/v2/requests.json", data={**request, "api_key": key}).status_code
+                 for _ in range(3)]
+        assert codes == [201, 201, 429]
+
+
+def test_the_environment_turns_every_limit_off(issued_app, database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLATESVC_RATELIMIT_ENABLED", "0")
+    config = app_config(database_url, tmp_path, RATELIMIT_SCANS="1 per minute")
+    del config["RATELIMIT_ENABLED"]  # as the environment says
+    unlimited = create_app(config)
+    unlimited.test_client_class = issued_app.test_client_class
+    client = unlimited.test_client()
+    assert {client.get(f"/P/{_plate_id()}").status_code for _ in range(5)} == {200}
+
+
+def test_workers_sharing_redis_share_the_budget(limited):
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{REDIS_URL_VARIABLE} is missing: CI must run this test")
+        pytest.skip(f"{REDIS_URL_VARIABLE} is missing (a Redis URL such as redis://127.0.0.1:6379/15)")
+    settings = {"RATELIMIT_SCANS": "4 per minute", "RATELIMIT_STORAGE_URI": url}
+    plate_id = _plate_id()
+    resident = {"REMOTE_ADDR": str(ipaddress.IPv6Address(uuid.uuid4().int))}  # counted nowhere before
+    first = limited(**settings).test_client()
+    assert [first.get(f"/P/{plate_id}", environ_base=resident).status_code for _ in range(2)] == [200, 200]
+    second = limited(**settings).test_client()  # another worker: its own app, the same store
+    assert [second.get(f"/P/{plate_id}", environ_base=resident).status_code for _ in range(3)] == [200, 200, 429]

@@ -1,0 +1,107 @@
+"""Precomputed links agree with brute force, and follow every change to what they point at."""
+
+import numpy as np
+import pytest
+import shapely
+from sqlalchemy import select
+
+from gis.nearest import geodesic_distance
+from platesvc.reference import links
+from platesvc.store.database import db
+from platesvc.store.models import (
+    Building,
+    BuildingLink,
+    BuildingNearest,
+    BuildingZone,
+    CultureZone,
+    PoliceBeat,
+    ServicePoint,
+)
+
+SAMPLE = 60
+
+
+def _snapshot():
+    return (
+        sorted(db.session.execute(select(BuildingLink.building_id, BuildingLink.beat_id)).all()),
+        sorted(db.session.execute(select(BuildingZone.building_id, BuildingZone.zone_id)).all()),
+        sorted(db.session.execute(select(BuildingNearest.building_id, BuildingNearest.category,
+                                         BuildingNearest.rank, BuildingNearest.service_point_id)).all()),
+    )
+
+
+def _assert_same_as_full_recompute():
+    incremental = _snapshot()
+    links.refresh_links(db.session)
+    assert _snapshot() == incremental
+
+
+def _sample_buildings(seed=0):
+    buildings = db.session.scalars(select(Building).order_by(Building.id)).all()
+    rng = np.random.default_rng(seed)
+    return [buildings[i] for i in rng.choice(len(buildings), SAMPLE, replace=False)]
+
+
+def test_beat_and_zones_are_the_polygons_that_contain_the_building(seeded_app):
+    beats = db.session.execute(select(PoliceBeat.id, PoliceBeat.geom)).all()
+    zones = db.session.execute(select(CultureZone.id, CultureZone.geom)).all()
+    for building in _sample_buildings():
+        link = db.session.get(BuildingLink, building.id)
+        assert link.beat_id == next(i for i, geom in beats if geom.covers(building.point))
+        listed = set(db.session.scalars(select(BuildingZone.zone_id).where(BuildingZone.building_id == building.id)))
+        assert listed == {i for i, geom in zones if geom.covers(building.point)}
+
+
+def test_nearest_services_are_truly_the_nearest(seeded_app):
+    services = db.session.execute(select(ServicePoint.id, ServicePoint.category, ServicePoint.geom)).all()
+    for building in _sample_buildings(seed=1):
+        for category in {c for _, c, _ in services}:
+            candidates = [(i, g) for i, c, g in services if c == category]
+            distance = geodesic_distance(np.full(len(candidates), building.point.x),
+                                         np.full(len(candidates), building.point.y),
+                                         [g.x for _, g in candidates], [g.y for _, g in candidates])
+            order = np.argsort(distance, kind="stable")[:links.K_NEAREST]
+            listed = db.session.execute(
+                select(BuildingNearest.service_point_id, BuildingNearest.distance_m)
+                .where(BuildingNearest.building_id == building.id, BuildingNearest.category == category)
+                .order_by(BuildingNearest.rank)).all()
+            assert [i for i, _ in listed] == [candidates[j][0] for j in order]
+            assert [d for _, d in listed] == pytest.approx(distance[order].tolist(), abs=0.01)
+
+
+def test_a_new_service_point_reaches_exactly_the_buildings_it_is_nearer_to(seeded_app):
+    building = _sample_buildings()[0]
+    service = ServicePoint(source_id="NEW-1", category="elderly_care", name="新开养老服务站",
+                           geom=shapely.Point(building.point.x + 0.0001, building.point.y))
+    db.session.add(service)
+    db.session.flush()
+    refreshed = links.refresh_after_service_change(db.session, service)
+    first = db.session.get(BuildingNearest, (building.id, "elderly_care", 1))
+    assert first.service_point_id == service.id and first.distance_m < 15
+    assert 0 < refreshed < db.session.query(Building).count()
+    _assert_same_as_full_recompute()
+
+
+def test_moving_and_removing_a_service_point(seeded_app):
+    service = db.session.scalars(select(ServicePoint).where(ServicePoint.category == "meal_point")).first()
+    service.geom = shapely.Point(service.geom.x + 0.01, service.geom.y - 0.01)
+    db.session.flush()
+    links.refresh_after_service_change(db.session, service)
+    _assert_same_as_full_recompute()
+    links.remove_service_point(db.session, service)
+    assert not db.session.scalars(
+        select(BuildingNearest).where(BuildingNearest.service_point_id == service.id)).first()
+    _assert_same_as_full_recompute()
+
+
+def test_a_changed_beat_relinks_the_buildings_in_its_old_and_new_area(seeded_app):
+    beat = db.session.scalars(select(PoliceBeat).order_by(PoliceBeat.id)).first()
+    old = beat.geom
+    beat.geom = shapely.MultiPolygon([shapely.box(*old.bounds).buffer(0.002, join_style="mitre")])
+    db.session.flush()
+    assert links.refresh_after_area_change(db.session, old, beat.geom) > 0
+    _assert_same_as_full_recompute()
+    db.session.delete(beat)
+    db.session.flush()
+    links.refresh_after_area_change(db.session, beat.geom)
+    _assert_same_as_full_recompute()

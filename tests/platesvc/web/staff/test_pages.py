@@ -1,0 +1,261 @@
+"""The staff pages as staff use them: signing in, finding a plate, moving it on, editing what
+residents see, uploading an import and printing a batch in the background."""
+
+import io
+import re
+import time
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.store.database import db
+from platesvc.store.models import (
+    Building,
+    BuildingNearest,
+    CultureNote,
+    JobStatus,
+    Officer,
+    Plate,
+    PlateStatus,
+    Road,
+    Role,
+    ServicePoint,
+    StaffJob,
+)
+from tests.conftest import STAFF_PASSWORD, csrf_token
+
+JOB_SECONDS = 180
+
+
+def _plate() -> Plate:
+    return db.session.scalars(select(Plate).order_by(Plate.id).limit(1)).one()
+
+
+def _finished(client, location: str) -> str:
+    """The job page once the job has finished (it runs in a process of its own)."""
+    deadline = time.monotonic() + JOB_SECONDS
+    while time.monotonic() < deadline:
+        page = client.get(location)
+        if 'http-equiv="refresh"' not in page.text:
+            return page.text
+        time.sleep(0.5)
+    raise AssertionError(f"the job at {location} did not finish in {JOB_SECONDS} s:\n{page.text}")
+
+
+def test_signing_in_and_out(app, staff):
+    client = app.test_client()
+    form = client.get("/staff/sign-in")
+    token = csrf_token(form.text)
+    wrong = client.post("/staff/sign-in", data={"username": "admin-user", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+    forged = client.post("/staff/sign-in", data={"username": "admin-user", "password": STAFF_PASSWORD})
+    assert forged.status_code == 400  # no CSRF token
+    elsewhere = client.post("/staff/sign-in", data={"username": "admin-user", "password": STAFF_PASSWORD,
+                                                    "csrf_token": token, "next": "https://evil.example/"})
+    assert elsewhere.status_code == 303 and elsewhere.headers["Location"] == "/staff/"
+    cookie = elsewhere.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie  # the service is HTTPS
+    home = client.get("/staff/")
+    assert home.status_code == 200 and "管理员" in home.text
+    client.post("/staff/sign-out", data={"csrf_token": csrf_token(home.text)})
+    assert client.get("/staff/").status_code == 401
+
+
+def test_a_session_form_without_its_csrf_token_is_refused(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    plate = _plate()
+    assert client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed"}).status_code == 400
+    assert client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed", "csrf_token": "forged"}
+                       ).status_code == 400
+    assert client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed", "csrf_token": csrf}
+                       ).status_code == 303
+
+
+def test_a_new_password_ends_every_session(app, signed_in, staff):
+    phone, _ = signed_in(Role.VIEWER)
+    laptop, csrf = signed_in(Role.VIEWER)
+    changed = laptop.post("/staff/password", data={"csrf_token": csrf, "current": STAFF_PASSWORD,
+                                                   "password": "a brand new password"})
+    assert changed.status_code == 303
+    assert phone.get("/staff/").status_code == 401 and laptop.get("/staff/").status_code == 401
+
+
+def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    road = db.session.execute(select(Road.name).join(Building, Building.road_id == Road.id).group_by(Road.name)
+                              .order_by(func.count().desc()).limit(1)).scalar()
+    plate, number = db.session.execute(select(Plate, Building.number).join(Building).join(Road)
+                                       .where(Road.name == road).order_by(Plate.id).limit(1)).one()
+    by_id = client.get(f"/staff/plates?q={parse_plate_id(plate.id).display.lower()}")
+    assert by_id.status_code == 302 and by_id.headers["Location"].endswith(f"/staff/plates/{plate.id}")
+    by_address = client.get(f"/staff/plates?q={road} {number}号")  # one match opens it
+    assert by_address.headers["Location"] == by_id.headers["Location"]
+    by_road = client.get(f"/staff/plates?q={road}")
+    assert parse_plate_id(plate.id).display in by_road.text and "找到" in by_road.text
+    page = client.get(f"/staff/plates/{plate.id}")
+    assert "签发" in page.text and 'value="printed"' in page.text and 'value="installed"' not in page.text
+    refused = client.post(f"/staff/plates/{plate.id}/status", data={"status": "installed", "csrf_token": csrf})
+    assert refused.status_code == 409 and "it can become printed" in refused.text
+    client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed", "csrf_token": csrf})
+    client.post(f"/staff/plates/{plate.id}/status", data={"status": "installed", "csrf_token": csrf})
+    page = client.get(f"/staff/plates/{plate.id}")
+    assert "installed" in page.text and "operator-user" in page.text and "mounted on the building" in page.text
+
+
+def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    plates = db.session.scalars(select(Plate).order_by(Plate.id).limit(3)).all()
+    for plate in plates[:2]:
+        plate.status = PlateStatus.PRINTED
+    db.session.commit()
+    listing = f"plate_id\n{plates[0].id}\n{parse_plate_id(plates[1].id).display}\n{plates[2].id}\nnonsense\n"
+    answer = client.post("/staff/plates/bulk", data={
+        "csrf_token": csrf, "status": "installed",
+        "file": (io.BytesIO(listing.encode("gbk")), "安装清单.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 200
+    assert "已标记为已安装：2 块" in answer.text and "未变更：2 块" in answer.text
+    assert "it can become printed" in answer.text and "nonsense" in answer.text
+    db.session.rollback()
+    assert db.session.get(Plate, plates[1].id).status == PlateStatus.INSTALLED
+
+
+def test_installed_plates_nobody_scans_are_listed_for_a_check_on_site(issued_app, signed_in):
+    client, _ = signed_in(Role.VIEWER)
+    scanned, quiet = db.session.scalars(select(Plate).order_by(Plate.id).limit(2)).all()
+    scanned.status = quiet.status = PlateStatus.INSTALLED
+    db.session.commit()
+    assert issued_app.test_client().get(f"/P/{scanned.id}").status_code == 200  # a resident scans one
+    listing = client.get("/staff/quiet-plates.csv?days=7")
+    assert listing.status_code == 200 and listing.mimetype == "text/csv"
+    rows = listing.text.removeprefix("\ufeff").splitlines()  # a BOM, so that Excel reads it as UTF-8
+    assert rows[0] == "plate_id,display_id,address,district,community"
+    assert [row.split(",")[0] for row in rows[1:]] == [quiet.id]
+    refused = client.get("/staff/quiet-plates.csv?days=soon")
+    assert refused.status_code == 400 and "days" in refused.text
+
+
+def test_moving_a_service_point_recomputes_the_links_it_affects(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    plate = _plate()
+    building = plate.building
+    far = db.session.scalars(select(ServicePoint).where(
+        ServicePoint.category == "meal_point", ~ServicePoint.id.in_(select(BuildingNearest.service_point_id).where(
+            BuildingNearest.building_id == building.id)))).first()
+    moved = client.post(f"/staff/services/{far.id}", data={
+        "csrf_token": csrf, "name": "新开的助餐点", "category": "meal_point", "phone": "0951-6000000",
+        "hours": "11:00-13:00", "longitude": str(building.point.x + 0.00005), "latitude": str(building.point.y)})
+    assert moved.status_code == 303
+    nearest = issued_app.test_client().get(f"/api/v1/plates/{plate.id}").json["nearest"]["meal_point"][0]
+    assert (nearest["id"], nearest["name"]) == (far.id, "新开的助餐点") and nearest["distance_m"] < 10
+    outside = client.post(f"/staff/services/{far.id}", data={
+        "csrf_token": csrf, "name": "x", "category": "meal_point", "longitude": "116.4", "latitude": "39.9"})
+    assert outside.status_code == 422 and "outside every district" in outside.text
+
+
+def test_editing_an_officer_and_a_note_shows_on_the_next_scan(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    plate = next(p for p in db.session.scalars(select(Plate).order_by(Plate.id).limit(50))
+                 if p.building.road_id and db.session.scalar(select(CultureNote.id).where(
+                     CultureNote.road_id == p.building.road_id)))
+    resident = issued_app.test_client()
+    before = resident.get(f"/P/{plate.id}")
+    police = resident.get(f"/api/v1/plates/{plate.id}").json["police"]
+    officer = db.session.scalar(select(Officer).where(Officer.name == police["officer"]))
+    assert client.post(f"/staff/officers/{officer.id}", data={"csrf_token": csrf, "name": "马新警",
+                                                             "phone": "0951-1234567"}).status_code == 303
+    bad = client.post(f"/staff/officers/{officer.id}", data={"csrf_token": csrf, "name": "马新警",
+                                                            "phone": "call me"})
+    assert bad.status_code == 422 and "phone" in bad.text
+    note = db.session.scalar(select(CultureNote).where(CultureNote.road_id == plate.building.road_id))
+    client.post(f"/staff/culture/{note.id}", data={"csrf_token": csrf, "title": "新的标题", "body": "新的内容"})
+    after = resident.get(f"/P/{plate.id}", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and "马新警" in after.text and 'href="tel:0951-1234567"' in after.text
+    assert "新的标题" in after.text
+
+
+def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seeded_app, signed_in, tmp_path):
+    client, csrf = signed_in(Role.OPERATOR)
+    rows = ("编号,名称,类别,电话,开放时间,经度,纬度\n"
+            "WEB-1,凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,106.28,38.47\n"
+            "WEB-2,无名点,火箭发射场,,,106.28,38.47\n")
+    started = client.post("/staff/imports", data={
+        "csrf_token": csrf, "kind": "services", "files": (io.BytesIO(rows.encode("gbk")), "服务点.csv")},
+        content_type="multipart/form-data")
+    assert started.status_code == 303
+    page = _finished(client, started.headers["Location"])
+    assert "services in 服务点.csv: read 2 = imported 1 + updated 0 + refused 1" in page
+    assert "refused row 3 (WEB-2)" in page and "done: committed" in page
+    report = client.get(re.search(r'href="([^"]+/files/report.csv)"', page).group(1))
+    assert report.status_code == 200 and "WEB-2" in report.data.decode("utf-8-sig")
+    db.session.rollback()
+    assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "WEB-1")) == "凤凰助餐点"
+    job = db.session.scalars(select(StaffJob)).one()
+    assert job.status == JobStatus.SUCCEEDED and job.created_by.username == "operator-user"
+
+
+def test_an_upload_with_nothing_importable_is_refused_at_once(seeded_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("readme.txt.doc", "nothing here")
+    answer = client.post("/staff/imports", data={"csrf_token": csrf, "kind": "buildings",
+                                                  "files": (io.BytesIO(bundle.getvalue()), "data.zip")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 422 and "upload one Shapefile" in answer.text
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
+
+
+def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, signed_in, plate_font):
+    client, csrf = signed_in(Role.OPERATOR)
+    road = db.session.execute(select(Road.name, func.count()).join(Building, Building.road_id == Road.id)
+                              .group_by(Road.name).order_by(func.count(), Road.name).limit(1)).first()[0]
+    started = client.post("/staff/prints", data={"csrf_token": csrf, "road": road, "status": "issued",
+                                                 "format": ["pdf", "csv"]})
+    assert started.status_code == 303
+    page = _finished(client, started.headers["Location"])
+    assert "issued plates are now printed" in page
+    link = re.search(r'href="([^"]+/files/[^"]+\.zip)"', page).group(1)
+    archive = zipfile.ZipFile(io.BytesIO(client.get(link).data))
+    assert any(name.endswith("manifest.csv") for name in archive.namelist())
+    db.session.rollback()
+    printed = db.session.scalars(select(Plate.status).join(Building).join(Road).where(Road.name == road)).all()
+    assert printed and set(printed) == {PlateStatus.PRINTED}
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.VIEWER])
+def test_an_api_token_is_shown_once_and_works_with_its_owners_role(app, signed_in, role):
+    client, csrf = signed_in(role)
+    made = client.post("/staff/tokens", data={"csrf_token": csrf, "name": "my script", "days": "30"})
+    secret = re.search(r'<code class="token">([^<]+)</code>', made.text).group(1)
+    assert made.headers["Cache-Control"] == "no-store"
+    assert secret not in client.get("/staff/tokens").text
+    assert app.test_client().get("/api/v1/staff/me", headers={"Authorization": f"Bearer {secret}"}).json[
+        "role"] == role
+
+
+@pytest.mark.parametrize("days", ["²", "1.5", "0", "soon"])
+def test_a_token_life_that_is_no_whole_number_of_days_in_range_is_refused(app, signed_in, days):
+    client, csrf = signed_in(Role.VIEWER)
+    refused = client.post("/staff/tokens", data={"csrf_token": csrf, "name": "my script", "days": days})
+    assert refused.status_code == 400 and "days" in refused.text
+
+
+def test_an_admin_sees_every_token_also_right_after_making_one(app, signed_in):
+    viewer, viewer_csrf = signed_in(Role.VIEWER)
+    viewer.post("/staff/tokens", data={"csrf_token": viewer_csrf, "name": "viewer script"})
+    admin, csrf = signed_in(Role.ADMIN)
+    assert "viewer script" in admin.get("/staff/tokens").text
+    assert "viewer script" in admin.post("/staff/tokens", data={"csrf_token": csrf, "name": "admin script"}).text
+
+
+def test_admins_create_users_and_others_cannot(app, signed_in):
+    admin, csrf = signed_in(Role.ADMIN)
+    made = admin.post("/staff/users", data={"csrf_token": csrf, "username": "newbie", "role": "viewer",
+                                            "password": "a long enough password"})
+    assert made.status_code == 303 and "newbie" in admin.get("/staff/users").text
+    operator, csrf = signed_in(Role.OPERATOR)
+    assert operator.post("/staff/users", data={"csrf_token": csrf, "username": "sneaky", "role": "admin",
+                                               "password": "a long enough password"}).status_code == 403
