@@ -37,12 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from platesvc import cli, web
     from platesvc.ops import logs
-    from platesvc.scan import counts
     from platesvc.store import database
 
     logs.init_app(app)
     database.init_app(app)
-    counts.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -5,7 +5,7 @@ few (thousands, not millions) and shared by many buildings, so a scan reads only
 own building's row and takes the rest from a snapshot, read again when the `reference`
 counter its row carries has moved (generations.py). The snapshot keeps each service
 point as stored; what a page or answer shows of it (its place in three datums, a link
-per map app, the JSON) is made when first asked for and kept in a bounded cache keyed
+per map app, the Feature) is made when first asked for and kept in a bounded cache keyed
 by the stored row, so a changed row is a new entry and nothing shown is ever stale.
 """
 
@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from gis.navigation import location, navigation_links
-from platesvc.json_text import json_text
 from platesvc.store import generations
 from platesvc.store.models import (
     CultureNote,
@@ -51,7 +50,7 @@ class ServiceRow:
 
 
 class ShownService:
-    """What pages and answers show of one service point: an entry, and that entry as JSON."""
+    """What pages and answers show of one service point: an entry, and that entry as a GeoJSON Feature."""
 
     def __init__(self, row: ServiceRow):
         where = location(row.lon, row.lat)
@@ -59,18 +58,12 @@ class ShownService:
                       "hours": row.hours, "location": where, "navigation": navigation_links(where, row.name)}
 
     @cached_property
-    def json(self) -> str:
-        """The entry's members as JSON, without their braces, for a caller to add to."""
-        return json_text(self.entry)[1:-1]
-
-    @cached_property
-    def feature(self) -> str:
-        """The entry as a GeoJSON Feature lacking its last two braces, for a caller to add properties."""
+    def feature(self) -> dict:
+        """The entry as a GeoJSON Feature."""
         properties = {key: value for key, value in self.entry.items() if key != "id"}
-        feature = {"type": "Feature", "id": self.entry["id"],
-                   "geometry": {"type": "Point", "coordinates": self.entry["location"]["wgs84"]},
-                   "properties": properties}
-        return json_text(feature)[:-2]
+        return {"type": "Feature", "id": self.entry["id"],
+                "geometry": {"type": "Point", "coordinates": self.entry["location"]["wgs84"]},
+                "properties": properties}
 
 
 @lru_cache(maxsize=SERVICE_ENTRIES_KEPT)

@@ -16,14 +16,12 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from platesvc.ops.metrics import process_metrics
-from platesvc.store.database import db
 from platesvc.store.models import Plate, PlateScan, PlateStatus
 
 log = logging.getLogger(__name__)
@@ -77,12 +75,6 @@ class ScanCounter:
             log.exception("could not store %d scan counts; keeping them for the next flush", len(pending))
             with self._lock:
                 self._pending.update(pending)
-
-
-def init_app(app: Flask) -> None:
-    with app.app_context():
-        engine = db.engine
-    app.extensions["platesvc_scans"] = ScanCounter(engine, app.config["TIMEZONE"], app.config["SCAN_FLUSH_SECONDS"])
 
 
 def _upsert(dialect: str, items: list[tuple[tuple[str, date], int]]):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+import orjson
 import shapely
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from gis.navigation import location, navigation_links
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
-from platesvc.json_text import json_text
 from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
 from platesvc.registry.addresses import format_address
 from platesvc.registry.plate_ids import PlateId, one_character_away, parse_plate_id, plate_url
@@ -80,21 +80,8 @@ class Resolution:
             "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
         }
 
-    def to_json(self) -> str:
-        """The document as JSON; service entries come encoded once for every plate that lists them.
-
-        They are most of a document, and the same few hundred for every plate.
-        """
-        document = self.document
-        head = json_text({key: value for key, value in document.items() if key != "nearest"})
-        services = self.snapshot.services
-        nearest = ",".join(
-            json_text(category) + ":["
-            + ",".join(f'{{"distance_m":{entry["distance_m"]!r},{services[entry["id"]].shown.json}}}'
-                       for entry in entries)
-            + "]"
-            for category, entries in document["nearest"].items())
-        return head[:-1] + ',"nearest":{' + nearest + "}}"
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.document)
 
 
 def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,

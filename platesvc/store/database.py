@@ -2,12 +2,11 @@
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from platesvc.store import generations  # noqa: F401  (its listeners count every session's writes)
+from platesvc.store import generations
 from platesvc.store.models import Base
-from platesvc.store.replicas import ReadRouter, replica_urls
 from platesvc.store.spatial_index import sqlite_functions
 
 db = SQLAlchemy(model_class=Base)
@@ -59,7 +58,4 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-        replicas = [create_engine(replica, **engine_options(replica, connect_timeout=REPLICA_CONNECT_TIMEOUT))
-                    for replica in replica_urls(app.config["DATABASE_REPLICA_URLS"])]
-        app.extensions["platesvc_reads"] = ReadRouter(db.engine, replicas, app.config["REPLICA_MAX_LAG_SECONDS"],
-                                                      app.config["REPLICA_CHECK_SECONDS"])
+    generations.init_app()

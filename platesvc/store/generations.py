@@ -37,6 +37,14 @@ def current(engine) -> int:
     return _CURRENT.one_or_none(engine)["reference"]
 
 
+def init_app() -> None:
+    """Count every session's writes to the reference tables (once a process, however many apps it makes)."""
+    for name, listener in (("after_flush", _after_flush), ("do_orm_execute", _after_bulk_write),
+                           ("after_transaction_end", _forget_bump)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def written(session: Session, tables) -> None:
     """Count a write to these tables that went around the Session (a COPY on the driver's connection)."""
     _bump(session, set(tables))
@@ -50,17 +58,14 @@ def _bump(session: Session, tables) -> None:
             update(Generations).where(Generations.id == 1).values(reference=Generations.reference + 1))
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
     _bump(session, {getattr(obj, "__tablename__", None) for obj in session.new | session.dirty | session.deleted})
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _after_bulk_write(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         _bump(state.session, {getattr(getattr(state.statement, "table", None), "name", None)})
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_bump(session: Session, _transaction) -> None:
     session.info.pop(_BUMPED, None)

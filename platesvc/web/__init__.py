@@ -5,21 +5,28 @@ from typing import TypeVar
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_compress import Compress
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from platesvc.errors import PlatesvcError
-from platesvc.maps.tiles import TileCache
 from platesvc.ops.metrics import process_metrics
-from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
+from platesvc.reference.snapshot import ReferenceSnapshot
 from platesvc.scan.resolve import Resolution, resolve_plate
 from platesvc.store.database import db
-from platesvc.store.replicas import ReadRouter
-from platesvc.web.caching import RenderCache, Tagged
+from platesvc.web.caching import GZIP_FROM_BYTES, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
 from platesvc.web.middleware import RequestWrapper
+from platesvc.web.state import Worker, worker
+
+# gzip alone: the cached plate bodies are kept gzipped, and every client that takes br takes gzip.
+COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_LEVEL": 6, "COMPRESS_MIN_SIZE": GZIP_FROM_BYTES,
+               "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
+                                      "application/json", "application/geo+json", "application/schema+json",
+                                      "application/vnd.oai.openapi+json", "image/svg+xml",
+                                      "application/vnd.mapbox-vector-tile", "text/csv", "text/plain"]}
 
 # Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
@@ -30,29 +37,24 @@ Result = TypeVar("Result")
 
 def resolve(plate_text: str) -> Resolution:
     """Resolve a plate for this request, with this worker's reference snapshot."""
-    config, references = current_app.config, current_app.extensions["platesvc_references"]
-    return _reads().run_on(lambda engine: resolve_plate(engine, db.session, plate_text, config, references),
-                           primary=_from_staff())
+    config, references = current_app.config, worker().references
+    return worker().reads.run_on(lambda engine: resolve_plate(engine, db.session, plate_text, config, references),
+                                 primary=_from_staff())
 
 
 def read_store(work: Callable[[Engine], Result]) -> Result:
     """`work` given the engine this request reads from: a replica's, unless staff ask (replicas.py)."""
-    return _reads().run_on(work, primary=_from_staff())
+    return worker().reads.run_on(work, primary=_from_staff())
 
 
 def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> Tagged:
     """The resolution rendered as `kind` (say "html", "en"), from this worker's cache when made before."""
-    return current_app.extensions["platesvc_renders"].get(resolution.snapshot, (*kind, *resolution.source), render)
+    return worker().renders.get(resolution.snapshot, (*kind, *resolution.source), render)
 
 
 def reference_snapshot() -> ReferenceSnapshot:
     """This worker's snapshot of the reference data, as the store holds it now."""
-    references = current_app.extensions["platesvc_references"]
-    return _reads().run_on(references.current, primary=_from_staff())
-
-
-def _reads() -> ReadRouter:
-    return current_app.extensions["platesvc_reads"]
+    return worker().reads.run_on(worker().references.current, primary=_from_staff())
 
 
 def _from_staff() -> bool:
@@ -63,9 +65,7 @@ def _from_staff() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["platesvc_references"] = ReferenceCache()
-    app.extensions["platesvc_renders"] = RenderCache(int(app.config["RENDER_CACHE_MB"] * 2 ** 20))
-    app.extensions["platesvc_tiles"] = TileCache(int(app.config["TILE_CACHE_MB"] * 2 ** 20))
+    app.extensions["platesvc"] = Worker.for_app(app)
     from platesvc.ops import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
     from platesvc.web.resident import pages, reports
@@ -85,12 +85,24 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
     app.session_interface = CookieOnDemandSessions()
+    for setting, value in COMPRESSION.items():
+        app.config.setdefault(setting, value)
+    Compression(app)
     wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
                           app.config["ACCESS_LOG"])
     if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)
         proxies = app.config["TRUSTED_PROXIES"]
         wsgi = ProxyFix(wsgi, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.wsgi_app = wsgi
+
+
+class Compression(Compress):
+    """Flask-Compress, except where the client refuses gzip ("gzip;q=0"): 1.25 compresses even then."""
+
+    def after_request(self, response):
+        if "HTTP_ACCEPT_ENCODING" in request.environ and request.accept_encodings["gzip"] <= 0:
+            return response
+        return super().after_request(response)
 
 
 class BoundedInteger(IntegerConverter):

@@ -2,6 +2,7 @@
 
 import math
 
+import orjson
 from flask import Blueprint, Response, request
 
 from platesvc.errors import BadParameterError
@@ -35,6 +36,7 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = read_store(lambda engine: nearby_services(engine, lon, lat, limit, radius, category))
-    features = [f'{item.service.shown.feature},"distance_m":{round(item.distance_m, 1)!r}}}}}' for item in found]
-    return Response(f'{{"type":"FeatureCollection","numberReturned":{len(features)},"limit":{limit},'
-                    f'"features":[{",".join(features)}]}}', mimetype="application/geo+json")
+    features = [{**feature, "properties": {**feature["properties"], "distance_m": round(item.distance_m, 1)}}
+                for item in found for feature in (item.service.shown.feature,)]
+    return Response(orjson.dumps({"type": "FeatureCollection", "numberReturned": len(features), "limit": limit,
+                                  "features": features}), mimetype="application/geo+json")

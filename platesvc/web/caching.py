@@ -1,9 +1,10 @@
 """Validators on what a plate shows, so a repeat scan is a 304 and a change is seen at once;
 and the finished bodies of the most asked-for plates, so a scan renders nothing twice.
 
-Bodies go gzip-compressed to clients that accept it (a plate's JSON shrinks from some
-17 KiB to 3, its page from 7 to 2: residents are often on a slow link). A cached body
-is compressed once, for its first such client.
+A cached body is kept gzipped beside its plain form, compressed once for its first client
+that takes gzip (a plate's JSON shrinks from some 17 KiB to 3, its page from 7 to 2:
+residents are often on a slow link); Flask-Compress compresses every other answer.
+Validators and 304s are werkzeug's.
 """
 
 import gzip
@@ -42,25 +43,17 @@ def revalidated(body: Tagged, mimetype: str, request: Request, status: int = 200
     or service point shows on the next scan (and every scan reaches the counter). Each
     encoding has its own tag: a validator names one representation.
     """
-    compressible = len(body.body) >= GZIP_FROM_BYTES
-    compress = compressible and _accepts_gzip(request)
-    etag = f"{body.etag}-gzip" if compress else body.etag
-    headers = {"ETag": f'"{etag}"', "Cache-Control": cache_control}
-    varies = [vary] if vary else []
-    if compressible:
-        varies.append("Accept-Encoding")
-    if varies:
-        headers["Vary"] = ", ".join(varies)
-    if status == 200 and "HTTP_IF_NONE_MATCH" in request.environ and etag in request.if_none_match:
-        return Response(status=304, headers=headers)
+    compress = len(body.body) >= GZIP_FROM_BYTES and request.accept_encodings["gzip"] > 0
+    response = Response(body.gzipped if compress else body.body, status, mimetype=mimetype)
+    response.set_etag(f"{body.etag}-gzip" if compress else body.etag)
+    response.headers["Cache-Control"] = cache_control
     if compress:
-        headers["Content-Encoding"] = "gzip"
-        return Response(body.gzipped, status, headers=headers, mimetype=mimetype)
-    return Response(body.body, status, headers=headers, mimetype=mimetype)
-
-
-def _accepts_gzip(request: Request) -> bool:
-    return "HTTP_ACCEPT_ENCODING" in request.environ and request.accept_encodings["gzip"] > 0
+        response.content_encoding = "gzip"  # so Flask-Compress leaves it be
+    if vary:
+        response.vary.add(vary)
+    if len(body.body) >= GZIP_FROM_BYTES:
+        response.vary.add("Accept-Encoding")
+    return response.make_conditional(request) if status == 200 else response
 
 
 class RenderCache:

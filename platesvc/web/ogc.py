@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
-from platesvc.json_text import json_text
 from platesvc.maps import features
 from platesvc.web import read_store
 
@@ -108,7 +108,8 @@ def items(collection_id: str):
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     })
-    return Response(json_text(head)[:-1] + ',"features":[' + ",".join(page.encoded) + "]}", mimetype=GEOJSON)
+    head["features"] = [orjson.Fragment(feature) for feature in page.encoded]  # GeoJSON the store wrote
+    return Response(orjson.dumps(head), mimetype=GEOJSON)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
@@ -125,7 +126,7 @@ def item(collection_id: str, feature_id: str):
         _link(_url("ogc.collection", collection_id=collection_id), "collection",
               "application/json", "The collection"),
     ]
-    return Response(feature[:-1] + ',"links":' + json_text(links) + "}", mimetype=GEOJSON)
+    return Response(orjson.dumps({**orjson.loads(feature), "links": links}), mimetype=GEOJSON)
 
 
 @bp.errorhandler(PlatesvcError)

@@ -1,9 +1,9 @@
 """Vector tiles and a TileJSON document per layer, for MapLibre, Leaflet and QGIS."""
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from platesvc.maps import features, tiles
-from platesvc.web import read_store
+from platesvc.web import read_store, worker
 from platesvc.web.caching import revalidated, tagged
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
@@ -17,7 +17,7 @@ TILE_CACHE = "public, max-age=60"
 @bp.get("/<layer_name>/<int:z>/<int:x>/<int:y>.mvt")
 def tile(layer_name: str, z: int, x: int, y: int):
     layer = tiles.layer_named(layer_name)
-    cache = current_app.extensions["platesvc_tiles"]
+    cache = worker().tiles
     data = read_store(lambda engine: cache.tile(engine, layer, z, x, y))
     if not data:  # an empty tile: nothing to draw, and nothing to send
         return Response(status=204, headers={"Cache-Control": TILE_CACHE})

@@ -14,7 +14,7 @@ from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.models import ServiceCategory
-from platesvc.web import read_store, reference_snapshot, rendered, resolve
+from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
 from platesvc.web.caching import Tagged, revalidated, tagged
 from platesvc.web.i18n import MESSAGES, choose_language, distance_text
 
@@ -45,7 +45,7 @@ def _display(canonical: str) -> str:
 def plate(plate_text: str):
     resolution = resolve(plate_text)
     plate_id = resolution.plate_id.canonical
-    current_app.extensions["platesvc_scans"].record(plate_id)
+    worker().scans.record(plate_id)
     lang = choose_language(request)
 
     def render() -> str:
@@ -96,5 +96,5 @@ def unknown_plate(error: UnknownPlateError):
 
 @bp.errorhandler(RetiredPlateError)
 def retired_plate(error: RetiredPlateError):
-    current_app.extensions["platesvc_scans"].record(error.plate_id)
+    worker().scans.record(error.plate_id)
     return render_page("plate_retired.html", 410, plate_id=error.plate_id, successor=error.successor)

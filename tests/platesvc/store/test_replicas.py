@@ -25,7 +25,8 @@ from platesvc.store.database import db
 from platesvc.store.models import Plate, Role, ServicePoint
 from tests.conftest import OwnContextClient, _required_outside_ci, app_config
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgis"], indirect=True)
+# One at a time, in one worker: a test stops the replica or pauses its replay.
+pytestmark = [pytest.mark.parametrize("database_url", ["postgis"], indirect=True), pytest.mark.xdist_group("replica")]
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_public_reads_go_to_the_replica_and_staff_read_their_own_writes(issued_a
     _caught_up(database_url, replica)
     with app.app_context():
         assert _nearest_name(client, service) == "主库上的新名字"
-    app.extensions["platesvc_reads"].dispose()
+    app.extensions["platesvc"].reads.dispose()
 
 
 def test_a_replica_behind_the_bound_is_skipped_with_a_log_line_and_a_metric(issued_app, database_url, replica,
@@ -137,7 +138,7 @@ def test_a_replica_behind_the_bound_is_skipped_with_a_log_line_and_a_metric(issu
         client.get("/healthz")
         _nearest_name(client, service)
     assert usable._value.get() == 1  # caught up: in use again
-    app.extensions["platesvc_reads"].dispose()
+    app.extensions["platesvc"].reads.dispose()
 
 
 def test_stopping_the_replica_under_load_fails_no_request(issued_app, database_url, replica, tmp_path):
@@ -174,7 +175,7 @@ def test_stopping_the_replica_under_load_fails_no_request(issued_app, database_u
         for thread in threads:
             thread.join()
         server.shutdown()
-        app.extensions["platesvc_reads"].dispose()
+        app.extensions["platesvc"].reads.dispose()
     assert not failures, failures[:5]
     assert before > 20 and after_stop > 20  # reads went on, from the primary
     assert set(answered) <= {200, 204}
