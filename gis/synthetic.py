@@ -124,6 +124,8 @@ LANDMARKS = (
 
 
 MIN_BUILDINGS = len(TOWNS)
+# Twice the largest city the benchmarks store; within it a division that runs out of room says so.
+MAX_BUILDINGS = 2_000_000
 
 
 BUILDING_FIELDS = ("source_id", "road", "number", "community", "subdistrict", "division_code", "name", "floors")
@@ -164,6 +166,9 @@ def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
     """Generate the demo city with `buildings` buildings."""
     if buildings < MIN_BUILDINGS:
         raise ValueError(f"the demo city needs at least {MIN_BUILDINGS} buildings, one per division")
+    if buildings > MAX_BUILDINGS:  # refused at once, not after a minute of laying out roads
+        raise ValueError(f"the demo city is made for at most {MAX_BUILDINGS} buildings, not {buildings}: "
+                         "ask for fewer")
     rng = np.random.default_rng(seed)
     districts = load_districts().to_crs(WORK_CRS)
     districts["seat"] = districts["seat"].to_crs(WORK_CRS)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 from werkzeug.serving import make_server
 
 from gis.synthetic import generate_city
@@ -30,7 +31,7 @@ from platesvc.store.database import db
 from platesvc.store.models import Role
 
 POSTGIS_URL_VARIABLE = "PLATESVC_TEST_POSTGIS_URL"
-# One per test run, so two runs against the same server (a developer and CI) never drop each other's.
+# One per test process, so two runs against the same server (a developer and CI) never drop each other's.
 TEMPLATE_DATABASE = f"platesvc_test_template_{os.getpid()}"
 SMALL_CITY_BUILDINGS = 1500
 STAFF_PASSWORD = "a long enough password"
@@ -51,36 +52,127 @@ def _postgis_admin_url() -> str:
                                 "set it to a database URL on a PostGIS server")
 
 
+# Each stage is made once a run from the one before, through the functions real data goes through;
+# a test gets a copy of the stage its fixtures ask for.
+STAGES = ("migrated", "seeded", "issued")
+
+
+def _stage_wanted(request) -> str:
+    return "issued" if "issued_app" in request.fixturenames else (
+        "seeded" if "seeded_app" in request.fixturenames else "migrated")
+
+
+def _advance(url: str, stage: str, city) -> None:
+    """Bring the database at `url`, holding the stage before `stage`, to `stage`."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test-secret", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        if stage == "migrated":
+            migrations.upgrade(db.engine)
+        elif stage == "seeded":
+            store_city(db.session, city())
+        else:
+            issue_plates(db.session)
+        db.session.remove()
+        db.engine.dispose()
+
+
+class SqliteTemplates:
+    """Template files, one a stage; a test's database is a copy of one."""
+
+    def __init__(self, folder: Path, city):
+        self._folder, self._city = folder, city
+
+    def _path(self, stage: str) -> Path:
+        path = self._folder / f"{stage}.sqlite3"
+        if not path.exists():
+            made = path.with_suffix(".partial")
+            if stage != STAGES[0]:
+                shutil.copyfile(self._path(STAGES[STAGES.index(stage) - 1]), made)
+            _advance(f"sqlite:///{made}", stage, self._city)
+            assert not made.with_name(made.name + "-wal").exists(), "a template must be whole in its one file"
+            made.rename(path)
+        return path
+
+    def copy(self, stage: str, folder: Path) -> str:
+        path = folder / "platesvc.sqlite3"
+        shutil.copyfile(self._path(stage), path)
+        return f"sqlite:///{path}"
+
+
+class PostgisTemplates:
+    """Template databases, one a stage, named for this run; a test's database is made from one."""
+
+    def __init__(self, admin: Engine, city):
+        self._admin, self._city, self._made = admin, city, []
+
+    def _url(self, name: str) -> str:
+        return make_url(self._admin.url).set(database=name).render_as_string(hide_password=False)
+
+    def _name(self, stage: str) -> str:
+        name = f"{TEMPLATE_DATABASE}_{stage}"
+        if name not in self._made:
+            before = None if stage == STAGES[0] else self._name(STAGES[STAGES.index(stage) - 1])
+            with self._admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                connection.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {before}" if before else "")))
+            if before is None:
+                engine = create_engine(self._url(name))
+                with engine.begin() as connection:
+                    connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                engine.dispose()
+            _advance(self._url(name), stage, self._city)
+            self._made.append(name)
+        return name
+
+    def copy(self, stage: str) -> str:
+        name = f"platesvc_test_{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as connection:
+            # FILE_COPY writes a WAL record, not the whole database (WAL_LOG's 18 MB a test), so
+            # the streaming replica the replica tests read keeps up.
+            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {self._name(stage)} STRATEGY FILE_COPY"))
+        return self._url(name)
+
+    def drop(self, url: str) -> None:
+        with self._admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)"))
+
+    def drop_all(self) -> None:
+        for name in reversed(self._made):
+            self.drop(self._url(name))
+
+
 @pytest.fixture(scope="session")
 def postgis_server():
-    """An autocommit engine on the PostGIS server and a template database with PostGIS in it."""
+    """An autocommit engine on the PostGIS server."""
     admin = create_engine(_postgis_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
-    template = create_engine(make_url(admin.url).set(database=TEMPLATE_DATABASE))
-    with template.begin() as connection:
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    template.dispose()
     yield admin
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgis_templates(request, postgis_server):
+    templates = PostgisTemplates(postgis_server, lambda: request.getfixturevalue("small_city"))
+    yield templates
+    templates.drop_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(request, tmp_path_factory):
+    return SqliteTemplates(tmp_path_factory.mktemp("templates"), lambda: request.getfixturevalue("small_city"))
 
 
 @pytest.fixture(params=["sqlite", "postgis"])
 def database_url(request, tmp_path):
-    """An empty database on each backend."""
+    """A database on each backend, migrated to head and holding what the test's fixtures ask for:
+    nothing, the small demo city (`seeded_app`), or that city with its plates issued (`issued_app`)."""
+    stage = _stage_wanted(request)
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'platesvc.sqlite3'}"
+        yield request.getfixturevalue("sqlite_templates").copy(stage, tmp_path)
         return
-    admin = request.getfixturevalue("postgis_server")
-    name = f"platesvc_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}"))
-    yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    templates = request.getfixturevalue("postgis_templates")
+    url = templates.copy(stage)
+    yield url
+    templates.drop(url)
 
 
 def app_config(database_url: str, folder: Path, **overrides) -> dict:
@@ -109,11 +201,10 @@ class OwnContextClient(FlaskClient):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    """The app on an empty database migrated to head."""
+    """The app on a database migrated to head."""
     app = create_app(app_config(database_url, tmp_path))
     app.test_client_class = OwnContextClient
     with app.app_context():
-        migrations.upgrade(db.engine)
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -136,16 +227,14 @@ def small_city():
 
 
 @pytest.fixture
-def seeded_app(app, small_city):
-    """The app with the small demo city stored through the same path `demo seed` uses."""
-    store_city(db.session, small_city)
+def seeded_app(app):
+    """The app with the small demo city stored through the same path `demo seed` uses (see STAGES)."""
     return app
 
 
 @pytest.fixture
 def issued_app(seeded_app):
-    """The small demo city with every building's plate issued."""
-    issue_plates(db.session)
+    """The small demo city with every building's plate issued (see STAGES)."""
     return seeded_app
 
 

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from platesvc.store.database import db
@@ -28,6 +29,7 @@ def test_demo_seed_refuses_a_database_with_buildings(runner):
     assert db.session.scalar(select(func.count()).select_from(Building)) == 300
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any is stored
 def test_demo_seed_rejects_bad_arguments(runner):
     result = runner.invoke(args=["demo", "seed", "--buildings", "lots"])
     assert result.exit_code == 2 and "lots" in result.output

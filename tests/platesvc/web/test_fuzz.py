@@ -12,7 +12,7 @@ from schemathesis import GenerationMode, checks
 
 from platesvc.store.models import Role
 
-EXAMPLES = 100  # per operation and mode (valid requests, and requests the document says are wrong)
+EXAMPLES = 50  # per operation and mode (valid requests, and requests the document says are wrong)
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]
 
