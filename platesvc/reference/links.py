@@ -90,8 +90,8 @@ def refresh_links(session: Session, building_ids: Collection[int] | None = None,
 
     `categories` limits the nearest-service refresh; `containment=False` skips beats and zones.
     Buildings are read and linked a chunk at a time, so a city of millions needs no more
-    memory than one chunk; each chunk's links row, with its nearest services and zones
-    folded into the text a scan reads, is written once.
+    memory than one chunk; each chunk's links row, with the copy of its nearest services and
+    zones that a scan reads, is written once.
     """
     categories = list(categories) if categories is not None else [c.value for c in ServiceCategory]
     sources = _Sources(session, containment, categories)
@@ -114,12 +114,11 @@ def _link_chunks(session: Session, building_ids: Collection[int] | None, contain
         nearest = _stored_nearest(session, ids, kept)
         for category in categories:
             _link_nearest(session, ids, points, category, sources, nearest)
-        folded = {building_id: ";".join(entries) for building_id, entries in nearest.items()}
         if containment:
             zones = _link_zones(session, ids, points, sources)
-            _link_beats(session, ids, points, sources, folded, zones)
+            _link_beats(session, ids, points, sources, nearest, zones)
         else:
-            session.execute(update(BuildingLink), [{"building_id": building_id, "nearest": folded.get(building_id)}
+            session.execute(update(BuildingLink), [{"building_id": building_id, "nearest": nearest.get(building_id)}
                                                    for building_id in ids])
         count += len(ids)
     return count
@@ -133,25 +132,31 @@ def _clear(session: Session, ids: list[int] | None, containment: bool, categorie
         _delete_rows(session, BuildingNearest, ids, where=BuildingNearest.category == category)
 
 
-def _entry(category: str, rank: int, service_id: int, metres: float) -> str:
-    """One of a building's nearest services as the scan reads it: "category:rank:service id:metres"."""
-    return f"{category}:{rank}:{service_id}:{metres!r}"
+# Each building's nearest services as its links row holds them: {category: [[service id, metres], …]}.
+Nearest = dict[str, list[list]]
 
 
-def _stored_nearest(session: Session, ids: list[int], categories: list[str]) -> dict[int, list[str]]:
-    """The stored nearest entries of these categories for each of the buildings."""
-    entries: dict[int, list[str]] = {}
+def _add_nearest(entries: dict[int, Nearest], building_id: int, category: str, service_id: int,
+                 metres: float) -> None:
+    """Add a service to a building's list of its category; callers add each list nearest first."""
+    entries.setdefault(building_id, {}).setdefault(category, []).append([service_id, metres])
+
+
+def _stored_nearest(session: Session, ids: list[int], categories: list[str]) -> dict[int, Nearest]:
+    """The stored nearest services of these categories for each of the buildings."""
+    entries: dict[int, Nearest] = {}
     if not categories:
         return entries
     for chunk in chunks(ids):
-        for building_id, category, rank, service_id, metres in session.execute(
+        for building_id, category, _, service_id, metres in session.execute(
                 select(*(getattr(BuildingNearest, column) for column in _NEAREST_COLUMNS))
-                .where(BuildingNearest.building_id.in_(chunk), BuildingNearest.category.in_(categories))):
-            entries.setdefault(building_id, []).append(_entry(category, rank, service_id, metres))
+                .where(BuildingNearest.building_id.in_(chunk), BuildingNearest.category.in_(categories))
+                .order_by(BuildingNearest.building_id, BuildingNearest.category, BuildingNearest.rank)):
+            _add_nearest(entries, building_id, category, service_id, metres)
     return entries
 
 
-def _link_beats(session, ids, points, sources, nearest: dict[int, str], zones: dict[int, str]) -> None:
+def _link_beats(session, ids, points, sources, nearest: dict[int, Nearest], zones: dict[int, list[int]]) -> None:
     index = sources.beats.first_covering(points)
     beats = [None] * len(ids)
     found = np.flatnonzero(index >= 0)
@@ -163,18 +168,18 @@ def _link_beats(session, ids, points, sources, nearest: dict[int, str], zones: d
          "zones": zones.get(building_id)} for building_id, beat_id in zip(ids, beats)])
 
 
-def _link_zones(session, ids, points, sources) -> dict[int, str]:
-    """Store the zones that cover each building; each building's zone ids as the scan reads them."""
+def _link_zones(session, ids, points, sources) -> dict[int, list[int]]:
+    """Store the zones that cover each building; each building's zone ids, in order, as its links row holds them."""
     point_idx, zone_idx = sources.zones.covering(points)
     pairs = list(zip(np.asarray(ids, dtype=np.int64)[point_idx].tolist(), sources.zone_ids[zone_idx].tolist()))
     insert_plain_tuples(session, BuildingZone.__table__, ["building_id", "zone_id"], pairs)
-    folded: dict[int, list[str]] = {}
-    for building_id, zone_id in pairs:
-        folded.setdefault(building_id, []).append(str(zone_id))
-    return {building_id: ";".join(zone_ids) for building_id, zone_ids in folded.items()}
+    zones: dict[int, list[int]] = {}
+    for building_id, zone_id in sorted(pairs):
+        zones.setdefault(building_id, []).append(zone_id)
+    return zones
 
 
-def _link_nearest(session, ids, points, category, sources, entries: dict[int, list[str]]) -> None:
+def _link_nearest(session, ids, points, category, sources, entries: dict[int, Nearest]) -> None:
     """Store each building's k nearest of the category, and add them to its entries."""
     service_ids, targets = sources.services[category]
     origins = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
@@ -186,8 +191,8 @@ def _link_nearest(session, ids, points, category, sources, entries: dict[int, li
     rows = list(zip(np.repeat(ids, k).tolist(), [category] * nearest.size, ranks.tolist(),
                     service_ids[nearest].ravel().tolist(), distances.ravel().tolist()))
     insert_plain_tuples(session, BuildingNearest.__table__, _NEAREST_COLUMNS, rows)
-    for row in rows:
-        entries.setdefault(row[0], []).append(_entry(*row[1:]))
+    for building_id, _, _, service_id, metres in rows:  # rank by rank, nearest first
+        _add_nearest(entries, building_id, category, service_id, metres)
 
 
 def refresh_after_area_change(session: Session, *geometries) -> int:

@@ -2,9 +2,9 @@
 
 Everything spatial was worked out when the data was written (links.py). A scan reads
 one row (prepared.py): its plate, building and links (with the nearest services and
-culture zones that links.py keeps folded into text), and the reference generation.
+culture zones that links.py keeps as JSON in its links row), and the reference generation.
 Names, officers, services and notes come from the worker's reference snapshot
-(reference_data.py). The page and the API share the document this returns.
+(reference/snapshot.py). The page and the API share the document this returns.
 """
 
 from collections.abc import Mapping
@@ -13,7 +13,7 @@ from functools import cached_property
 
 import orjson
 import shapely
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,9 @@ REMEMBERED_PLATES = 8192  # per thread, while the database stands still (SQLite)
 _PLATE = PreparedRead(
     select(Plate.id, Plate.status, Building.id.label("building_id"), Building.status.label("building_status"),
            Building.merged_into_id, Building.number, Building.name, Building.division_code, Building.point,
-           Building.road_id, Building.community_id, BuildingLink.beat_id, BuildingLink.nearest, BuildingLink.zones,
+           Building.road_id, Building.community_id, BuildingLink.beat_id,
+           # As text on both backends (psycopg would decode JSON itself), for orjson to read.
+           cast(BuildingLink.nearest, Text).label("nearest"), cast(BuildingLink.zones, Text).label("zones"),
            CURRENT_GENERATIONS.scalar_subquery().label("generation"))
     .join(Building, Building.id == Plate.building_id)
     .outerjoin(BuildingLink, BuildingLink.building_id == Building.id)
@@ -162,23 +164,22 @@ def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
 def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:
     road_name, _ = snapshot.roads.get(plate["road_id"], (None, None))
     notes = list(snapshot.road_notes.get(road_name, ()))
-    zones = plate["zones"]
-    for zone_id in sorted(int(z) for z in zones.split(";")) if zones else ():
+    for zone_id in orjson.loads(plate["zones"] or "[]"):
         notes.extend(snapshot.zone_notes.get(zone_id, ()))
     return notes
 
 
-def _lists_only_known_services(folded: str | None, snapshot: ReferenceSnapshot) -> bool:
-    return all(int(item.split(":")[2]) in snapshot.services for item in (folded.split(";") if folded else ()))
+def _lists_only_known_services(listed: str | None, snapshot: ReferenceSnapshot) -> bool:
+    return all(service_id in snapshot.services
+               for services in orjson.loads(listed or "{}").values() for service_id, _ in services)
 
 
-def _nearest(folded: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
-    """Unfold "category:rank:service id:distance;..." into lists, nearest first."""
-    listed = sorted((category, int(rank), int(service_id), float(distance)) for category, rank, service_id, distance
-                    in (item.split(":") for item in (folded.split(";") if folded else ())))
+def _nearest(listed: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
+    """The links row's {category: [[service id, metres], ...]} as entries to show, nearest first."""
     nearest = {category.value: [] for category in ServiceCategory}
-    for category, _, service_id, distance in listed:
-        if service_id in snapshot.services:  # else removed since this row was read
-            nearest.setdefault(category, []).append({**snapshot.services[service_id].shown.entry,
-                                                     "distance_m": round(distance, 1)})
+    for category, services in sorted(orjson.loads(listed or "{}").items()):
+        for service_id, distance in services:
+            if service_id in snapshot.services:  # else removed since this row was read
+                nearest.setdefault(category, []).append({**snapshot.services[service_id].shown.entry,
+                                                         "distance_m": round(distance, 1)})
     return nearest

@@ -7,7 +7,8 @@ times an executemany's pace. Nothing here commits.
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Table, bindparam, insert, text
+import orjson
+from sqlalchemy import JSON, Table, bindparam, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -32,15 +33,8 @@ def insert_rows(session: Session, model, rows: list[dict], progress: Progress | 
     table = model.__table__
     if session.get_bind().dialect.name == "postgresql":
         columns = list(rows[0])
-        geometry = [name for name in columns if isinstance(table.c[name].type, GeometryColumn)]
         for chunk in chunks(rows, COPY_ROWS):
-            encoded = {name: ewkb_hex([row[name] for row in chunk]) for name in geometry}
-            values = [[row[name] for name in columns] for row in chunk]
-            for name in geometry:
-                position = columns.index(name)
-                for row, value in zip(values, encoded[name], strict=True):
-                    row[position] = value
-            _copy(session, table.name, columns, values)
+            _copy(session, table.name, columns, _copy_values(table, columns, chunk))
             if progress:
                 progress(len(chunk))
         return
@@ -50,6 +44,21 @@ def insert_rows(session: Session, model, rows: list[dict], progress: Progress | 
         session.execute(insert(table), chunk)
         if progress:
             progress(len(chunk))
+
+
+def _copy_values(table: Table, columns: list[str], rows: list[dict]) -> list[list]:
+    """Rows as COPY takes them: geometry as EWKB hex, JSON as its text, the rest as it is."""
+    values = [[row[name] for name in columns] for row in rows]
+    for position, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, GeometryColumn):
+            for row, encoded in zip(values, ewkb_hex([row[name] for row in rows]), strict=True):
+                row[position] = encoded
+        elif isinstance(kind, JSON):
+            for row in values:
+                if row[position] is not None:
+                    row[position] = orjson.dumps(row[position]).decode()
+    return values
 
 
 def insert_plain_tuples(session: Session, table: Table, columns: list[str], rows: Iterable[tuple]) -> None:

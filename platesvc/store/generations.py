@@ -1,5 +1,5 @@
 """A counter of committed changes to the reference data, so each worker knows when its snapshot
-of it (reference_data.py) is stale.
+of it (reference/snapshot.py) is stale.
 
 Any session that writes a reference table bumps the counter in the same transaction.
 Every answer that uses the snapshot reads the counter in the same statement as its own

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from shapely import MultiLineString, MultiPolygon, Point
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -297,10 +298,10 @@ class BuildingLink(Base):
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
     beat_id: Mapped[int | None] = mapped_column(ForeignKey("police_beats.id", ondelete="SET NULL"), index=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # building_nearest and building_zones folded into text ("category:rank:service id:metres;…"
-    # and "zone id;…"), so a scan reads one row instead of aggregating a dozen.
-    nearest: Mapped[str | None] = mapped_column(Text)
-    zones: Mapped[str | None] = mapped_column(Text)
+    # Copies of building_nearest ({category: [[service id, metres], …]}, nearest first) and
+    # building_zones ([zone id, …]), so a scan reads one row instead of aggregating a dozen.
+    nearest: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    zones: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
 
 
 class BuildingZone(Base):

@@ -1,7 +1,9 @@
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, select, text
 
 from platesvc.store import migrations
 from platesvc.store.database import db
+from platesvc.store.models import BuildingLink
 
 TABLES = {"divisions", "roads", "buildings", "plates", "plate_series", "police_beats", "officers",
           "service_points", "culture_zones", "culture_notes"}
@@ -38,3 +40,28 @@ def test_db_upgrade_command_reports_the_revision(runner, app):
     assert f"empty → {migrations.head_revision()}" in result.output
     again = runner.invoke(args=["db", "upgrade"])
     assert "already at" in again.output
+
+
+def _links() -> dict:
+    rows = db.session.execute(select(BuildingLink.building_id, BuildingLink.nearest, BuildingLink.zones)).all()
+    db.session.rollback()  # no transaction of the test's may hold the table while a migration changes it
+    return {building_id: (nearest, zones) for building_id, nearest, zones in rows}
+
+
+def test_building_links_become_json_from_the_tables_they_copy(seeded_app):
+    written = _links()  # as links.py writes them
+    assert any(nearest for nearest, _ in written.values()) and any(zones for _, zones in written.values())
+    migrations.downgrade(db.engine, "0012")  # back to folded text
+    with db.engine.connect() as connection:
+        folded = connection.execute(text("SELECT nearest FROM building_links WHERE nearest IS NOT NULL")).scalar()
+    assert all(len(entry.split(":")) == 4 for entry in folded.split(";"))
+    migrations.upgrade(db.engine)
+    rebuilt = _links()
+    assert rebuilt.keys() == written.keys()
+    for building_id, (nearest, zones) in written.items():
+        again, again_zones = rebuilt[building_id]
+        assert again_zones == zones
+        assert (again or {}).keys() == (nearest or {}).keys()
+        for category, services in (nearest or {}).items():
+            assert [service_id for service_id, _ in again[category]] == [service_id for service_id, _ in services]
+            assert [metres for _, metres in again[category]] == pytest.approx([metres for _, metres in services])
