@@ -47,6 +47,7 @@ def upgrade():
 
 
 def downgrade():
+    # Back to 0006's folded text, written as 0006 writes it: migrations stay as they ran, importing none.
     op.drop_column("building_links", "zones")
     op.drop_column("building_links", "nearest")
     op.add_column("building_links", sa.Column("nearest", sa.Text))

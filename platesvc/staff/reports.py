@@ -3,7 +3,7 @@
 A resident needs no account and gives nothing about themselves: what is wrong, a few
 words if they like, a photo if they like. A photo is decoded and stored again as a
 plain JPEG, which drops its metadata (a phone photo says where it was taken, and by
-which phone). Each report gets a reference to check its status with; staff assign
+which phone). Each report gets a ticket to check its status with; staff assign
 and close reports, and every step is in the audit trail. City 12345 systems send and
 read reports through Open311 (web/open311.py).
 """
@@ -31,7 +31,7 @@ OPEN = (ReportStatus.RECEIVED, ReportStatus.ASSIGNED)
 CLOSED = (ReportStatus.RESOLVED, ReportStatus.REJECTED)
 
 
-def new_reference() -> str:
+def new_ticket() -> str:
     while True:
         body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_BODY))
         check = _check_symbol(body)
@@ -44,20 +44,20 @@ def _check_symbol(body: str) -> str | None:
     return ALPHABET[value] if value < len(ALPHABET) else None
 
 
-def display_reference(reference: str) -> str:
+def display_ticket(ticket: str) -> str:
     """KX7M-2Q9D-4, as residents are told it."""
-    return f"{reference[:4]}-{reference[4:8]}-{reference[8:]}"
+    return f"{ticket[:4]}-{ticket[4:8]}-{ticket[8:]}"
 
 
-def parse_reference(text: str) -> str:
-    """Any spelling of a reference, canonical (case and separators do not matter; O, I, L read as 0, 1, 1).
+def parse_ticket(text: str) -> str:
+    """Any spelling of a ticket, canonical (case and separators do not matter; O, I, L read as 0, 1, 1).
 
-    :raises NotFoundError: not the shape of a reference, or a mistyped one.
+    :raises NotFoundError: not the shape of a ticket, or a mistyped one.
     """
     candidate = normalize(text or "")
     if (len(candidate) != REFERENCE_BODY + 1 or any(c not in ALPHABET for c in candidate)
             or _check_symbol(candidate[:-1]) != candidate[-1]):
-        raise NotFoundError(f"{text!r} is not a report reference (one looks like KX7M-2Q9D-4)")
+        raise NotFoundError(f"{text!r} is not a report ticket (one looks like KX7M-2Q9D-4)")
     return candidate
 
 
@@ -107,20 +107,20 @@ def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place,
     if place.plate_id is None and place.address is None and place.longitude is None:
         raise DataError("say which plate or where: a plate ID, a location or an address")
     report = ResidentReport(
-        reference=new_reference(), kind=kind, plate_id=place.plate_id, description=description,
+        ticket=new_ticket(), kind=kind, plate_id=place.plate_id, description=description,
         longitude=place.longitude, latitude=place.latitude, address=place.address,
         photo=clean_photo(photo) if photo else None, media_url=media_url, source=source,
         status=ReportStatus.RECEIVED)
     session.add(report)
     session.flush()
-    audit.record(session, actor, "report.received", "report", report.reference, new=ReportStatus.RECEIVED,
+    audit.record(session, actor, "report.received", "report", report.ticket, new=ReportStatus.RECEIVED,
                  details={"kind": kind.value, "plate": place.plate_id, "source": source})
     return report
 
 
 def find_report(session: Session, text: str) -> ResidentReport:
     """:raises NotFoundError: no such report."""
-    report = session.scalar(select(ResidentReport).where(ResidentReport.reference == parse_reference(text)))
+    report = session.scalar(select(ResidentReport).where(ResidentReport.ticket == parse_ticket(text)))
     if report is None:
         raise NotFoundError(f"no report {text} has been received")
     return report
@@ -135,7 +135,7 @@ def update_report(session: Session, actor: audit.Actor, report: ResidentReport, 
     """
     now = datetime.now(UTC)
     if assignee is not False and assignee is not report.assignee:
-        audit.record(session, actor, "report.assigned", "report", report.reference,
+        audit.record(session, actor, "report.assigned", "report", report.ticket,
                      old=report.assignee.username if report.assignee else None,
                      new=assignee.username if assignee else None, reason=reason)
         report.assignee = assignee
@@ -143,7 +143,7 @@ def update_report(session: Session, actor: audit.Actor, report: ResidentReport, 
             status = ReportStatus.ASSIGNED
     if public_notes is not None and public_notes.strip() != (report.public_notes or ""):
         report.public_notes = public_notes.strip()[:MAX_DESCRIPTION] or None
-        audit.record(session, actor, "report.answered", "report", report.reference, reason=report.public_notes)
+        audit.record(session, actor, "report.answered", "report", report.ticket, reason=report.public_notes)
     if status is not None and status != report.status:
         try:
             status = ReportStatus(status)
@@ -151,7 +151,7 @@ def update_report(session: Session, actor: audit.Actor, report: ResidentReport, 
             raise DataError(f"status {status!r}: choose one of {', '.join(ReportStatus)}") from None
         if status in CLOSED and not (report.public_notes or reason):
             raise DataError("say what was done (a note for the resident) before closing a report")
-        audit.record(session, actor, "report.status", "report", report.reference, old=report.status, new=status,
+        audit.record(session, actor, "report.status", "report", report.ticket, old=report.status, new=status,
                      reason=reason)
         report.status = status
         report.closed_at = now if status in CLOSED else None

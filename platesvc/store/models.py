@@ -403,7 +403,7 @@ class ResidentReport(Base):
     __table_args__ = (_enum_check("kind", ReportKind), _enum_check("status", ReportStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(16), unique=True)  # what the resident is given
+    ticket: Mapped[str] = mapped_column(String(16), unique=True)  # what the resident is given
     kind: Mapped[str] = mapped_column(String(32))
     plate_id: Mapped[str | None] = mapped_column(ForeignKey("plates.id"), index=True)
     description: Mapped[str | None] = mapped_column(Text)

@@ -27,7 +27,7 @@ from platesvc.errors import (
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import accounts
-from platesvc.staff.reports import CLOSED, Place, display_reference, parse_reference, submit_report
+from platesvc.staff.reports import CLOSED, Place, display_ticket, parse_ticket, submit_report
 from platesvc.store.database import db
 from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User, as_utc
 from platesvc.store.spatial import district_containing
@@ -121,7 +121,7 @@ def create_request():
         db.session.rollback()
         raise BadParameterError("description", error.message) from error
     db.session.commit()
-    return jsonify([{"service_request_id": display_reference(report.reference),
+    return jsonify([{"service_request_id": display_ticket(report.ticket),
                      "service_notice": "已受理，将由门牌管理部门处理", "account_id": None}]), 201
 
 
@@ -131,7 +131,7 @@ def list_requests():
     full = _key_user(request.args) is not None
     query = select(ResidentReport)
     if request.args.get("service_request_id"):
-        query = query.where(ResidentReport.reference.in_(_references(request.args["service_request_id"])))
+        query = query.where(ResidentReport.ticket.in_(_tickets(request.args["service_request_id"])))
     else:
         end = _moment("end_date") or datetime.now(UTC)
         start = _moment("start_date") or end - timedelta(days=DEFAULT_DAYS)
@@ -149,16 +149,16 @@ def list_requests():
 def one_request(service_request_id: str):
     _check_jurisdiction(request.args)
     full = _key_user(request.args) is not None
-    reference = parse_reference(service_request_id)
-    report = db.session.scalar(select(ResidentReport).where(ResidentReport.reference == reference))
+    ticket = parse_ticket(service_request_id)
+    report = db.session.scalar(select(ResidentReport).where(ResidentReport.ticket == ticket))
     if report is None:
         return _errors(404, f"no request {service_request_id}")
     return jsonify([_request(report, full)])
 
 
-def _references(text: str) -> list[str]:
+def _tickets(text: str) -> list[str]:
     try:
-        return [parse_reference(part) for part in text.split(",")[:MAX_REQUESTS]]
+        return [parse_ticket(part) for part in text.split(",")[:MAX_REQUESTS]]
     except NotFoundError as error:
         raise BadParameterError("service_request_id", error.message) from error
 
@@ -184,7 +184,7 @@ def _moment(name: str) -> datetime | None:
 def _request(report: ResidentReport, full: bool) -> dict:
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     answer = {
-        "service_request_id": display_reference(report.reference),
+        "service_request_id": display_ticket(report.ticket),
         "status": "closed" if report.status in CLOSED else "open",
         "status_notes": report.public_notes,
         "service_name": STAFF["report_kinds"][report.kind],

@@ -135,8 +135,8 @@ def _tile_paths() -> dict:
     }
 
 
-_REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"},
-              "description": "A report's reference, as the resident was given it", "example": "KX7M-2Q9D-4"}
+_TICKET = {"name": "ticket", "in": "path", "required": True, "schema": {"type": "string"},
+              "description": "A report's ticket, as the resident was given it", "example": "KX7M-2Q9D-4"}
 _TOO_MANY = {"description": "Too many requests from this client; Retry-After says when to try again"}
 
 
@@ -160,15 +160,15 @@ def _report_paths() -> dict:
                                    "413": _html("The photo is too large"),
                                    "422": _html("The form again, saying what to correct"), "429": _TOO_MANY}},
         },
-        "/reports/{reference}": {"get": {
+        "/reports/{ticket}": {"get": {
             "summary": "What has become of a report (no personal data)", "operationId": "reportStatus",
-            "parameters": [_REFERENCE, _LANG],
+            "parameters": [_TICKET, _LANG],
             "responses": {"200": _html("Its status and staff's answer"), "404": _html("No such report")}}},
         "/reports/": {"get": {
-            "summary": "Look a report up by its reference", "operationId": "reportLookUp",
+            "summary": "Look a report up by its ticket", "operationId": "reportLookUp",
             "parameters": [{"name": "ref", "in": "query", "schema": {"type": "string"}}, _LANG],
             "responses": {"200": _html("The look-up form"), "302": {"description": "To the report's status page"},
-                          "404": _html("Not a reference, with the form")}}},
+                          "404": _html("Not a ticket, with the form")}}},
     }
 
 
@@ -202,7 +202,7 @@ def _open311_paths() -> dict:
                     "operationId": "open311Requests",
                     "parameters": [jurisdiction, api_key,
                                    {"name": "service_request_id", "in": "query", "schema": {"type": "string"},
-                                    "description": "Comma-separated references"},
+                                    "description": "Comma-separated tickets"},
                                    {"name": "service_code", "in": "query", "schema": {"type": "string"}},
                                    {"name": "start_date", "in": "query", "schema": {"type": "string"}},
                                    {"name": "end_date", "in": "query", "schema": {"type": "string"}},
@@ -247,7 +247,7 @@ def _json_body(schema: dict) -> dict:
 
 def _staff_paths() -> dict:
     statuses = [status.value for status in TRANSITIONS]
-    reference = {**_REFERENCE, "example": "KX7M-2Q9D-4"}
+    ticket = {**_TICKET, "example": "KX7M-2Q9D-4"}
 
     def operation(summary: str, operation_id: str, answers: dict, **more) -> dict:
         return {"summary": summary, "operationId": operation_id, "security": _BEARER,
@@ -285,11 +285,11 @@ def _staff_paths() -> dict:
             parameters=[{"name": "show", "in": "query", "schema": {"type": "string", "enum": [
                 "open", "closed", "all"], "default": "open"}},
                 {"name": "kind", "in": "query", "schema": {"type": "string", "enum": [k.value for k in ReportKind]}}])},
-        "/api/v1/staff/reports/{reference}": {"post": operation(
+        "/api/v1/staff/reports/{ticket}": {"post": operation(
             "Assign, answer or close a report (operator)", "staffUpdateReport",
             {"200": _json("StaffReport", "The report now"), "400": _json("Error", "A malformed body"),
              "404": _json("Error", "No such report or user"), "422": _json("Error", "Closed without an answer")},
-            parameters=[reference], requestBody=_json_body({"type": "object", "properties": {
+            parameters=[ticket], requestBody=_json_body({"type": "object", "properties": {
                 "status": {"type": "string", "enum": [s.value for s in ReportStatus]},
                 "assignee": {"type": "string", "nullable": True}, "public_notes": {"type": "string"},
                 "reason": {"type": "string"}}}))},
@@ -414,7 +414,7 @@ def document() -> dict:
                                            "history": {"type": "array", "items": {"type": "object"}}}},
             "StatusChange": {"type": "object", "required": ["id", "previous", "status"]},
             "BulkChange": {"type": "object", "required": ["changed", "unchanged", "refused"]},
-            "StaffReport": {"type": "object", "required": ["reference", "kind", "status"]},
+            "StaffReport": {"type": "object", "required": ["ticket", "kind", "status"]},
             "Statistics": {"type": "object", "required": ["plates", "reports", "scans_by_day"]},
             "NearbyCollection": {"type": "object", "required": ["type", "features", "numberReturned"],
                                  "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},

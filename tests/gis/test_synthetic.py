@@ -20,7 +20,7 @@ def test_another_seed_another_city(small_city):
     assert not other.buildings.geometry.geom_equals(small_city.buildings.geometry).all()
 
 
-def test_reference_districts_are_the_six_real_divisions():
+def test_the_shipped_districts_are_the_six_real_divisions():
     districts = load_districts()
     assert set(districts["code"]) == CODES
     assert districts.crs.to_epsg() == 4326

@@ -1,4 +1,4 @@
-"""Residents' reports: the short form a plate page links to, and the status page a reference opens."""
+"""Residents' reports: the short form a plate page links to, and the status page a ticket opens."""
 
 from zoneinfo import ZoneInfo
 
@@ -10,9 +10,9 @@ from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff.reports import (
     MAX_DESCRIPTION,
     Place,
-    display_reference,
+    display_ticket,
     find_report,
-    parse_reference,
+    parse_ticket,
     submit_report,
 )
 from platesvc.store.database import db
@@ -44,7 +44,7 @@ def report_form(plate_text: str):
 @bp.post("/p/<plate_text>/report")
 @bp.post("/P/<plate_text>/report")
 def submit(plate_text: str):
-    """Take a report: no account, nothing about the resident; the answer is its reference."""
+    """Take a report: no account, nothing about the resident; the answer is its ticket."""
     request.max_content_length = current_app.config["REPORT_PHOTO_MAX_BYTES"] + FORM_OVERHEAD
     document = resolve(plate_text).document
     photo = request.files.get("photo")
@@ -56,19 +56,19 @@ def submit(plate_text: str):
         db.session.rollback()
         return _form(plate_text, 422, error.message)
     db.session.commit()
-    return redirect(url_for("reports.status", reference=display_reference(report.reference), new=1,
+    return redirect(url_for("reports.status", ticket=display_ticket(report.ticket), new=1,
                             lang=choose_language(request)), 303)
 
 
-@bp.get("/reports/<reference>")
-def status(reference: str):
+@bp.get("/reports/<ticket>")
+def status(ticket: str):
     """What has become of a report; only what is no one's personal business (not the resident's words or photo)."""
     try:
-        report = find_report(db.session, reference)
+        report = find_report(db.session, ticket)
     except NotFoundError:
-        return pages.render_page("report_look_up.html", 404, typed=reference)
+        return pages.render_page("report_look_up.html", 404, typed=ticket)
     received = as_utc(report.created_at).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return pages.render_page("report_status.html", report=report, reference=display_reference(report.reference),
+    return pages.render_page("report_status.html", report=report, ticket=display_ticket(report.ticket),
                              new=request.args.get("new") == "1", received=f"{received:%Y-%m-%d %H:%M}",
                              plate_display=parse_plate_id(report.plate_id).display if report.plate_id else None)
 
@@ -79,7 +79,7 @@ def look_up():
     if not typed:
         return pages.render_page("report_look_up.html", typed="")
     try:
-        parse_reference(typed)
+        parse_ticket(typed)
     except NotFoundError:
         return pages.render_page("report_look_up.html", 404, typed=typed)
-    return redirect(url_for("reports.status", reference=typed, lang=request.args.get("lang")))
+    return redirect(url_for("reports.status", ticket=typed, lang=request.args.get("lang")))

@@ -18,7 +18,7 @@ from platesvc.errors import AuthenticationError, PermissionDeniedError, Platesvc
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import accounts
-from platesvc.staff.reports import display_reference
+from platesvc.staff.reports import display_ticket
 from platesvc.store.database import db
 from platesvc.store.models import Role, User, as_utc
 from platesvc.web import i18n
@@ -143,7 +143,7 @@ def init_app(app) -> None:
     # as its CSRFProtect would); a token is good as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.add_template_global(generate_csrf, "csrf_token")
-    app.add_template_filter(display_reference, "reference")  # KX7M-2Q9D-4
+    app.add_template_filter(display_ticket, "ticket")  # KX7M-2Q9D-4
     app.add_template_filter(lambda plate_id: parse_plate_id(plate_id).display, "plate")  # 640104-0A3KX-D
     app.add_template_filter(_local_time, "local")
     app.register_blueprint(bp)

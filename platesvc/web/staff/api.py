@@ -44,7 +44,7 @@ def _event(event: AuditEvent) -> dict:
 
 
 def _report(report: ResidentReport) -> dict:
-    return {"reference": reports.display_reference(report.reference), "kind": report.kind, "status": report.status,
+    return {"ticket": reports.display_ticket(report.ticket), "kind": report.kind, "status": report.status,
             "plate_id": report.plate_id, "address": report.address, "longitude": report.longitude,
             "latitude": report.latitude, "description": report.description, "source": report.source,
             "assignee": report.assignee.username if report.assignee else None, "public_notes": report.public_notes,
@@ -70,7 +70,7 @@ def plate(plate_text: str):
                    prints=[{"batch": p.batch, "printed_at": _moment(p.printed_at), "file": p.file, "page": p.page,
                             "position": p.position} for p in record.prints],
                    scans={day.isoformat(): count for day, count in record.scans.items()},
-                   reports=[reports.display_reference(r.reference) for r in record.reports])
+                   reports=[reports.display_ticket(r.ticket) for r in record.reports])
 
 
 @bp.post("/plates/<plate_text>/status")
@@ -111,12 +111,12 @@ def report_queue():
     return jsonify([_report(report) for report in reports.queue(db.session, VIEWS[show], request.args.get("kind"))])
 
 
-@bp.post("/reports/<reference>")
+@bp.post("/reports/<ticket>")
 @requires(Role.OPERATOR)
-def update_report(reference: str):
+def update_report(ticket: str):
     """{"status": …, "assignee": "<username>" or null, "public_notes": …, "reason": …}, each optional."""
     body = _body()
-    found = reports.find_report(db.session, reference)
+    found = reports.find_report(db.session, ticket)
     assignee = False
     if "assignee" in body:
         name = _text(body, "assignee")

@@ -24,30 +24,30 @@ def queue():
                 kind=kind, kinds=list(ReportKind), counts=reports.counts_by_status(db.session))
 
 
-@bp.get("/reports/<reference>")
+@bp.get("/reports/<ticket>")
 @requires(Role.VIEWER)
-def report(reference: str):
-    found = reports.find_report(db.session, reference)
+def report(ticket: str):
+    found = reports.find_report(db.session, ticket)
     staff = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
-    return page("report.html", report=found, reference=reports.display_reference(found.reference),
-                history=audit.history(db.session, "report", found.reference), staff=staff,
+    return page("report.html", report=found, ticket=reports.display_ticket(found.ticket),
+                history=audit.history(db.session, "report", found.ticket), staff=staff,
                 statuses=list(ReportStatus), has_photo=reports.photo_of(db.session, found) is not None)
 
 
-@bp.get("/reports/<reference>/photo")
+@bp.get("/reports/<ticket>/photo")
 @requires(Role.VIEWER)
-def photo(reference: str):
-    found = reports.find_report(db.session, reference)
+def photo(ticket: str):
+    found = reports.find_report(db.session, ticket)
     data = reports.photo_of(db.session, found)
     if data is None:
-        raise NotFoundError(f"report {reference} has no photo")
+        raise NotFoundError(f"report {ticket} has no photo")
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
-@bp.post("/reports/<reference>")
+@bp.post("/reports/<ticket>")
 @requires(Role.OPERATOR)
-def update(reference: str):
-    found = reports.find_report(db.session, reference)
+def update(ticket: str):
+    found = reports.find_report(db.session, ticket)
     form = request.form
     assignee = False  # unchanged
     if "assignee" in form:
@@ -56,4 +56,4 @@ def update(reference: str):
                           public_notes=form.get("public_notes"), reason=form.get("reason") or None)
     db.session.commit()
     flash("已保存")
-    return redirect(url_for("staff.reports.report", reference=reports.display_reference(found.reference)), 303)
+    return redirect(url_for("staff.reports.report", ticket=reports.display_ticket(found.ticket)), 303)

@@ -1,5 +1,5 @@
 """Residents' reports: taken from the scan page and through Open311, kept without personal data,
-worked through by staff, and followed by the resident with a reference."""
+worked through by staff, and followed by the resident with a ticket."""
 
 import io
 import re
@@ -19,9 +19,9 @@ def _plate() -> Plate:
     return db.session.scalars(select(Plate).order_by(Plate.id).limit(1)).one()
 
 
-def _stored(reference: str) -> ResidentReport:
+def _stored(ticket: str) -> ResidentReport:
     db.session.rollback()  # end the test's read, which SQLite would keep at the state before the request
-    return reports.find_report(db.session, reference)
+    return reports.find_report(db.session, ticket)
 
 
 def _photo_with_location() -> bytes:
@@ -41,7 +41,7 @@ def _report_from_the_page(client, plate_id: str, **form):
     return client.post(link, data={"kind": "plate_damaged", **form}, content_type="multipart/form-data")
 
 
-def test_a_resident_reports_from_the_plate_page_and_follows_it_by_reference(issued_app, client):
+def test_a_resident_reports_from_the_plate_page_and_follows_it_by_ticket(issued_app, client):
     plate = _plate()
     form = client.get(f"/P/{plate.id}/report")
     assert form.status_code == 200 and "门牌损坏" in form.text and parse_plate_id(plate.id).display in form.text
@@ -49,18 +49,18 @@ def test_a_resident_reports_from_the_plate_page_and_follows_it_by_reference(issu
                                    photo=(io.BytesIO(_photo_with_location()), "IMG_0001.jpg"))
     assert answer.status_code == 303
     status = client.get(answer.headers["Location"])
-    reference = re.search(r'class="reference">([^<]+)<', status.text).group(1)
+    ticket = re.search(r'class="ticket">([^<]+)<', status.text).group(1)
     assert "已收到您的报告" in status.text and "已受理" in status.text
-    assert "13900000000" not in status.text  # the resident's words are not shown to whoever has the reference
-    stored = _stored(reference)
+    assert "13900000000" not in status.text  # the resident's words are not shown to whoever has the ticket
+    stored = _stored(ticket)
     assert (stored.plate_id, stored.kind, stored.source) == (plate.id, "plate_damaged", "page")
     assert stored.longitude is not None and stored.address.startswith("宁夏回族自治区银川市")
     photo = Image.open(io.BytesIO(reports.photo_of(db.session, stored)))
     assert photo.format == "JPEG" and max(photo.size) == reports.PHOTO_LONG_SIDE
     assert photo.size[0] < photo.size[1]  # turned upright by its orientation tag, which is then gone
     assert not photo.getexif()
-    assert client.get(f"/reports/{reference.lower().replace('-', '')}").status_code == 200
-    assert client.get(f"/reports/?ref={reference}").status_code == 302
+    assert client.get(f"/reports/{ticket.lower().replace('-', '')}").status_code == 200
+    assert client.get(f"/reports/?ref={ticket}").status_code == 302
 
 
 def test_nothing_about_the_resident_is_kept():
@@ -104,18 +104,18 @@ def test_open311_lists_the_services_and_takes_a_request_with_an_api_key(issued_a
     assert wrong.status_code == 403 and wrong.json[0]["code"] == 403
     made = client.post("/open311/v2/requests.json", data={**request, "api_key": tokens[Role.VIEWER]})
     assert made.status_code == 201, made.json
-    reference = made.json[0]["service_request_id"]
-    stored = _stored(reference)
+    ticket = made.json[0]["service_request_id"]
+    stored = _stored(ticket)
     assert stored.plate_id == plate.id and stored.source == "open311:viewer-user"
     assert "resident@example.com" not in str([getattr(stored, c.key) for c in inspect(ResidentReport).attrs])
 
-    public = client.get(f"/open311/v2/requests/{reference}.json").json[0]
+    public = client.get(f"/open311/v2/requests/{ticket}.json").json[0]
     assert public["status"] == "open" and public["address_id"] == parse_plate_id(plate.id).display
     assert "description" not in public
-    keyed = client.get(f"/open311/v2/requests/{reference}.json?api_key={tokens[Role.VIEWER]}").json[0]
+    keyed = client.get(f"/open311/v2/requests/{ticket}.json?api_key={tokens[Role.VIEWER]}").json[0]
     assert keyed["description"] == "门牌不见了"
     listed = client.get("/open311/v2/requests.json?status=open&service_code=plate_missing").json
-    assert [r["service_request_id"] for r in listed] == [reference]
+    assert [r["service_request_id"] for r in listed] == [ticket]
     assert client.get("/open311/v2/requests.json?status=closed").json == []
 
 
@@ -157,35 +157,35 @@ def test_open311_takes_a_json_object_and_refuses_any_other_json(issued_app, clie
 def test_staff_work_the_queue_and_the_resident_sees_the_answer(issued_app, signed_in, staff):
     resident = issued_app.test_client()
     answer = _report_from_the_page(resident, _plate().id, description="掉了一半")
-    reference = re.search(r"/reports/([^?]+)", answer.headers["Location"]).group(1)
+    ticket = re.search(r"/reports/([^?]+)", answer.headers["Location"]).group(1)
     viewer, _ = signed_in(Role.VIEWER)
-    assert reference in viewer.get("/staff/reports").text
-    assert viewer.post(f"/staff/reports/{reference}", data={"status": "resolved"}).status_code == 403
+    assert ticket in viewer.get("/staff/reports").text
+    assert viewer.post(f"/staff/reports/{ticket}", data={"status": "resolved"}).status_code == 403
 
     operator, csrf = signed_in(Role.OPERATOR)
-    page = operator.get(f"/staff/reports/{reference}")
+    page = operator.get(f"/staff/reports/{ticket}")
     assert "掉了一半" in page.text
-    assigned = operator.post(f"/staff/reports/{reference}", data={"csrf_token": csrf, "assignee": "operator-user"})
+    assigned = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "assignee": "operator-user"})
     assert assigned.status_code == 303
-    refused = operator.post(f"/staff/reports/{reference}", data={"csrf_token": csrf, "status": "resolved"})
+    refused = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved"})
     assert refused.status_code == 422 and "before closing" in refused.text
-    done = operator.post(f"/staff/reports/{reference}", data={"csrf_token": csrf, "status": "resolved",
+    done = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved",
                                                              "public_notes": "已于12月3日更换新门牌"})
     assert done.status_code == 303
-    stored = _stored(reference)
+    stored = _stored(ticket)
     assert stored.status == ReportStatus.RESOLVED and stored.assignee.username == "operator-user"
-    seen = resident.get(f"/reports/{reference}")
+    seen = resident.get(f"/reports/{ticket}")
     assert "已处理完毕" in seen.text and "已于12月3日更换新门牌" in seen.text and "掉了一半" not in seen.text
     trail = db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "report")
                                .order_by(AuditEvent.id)).all()
     assert trail == ["report.received", "report.assigned", "report.status", "report.answered", "report.status"]
 
 
-def test_a_mistyped_reference_is_not_found(issued_app, client):
+def test_a_mistyped_ticket_is_not_found(issued_app, client):
     assert client.get("/reports/KX7M-2Q9D-4").status_code == 404
-    with pytest.raises(NotFoundError, match="not a report reference"):
-        reports.parse_reference("KX7M-2Q9D")
-    reference = reports.new_reference()
-    typo = reference[:3] + ("7" if reference[3] != "7" else "8") + reference[4:]
-    with pytest.raises(NotFoundError, match="not a report reference"):
-        reports.parse_reference(typo)
+    with pytest.raises(NotFoundError, match="not a report ticket"):
+        reports.parse_ticket("KX7M-2Q9D")
+    ticket = reports.new_ticket()
+    typo = ticket[:3] + ("7" if ticket[3] != "7" else "8") + ticket[4:]
+    with pytest.raises(NotFoundError, match="not a report ticket"):
+        reports.parse_ticket(typo)

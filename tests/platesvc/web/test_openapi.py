@@ -23,10 +23,10 @@ def test_every_documented_path_answers_as_documented(issued_app, client, tokens)
     plate_id = db.session.scalar(select(Plate.id).limit(1))
     report = reports.submit_report(db.session, RESIDENT, "plate_damaged", reports.Place(plate_id, None, None, None))
     db.session.commit()
-    reference = reports.display_reference(report.reference)
+    ticket = reports.display_ticket(report.ticket)
     examples = {"plate_id": plate_id, "service_id": db.session.scalar(select(ServicePoint.id).limit(1)),
                 "collectionId": "services", "featureId": db.session.scalar(select(ServicePoint.id).limit(1)),
-                "reference": reference, "service_request_id": reference}
+                "ticket": ticket, "service_request_id": ticket}
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
             examples.update({p["name"]: p["example"] for p in operation.get("parameters", [])
