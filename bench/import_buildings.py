@@ -69,10 +69,10 @@ def import_twice(database_url: str, folder: Path, results) -> None:
         timings = {}
         for run in ("first import", "re-import"):
             started = time.perf_counter()
-            report = importers.import_file(db.session, "buildings", folder / "buildings.shp")
+            result = importers.import_file(db.session, "buildings", folder / "buildings.shp")
             timings[run] = time.perf_counter() - started
-            print(f"  {run}: read {report.read}, imported {report.imported}, updated {report.updated}, "
-                  f"refused {report.refused}", flush=True)
+            print(f"  {run}: read {result.read}, imported {result.imported}, updated {result.updated}, "
+                  f"refused {result.refused}", flush=True)
     results.put((timings, floor, memory_mb(field="VmHWM")))
 
 

@@ -77,17 +77,17 @@ def main() -> None:
             def stage(message: str) -> None:
                 print(f"  [{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr)
 
-            report = print_plates(db.session, app.config, f"{tmp}/out", Selection(), settings, stage=stage)
+            result = print_plates(db.session, app.config, f"{tmp}/out", Selection(), settings, stage=stage)
             pipeline = time.perf_counter() - started
-            archive_mb = report.archive.stat().st_size / 1e6
+            archive_mb = result.archive.stat().st_size / 1e6
 
     floor = baseline / args.workers
     ratio = pipeline / floor
-    print(f"plates printed: {report.printed} in {report.files} PDF files, with SVG, CSV, XLSX; "
-          f"ZIP {archive_mb:.0f} MB; {len(report.refused)} refused")
+    print(f"plates printed: {result.printed} in {result.files} PDF files, with SVG, CSV, XLSX; "
+          f"ZIP {archive_mb:.0f} MB; {len(result.refused)} refused")
     print(f"qrcode alone, one core:    {baseline:8.1f} s  ({len(payloads) / baseline:7.1f} codes/s)")
     print(f"  ÷ {args.workers} workers:              {floor:8.1f} s")
-    print(f"whole print pipeline:      {pipeline:8.1f} s  ({report.printed / pipeline:7.1f} plates/s)")
+    print(f"whole print pipeline:      {pipeline:8.1f} s  ({result.printed / pipeline:7.1f} plates/s)")
     print(f"ratio pipeline / (qrcode ÷ workers): {ratio:.2f} (target ≤ {TARGET_RATIO})")
     sys.exit(0 if ratio <= TARGET_RATIO else 1)
 

@@ -72,13 +72,13 @@ def main() -> None:
             links_seconds = started + timings["store"] - stage_starts[3]
 
             started = time.perf_counter()
-            report = issue_plates(db.session)
+            result = issue_plates(db.session)
             timings["issue"] = time.perf_counter() - started
 
         baseline = bare_sqlite_insert(city.buildings, Path(tmp) / "baseline.sqlite3")
 
     total = sum(timings.values())
-    print(f"demo city: {len(city.buildings)} buildings, {report.total} plates issued (SQLite)")
+    print(f"demo city: {len(city.buildings)} buildings, {result.total} plates issued (SQLite)")
     for stage, seconds in timings.items():
         print(f"  {stage:<9} {seconds:7.2f} s")
     print(f"  {'total':<9} {total:7.2f} s   budget {BUDGET_SECONDS:.0f} s   ratio {total / BUDGET_SECONDS:.2f} "
@@ -87,7 +87,7 @@ def main() -> None:
           f"ratio {buildings_seconds / baseline:.1f}x (spatial index, triggers, typed columns)")
     print(f"links (beat, zones, {len(city.services)} services' nearest) for every building: "
           f"{links_seconds:.2f} s of the store stage")
-    print(f"issuing: {report.total / timings['issue']:,.0f} plates/s")
+    print(f"issuing: {result.total / timings['issue']:,.0f} plates/s")
 
 
 if __name__ == "__main__":

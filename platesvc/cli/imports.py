@@ -34,9 +34,9 @@ def _field_mapping(_ctx, _param, values) -> dict[str, str]:
 @click.option("--retire-missing", is_flag=True,
               help="Retire stored buildings this file no longer has (give only a complete file). "
                    "Their plate IDs stay reserved.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+@click.option("--refused", "refusals_path", type=click.Path(dir_okay=False),
               help="Where to write the CSV of refused and repaired rows [default: beside the file].")
-def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_missing, report_path):
+def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_missing, refusals_path):
     """Import KIND (divisions, roads, buildings, services, beats, culture) from PATH.
 
     Shapefile, GeoPackage, GeoJSON, or CSV/XLSX with longitude/latitude (经度/纬度) or WKT
@@ -54,13 +54,13 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
         bars[0].update(count)
 
     try:
-        report = fail_on_domain_error(lambda: importers.import_file(
+        result = fail_on_domain_error(lambda: importers.import_file(
             db.session, kind, path, layer=layer, crs=crs, encoding=encoding, fields=fields, dry_run=dry_run,
             retire_missing=retire_missing, progress=progress, stage=stage, actor=audit.Actor.command_line()))
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
-    report_path = Path(report_path) if report_path else Path(path).with_name(Path(path).stem + ".report.csv")
-    report.write_csv(report_path)
-    for line in report.summary(report_path):
+    refusals_path = Path(refusals_path) if refusals_path else Path(path).with_name(Path(path).stem + ".refused.csv")
+    result.write_csv(refusals_path)
+    for line in result.summary(refusals_path):
         click.echo(line)

@@ -27,15 +27,15 @@ def plates_issue(batch_size):
     batch_size = batch_size or current_app.config["ISSUE_BATCH_SIZE"]
     awaiting = sum(plate_ids.buildings_awaiting_plates(db.session).values())
     with click.progressbar(length=awaiting, label="plates issued", file=sys.stderr) as bar:
-        report = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update,
+        result = plate_ids.issue_plates(db.session, batch_size=batch_size, progress=bar.update,
                                         actor=audit.Actor.command_line())
-    for prefix, count in sorted(report.issued.items()):
+    for prefix, count in sorted(result.issued.items()):
         click.echo(f"  {prefix}: issued {count}")
-    for prefix, reason in sorted(report.refused.items()):
+    for prefix, reason in sorted(result.refused.items()):
         click.echo(f"  {prefix}: not issued: {reason}")
-    click.echo(f"issued {report.total} plate IDs" + (f"; {len(report.refused)} division codes refused"
-                                                    if report.refused else ""))
-    if report.refused:
+    click.echo(f"issued {result.total} plate IDs" + (f"; {len(result.refused)} division codes refused"
+                                                    if result.refused else ""))
+    if result.refused:
         sys.exit(1)
 
 
@@ -102,11 +102,11 @@ def plates_print(out_dir, district, road, community, statuses, plate_ids, format
                                           audit.Actor.command_line())
 
     try:
-        report = fail_on_domain_error(run)
+        result = fail_on_domain_error(run)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
-    for line in report.summary():
+    for line in result.summary():
         click.echo(line)
 
 
@@ -145,9 +145,9 @@ def plates_mark(status, path, reason):
     if not reason and status == PlateStatus.INSTALLED:
         reason = f"listed in {Path(path).name}"
     with click.progressbar(rows, label="plates checked", file=sys.stderr) as bar:
-        report = lifecycle.change_many(db.session, bar, status, audit.Actor.command_line(), reason)
+        result = lifecycle.change_many(db.session, bar, status, audit.Actor.command_line(), reason)
     db.session.commit()
-    for line in report.summary():
+    for line in result.summary():
         click.echo(line)
 
 

@@ -56,7 +56,7 @@ from platesvc.store.spatial import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
-SUMMARY_ROWS = 20  # refused rows listed in the summary; the CSV report lists them all
+SUMMARY_ROWS = 20  # refused rows listed in the summary; the refusals CSV lists them all
 IMPORT_CHUNK_ROWS = 20_000  # buildings read, checked and stored at a time
 
 _COMMON_ALIASES = {
@@ -123,7 +123,7 @@ class RowNote:
 
 
 @dataclass
-class ImportReport:
+class ImportResult:
     kind: str
     source: str
     dry_run: bool = False
@@ -149,7 +149,7 @@ class ImportReport:
     def refuse(self, row: int, source_id, reason: str) -> None:
         self.rows.append(RowNote(row, source_id, "refused", reason))
 
-    def summary(self, report_path: str | Path) -> list[str]:
+    def summary(self, refusals_path: str | Path) -> list[str]:
         """The plain summary staff read after an import (the command line and the staff pages alike)."""
         lines = [f"note: {note}" for note in self.notes]
         lines.append(f"{self.kind} in {Path(self.source).name}: read {self.read} = imported {self.imported} "
@@ -170,7 +170,7 @@ class ImportReport:
             lines.append(f"  {len(self.missing)} stored {self.kind} {verb}")
         if self.kind == "buildings" and self.awaiting_plates:
             lines.append(f"  {self.awaiting_plates} buildings await plate IDs: run `platesvc plates issue`")
-        lines.append(f"every refused or repaired row, with its reason: {report_path}")
+        lines.append(f"every refused or repaired row, with its reason: {refusals_path}")
         lines.append("dry run: nothing was written" if self.dry_run else "done: committed")
         return lines
 
@@ -190,7 +190,7 @@ class ImportReport:
 def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,
                 encoding: str | None = None, fields: dict[str, str] | None = None, dry_run: bool = False,
                 retire_missing: bool = False, progress: Progress | None = None,
-                stage: Stage = lambda _: None, actor: audit.Actor = audit.SYSTEM) -> ImportReport:
+                stage: Stage = lambda _: None, actor: audit.Actor = audit.SYSTEM) -> ImportResult:
     """Import one file of `kind`; returns what it did and every row it did not take.
 
     The import is recorded in the audit trail as `actor`'s, with its counts.
@@ -199,7 +199,7 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     """
     if kind not in KINDS:
         raise DataError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}")
-    report = ImportReport(kind, str(path), dry_run=dry_run)
+    result = ImportResult(kind, str(path), dry_run=dry_run)
 
     def read_chunks() -> Iterator[gpd.GeoDataFrame]:
         """The file's rows, mapped to the canonical fields and normalised, a chunk at a time."""
@@ -207,8 +207,8 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
             for read in read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
                                             require_geometry=kind != "culture",
                                             chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None):
-                report.notes.extend(note for note in read.notes if note not in report.notes)
-                report.source_crs = read.source_crs
+                result.notes.extend(note for note in read.notes if note not in result.notes)
+                result.source_crs = read.source_crs
                 yield _normalised(map_fields(read.frame, kind, fields or {}), kind)
         except FileReadError as error:
             raise DataError(str(error)) from error
@@ -216,17 +216,17 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     try:
         options = _Options(actor, retire_missing, progress, stage)
         if kind == "buildings":
-            _import_buildings(session, read_chunks, report, options)
+            _import_buildings(session, read_chunks, result, options)
         else:
             frame = next(read_chunks())
-            report.read = len(frame)
-            stage(f"read {report.read} rows ({report.source_crs or 'no coordinates'})")
+            result.read = len(frame)
+            stage(f"read {result.read} rows ({result.source_crs or 'no coordinates'})")
             key = _KEYS.get(kind, "source_id")
-            checked = _check_rows(session, kind, frame, report, _repeated(frame[key], frame[SOURCE_ROW]))
-            stage(f"checked: {len(checked)} rows to store, {report.refused} refused")
-            _STORES[kind](session, checked, report, replace(options, columns=frozenset(frame.columns)))
-        report.awaiting_plates = sum(buildings_awaiting_plates(session).values())
-        audit.record(session, actor, f"import.{kind}", "file", Path(path).name[-64:], details=report.counts())
+            checked = _check_rows(session, kind, frame, result, _repeated(frame[key], frame[SOURCE_ROW]))
+            stage(f"checked: {len(checked)} rows to store, {result.refused} refused")
+            _STORES[kind](session, checked, result, replace(options, columns=frozenset(frame.columns)))
+        result.awaiting_plates = sum(buildings_awaiting_plates(session).values())
+        audit.record(session, actor, f"import.{kind}", "file", Path(path).name[-64:], details=result.counts())
         if dry_run:
             stage("dry run: rolling everything back")
             session.rollback()
@@ -235,7 +235,7 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     except BaseException:
         session.rollback()
         raise
-    return report
+    return result
 
 
 def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) -> gpd.GeoDataFrame:
@@ -299,14 +299,14 @@ def _repeated(keys, rows) -> dict[str, list[int]]:
     return {key: found for key, found in on_rows.items() if len(found) > 1}
 
 
-def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, report: ImportReport,
+def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, result: ImportResult,
                 repeated: dict[str, list[int]]) -> gpd.GeoDataFrame:
-    """The rows that can be stored; every other row is refused in the report, among them those
+    """The rows that can be stored; every other row is refused in the result, among them those
     whose key the file gives on several rows (`repeated`)."""
     keep = np.ones(len(frame), dtype=bool)
     rows = frame[SOURCE_ROW].to_numpy()
     ids = frame["source_id"].to_numpy(dtype=object)
-    geometries = _checked_geometries(kind, frame.geometry.to_numpy(), rows, ids, keep, report)
+    geometries = _checked_geometries(kind, frame.geometry.to_numpy(), rows, ids, keep, result)
     frame = frame.set_geometry(gpd.GeoSeries(geometries, index=frame.index, crs=frame.crs))
 
     key = _KEYS.get(kind, "source_id")
@@ -319,13 +319,13 @@ def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, report: Im
             reason = f"{key} {keys[i]} is on rows {', '.join(map(str, repeated[keys[i]]))}: which one is right?"
         if reason:
             keep[i] = False
-            report.refuse(rows[i], ids[i], reason)
+            result.refuse(rows[i], ids[i], reason)
     if kind != "divisions":
-        _refuse_outside_divisions(session, frame, keep, report)
+        _refuse_outside_divisions(session, frame, keep, result)
     return frame[keep].copy()
 
 
-def _checked_geometries(kind, geometries, rows, ids, keep, report) -> np.ndarray:
+def _checked_geometries(kind, geometries, rows, ids, keep, result) -> np.ndarray:
     geometries = np.array(geometries, dtype=object)
     missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)
     if kind == "culture":
@@ -333,7 +333,7 @@ def _checked_geometries(kind, geometries, rows, ids, keep, report) -> np.ndarray
         geometries[shapely.is_empty(geometries)] = None
     for i in np.flatnonzero(missing):
         keep[i] = False
-        report.refuse(rows[i], ids[i], "no geometry (empty, null or unreadable coordinates)")
+        result.refuse(rows[i], ids[i], "no geometry (empty, null or unreadable coordinates)")
     present = ~missing & ~shapely.is_missing(geometries)
     invalid = np.flatnonzero(present & ~shapely.is_valid(geometries))
     for i in invalid:
@@ -341,14 +341,14 @@ def _checked_geometries(kind, geometries, rows, ids, keep, report) -> np.ndarray
         repaired = shapely.make_valid(geometries[i])
         if _fits(kind, repaired):
             geometries[i] = repaired
-            report.rows.append(RowNote(rows[i], ids[i], "repaired", f"invalid geometry ({why}) made valid"))
+            result.rows.append(RowNote(rows[i], ids[i], "repaired", f"invalid geometry ({why}) made valid"))
         else:
             keep[i] = False
-            report.refuse(rows[i], ids[i], f"invalid geometry ({why}) that cannot be repaired safely")
+            result.refuse(rows[i], ids[i], f"invalid geometry ({why}) that cannot be repaired safely")
     for i in np.flatnonzero(present & keep):
         if not _fits(kind, geometries[i]):
             keep[i] = False
-            report.refuse(rows[i], ids[i], f"{kind} need {_SHAPES[kind]} geometry, not {geometries[i].geom_type}")
+            result.refuse(rows[i], ids[i], f"{kind} need {_SHAPES[kind]} geometry, not {geometries[i].geom_type}")
     return geometries
 
 
@@ -383,7 +383,7 @@ def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> str | None
 
 
 def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: np.ndarray,
-                              report: ImportReport) -> None:
+                              result: ImportResult) -> None:
     districts = session.scalars(select(Division.geom).where(Division.level == DivisionLevel.DISTRICT)).all()
     if not districts:
         raise DataError("no divisions are stored yet: import divisions first")
@@ -394,7 +394,7 @@ def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: n
     outside = located[containing_polygon(points, districts) < 0]
     for i in outside:
         keep[i] = False
-        report.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i], "outside every division")
+        result.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i], "outside every division")
 
 
 # ---- storing, per kind ---------------------------------------------------------------
@@ -446,31 +446,31 @@ class _FileKeys:
 
 
 def _import_buildings(session: Session, read_chunks: Callable[[], Iterator[gpd.GeoDataFrame]],
-                      report: ImportReport, options: _Options) -> None:
+                      result: ImportResult, options: _Options) -> None:
     keys = _FileKeys(session)
     columns: frozenset[str] = frozenset()
     for frame in read_chunks():  # first reading: the keys alone
-        report.read += len(frame)
+        result.read += len(frame)
         columns = frozenset(frame.columns)
         named = frame["source_id"].notna().to_numpy()
         keys.add(zip(frame["source_id"][named].tolist(), frame[SOURCE_ROW][named].astype(int).tolist()))
     keys.indexed()
     options = replace(options, columns=columns)
-    options.stage(f"read {report.read} rows ({report.source_crs or 'no coordinates'})")
+    options.stage(f"read {result.read} rows ({result.source_crs or 'no coordinates'})")
     repeated = keys.repeated()
-    building_chunks = _BuildingChunks(session, report, options, keys)
+    building_chunks = _BuildingChunks(session, result, options, keys)
     checked = 0
     for frame in read_chunks():  # second reading: check and store
-        building_chunks.store(_check_rows(session, "buildings", frame, report, repeated))
+        building_chunks.store(_check_rows(session, "buildings", frame, result, repeated))
         checked += len(frame)
-        options.stage(f"checked and stored {checked} of {report.read} rows, {report.refused} refused")
+        options.stage(f"checked and stored {checked} of {result.read} rows, {result.refused} refused")
         if options.progress:
-            options.progress(len(frame), report.read)
+            options.progress(len(frame), result.read)
 
     missing = keys.not_in_file()  # a refused row names its building too: it is not missing
     keys.drop()
-    report.missing = [source_id for _, source_id in missing]
-    unidentified = sorted(note.row for note in report.rows if note.action == "refused" and note.source_id is None)
+    result.missing = [source_id for _, source_id in missing]
+    unidentified = sorted(note.row for note in result.rows if note.action == "refused" and note.source_id is None)
     if options.retire_missing and unidentified:
         raise DataError(f"rows {', '.join(map(str, unidentified[:10]))} were refused and have no source_id, so "
                         "which stored buildings they are cannot be told: fix them, or import without "
@@ -480,19 +480,19 @@ def _import_buildings(session: Session, read_chunks: Callable[[], Iterator[gpd.G
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
                 retire_building(session, building, options.actor, "not in the imported file (--retire-missing)")
             session.flush()
-        report.retired = len(missing)
+        result.retired = len(missing)
 
 
 class _BuildingChunks:
     """Storing checked chunks of a buildings file: new ones inserted, stored ones updated in place,
     both linked again; what chunks are placed by is read once."""
 
-    def __init__(self, session: Session, report: ImportReport, options: _Options, keys: _FileKeys):
-        self.session, self.report, self.options, self.keys = session, report, options, keys
+    def __init__(self, session: Session, result: ImportResult, options: _Options, keys: _FileKeys):
+        self.session, self.result, self.options, self.keys = session, result, options, keys
         self.placer = loading.BuildingPlacer(session)
 
     def store(self, frame: gpd.GeoDataFrame) -> None:
-        session, report = self.session, self.report
+        session, result = self.session, self.result
         frame = self._match_by_footprint(frame)
         self._note_unknown_roads(frame)
         source_ids = frame["source_id"].tolist()
@@ -503,7 +503,7 @@ class _BuildingChunks:
                    if source_id in stored and stored[source_id].status == BuildingStatus.RETIRED]
         for i in retired:
             source_id = source_ids[i]
-            report.refuse(frame[SOURCE_ROW].iloc[i], source_id,
+            result.refuse(frame[SOURCE_ROW].iloc[i], source_id,
                           f"building {source_id} was retired on {stored[source_id].retired_at:%Y-%m-%d}; "
                           "an import does not bring it back")
         frame = frame.drop(frame.index[retired])
@@ -511,8 +511,8 @@ class _BuildingChunks:
         new = frame[~existing]
         loading.load_building_chunks(session, [new], placer=self.placer)
         changed = self._update(frame[existing], stored)
-        report.imported += len(new)
-        report.updated += int(existing.sum())
+        result.imported += len(new)
+        result.updated += int(existing.sum())
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
         links.refresh_links(session, new_ids + changed)
@@ -547,7 +547,7 @@ class _BuildingChunks:
         for i, key in zip(unnamed, wanted):
             if key in claimed:
                 refused.append(i)
-                self.report.refuse(rows[i], None, f"stands where row {claimed[key]} already puts building {key}")
+                self.result.refuse(rows[i], None, f"stands where row {claimed[key]} already puts building {key}")
             else:
                 ids[i] = key
                 claimed[key] = int(rows[i])
@@ -562,7 +562,7 @@ class _BuildingChunks:
             return
         for row, source_id, road in zip(frame[SOURCE_ROW], frame["source_id"], frame["road"]):
             if road is not None and not self.placer.knows_road(road):
-                self.report.rows.append(RowNote(row, source_id, "noted",
+                self.result.rows.append(RowNote(row, source_id, "noted",
                                                 f"no road named {road} is stored: stored without its road "
                                                 "(import the roads, then this file again)"))
 
@@ -589,7 +589,7 @@ class _BuildingChunks:
                 changes.append({"id": building_id, **{c: row[c] for c in columns}, "updated_at": now})
         if changes:
             self.session.execute(update(Building), changes)
-        self.report.unchanged += len(ids) - len(changes)
+        self.result.unchanged += len(ids) - len(changes)
         return [change["id"] for change in changes]
 
 
@@ -600,7 +600,7 @@ def _stored_value(value):
     return value
 
 
-def _store_by_key(session: Session, frame: gpd.GeoDataFrame, report: ImportReport, model, key: str,
+def _store_by_key(session: Session, frame: gpd.GeoDataFrame, result: ImportResult, model, key: str,
                   load, update_one) -> list:
     """Insert new rows with `load`, update stored ones with `update_one`; returns the objects that changed."""
     stored = {getattr(obj, key): obj for obj in session.scalars(select(model))}
@@ -614,13 +614,13 @@ def _store_by_key(session: Session, frame: gpd.GeoDataFrame, report: ImportRepor
         if session.is_modified(obj):
             changed.append(obj)
     session.flush()
-    report.imported = int((~present).sum())
-    report.updated = int(present.sum())
-    report.missing = sorted(set(stored) - set(frame[key]))
+    result.imported = int((~present).sum())
+    result.updated = int(present.sum())
+    result.missing = sorted(set(stored) - set(frame[key]))
     return changed
 
 
-def _store_divisions(session, frame, report, options: _Options) -> None:
+def _store_divisions(session, frame, result, options: _Options) -> None:
     frame = frame.assign(level=[_LEVELS[level].value for level in frame["level"]])
     known = dict(session.execute(select(Division.code, Division.id)).all())
 
@@ -632,24 +632,24 @@ def _store_divisions(session, frame, report, options: _Options) -> None:
         if row.get("parent_code") is not None:
             division.parent_id = known.get(row["parent_code"], division.parent_id)
 
-    changed = _store_by_key(session, frame, report, Division, "code", loading.load_divisions, update_one)
-    if changed or report.imported:
+    changed = _store_by_key(session, frame, result, Division, "code", loading.load_divisions, update_one)
+    if changed or result.imported:
         options.stage("placing every building in its community and district again")
         moved = loading.relocate_buildings(session)
         if moved:
-            report.notes.append(f"{moved} buildings now lie in another community or district")
+            result.notes.append(f"{moved} buildings now lie in another community or district")
 
 
-def _store_roads(session, frame, report, options: _Options) -> None:
+def _store_roads(session, frame, result, options: _Options) -> None:
     def update_one(_session, road, row):
         road.name = row["name"]
         road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
         road.geom = to_multilinestrings([row.geometry])[0]
 
-    _store_by_key(session, frame, report, Road, "source_id", loading.load_roads, update_one)
+    _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
 
 
-def _store_services(session, frame, report, options: _Options) -> None:
+def _store_services(session, frame, result, options: _Options) -> None:
     frame = frame.assign(category=[_CATEGORIES[category].value for category in frame["category"]])
 
     def update_one(_session, service, row):
@@ -661,7 +661,7 @@ def _store_services(session, frame, report, options: _Options) -> None:
         service.geom = representative_points([row.geometry])[0]
 
     before = {s.source_id: s.category for s in session.scalars(select(ServicePoint))}
-    changed = _store_by_key(session, frame, report, ServicePoint, "source_id", loading.load_services, update_one)
+    changed = _store_by_key(session, frame, result, ServicePoint, "source_id", loading.load_services, update_one)
     touched = {row["category"] for _, row in frame.iterrows() if row["source_id"] not in before}
     touched |= {service.category for service in changed} | {before[s.source_id] for s in changed}
     if touched:
@@ -669,7 +669,7 @@ def _store_services(session, frame, report, options: _Options) -> None:
         links.refresh_links(session, categories=sorted(touched), containment=False)
 
 
-def _store_beats(session, frame, report, options: _Options) -> None:
+def _store_beats(session, frame, result, options: _Options) -> None:
     def update_one(_session, beat, row):
         beat.name, beat.station = row["name"], row["station"]
         beat.geom = to_multipolygons([row.geometry])[0]
@@ -678,17 +678,17 @@ def _store_beats(session, frame, report, options: _Options) -> None:
         elif "officer" in options.columns:  # the desk blanked it: the officer has left the beat
             beat.officers = []
 
-    _store_by_key(session, frame, report, PoliceBeat, "source_id", loading.load_beats, update_one)
+    _store_by_key(session, frame, result, PoliceBeat, "source_id", loading.load_beats, update_one)
     options.stage("relinking every building to the beat and culture zones that contain it")
     links.refresh_links(session, categories=[])
 
 
-def _store_culture(session, frame, report, options: _Options) -> None:
+def _store_culture(session, frame, result, options: _Options) -> None:
     road_ids = dict(session.execute(select(Road.name, Road.id)).all())
     unknown_road = [i for i, (_, row) in enumerate(frame.iterrows())
                     if row.geometry is None and row["road"] not in road_ids]
     for i in unknown_road:
-        report.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i],
+        result.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i],
                       f"no road {frame['road'].iloc[i]!r} is stored: import roads first")
     frame = frame.drop(frame.index[unknown_road])
 
@@ -705,7 +705,7 @@ def _store_culture(session, frame, report, options: _Options) -> None:
         else:
             note.road_id, note.zone_id = road_ids[row["road"]], None
 
-    _store_by_key(session, frame, report, CultureNote, "source_id", loading.load_culture, update_one)
+    _store_by_key(session, frame, result, CultureNote, "source_id", loading.load_culture, update_one)
     options.stage("relinking every building to the beat and culture zones that contain it")
     links.refresh_links(session, categories=[])
 

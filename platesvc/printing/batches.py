@@ -124,7 +124,7 @@ def check_formats(formats: tuple[str, ...]) -> None:
 
 
 @dataclass
-class PrintReport:
+class PrintResult:
     batch_name: str
     folder: Path
     archive: Path | None = None
@@ -158,7 +158,7 @@ class _Plate:
 
 def print_plates(session: Session, config, out_dir: str | Path, selection: Selection, settings: PrintSettings,
                  progress: Progress | None = None, stage: Stage | None = None,
-                 actor: audit.Actor = audit.SYSTEM) -> PrintReport:
+                 actor: audit.Actor = audit.SYSTEM) -> PrintResult:
     """Print the selected plates into a new batch folder and ZIP under `out_dir`, and record the batch.
 
     The batch, and each plate's move on in its life (lifecycle.record_printing), are `actor`'s.
@@ -179,30 +179,30 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
         reasons = "; ".join(f"{plate_id}: {reason}" for plate_id, reason in refused[:5])
         raise PrintError(f"no plates to print for {selection.describe()}" + (f" ({reasons})" if reasons else ""))
     name = _batch_name(session, config, out_dir)
-    report = PrintReport(name, out_dir / name, refused=refused)
-    report.folder.mkdir(parents=True)
-    jobs = _jobs(plates, settings, str(font_path), out_dir / ARTWORK_CACHE, report.folder)
+    result = PrintResult(name, out_dir / name, refused=refused)
+    result.folder.mkdir(parents=True)
+    jobs = _jobs(plates, settings, str(font_path), out_dir / ARTWORK_CACHE, result.folder)
     stage(f"drawing {len(plates)} plates into {len(jobs)} files with {settings.workers} worker(s) "
           f"on {settings.sheet} sheets, {sheet.per_page} plates a sheet")
     results = {result.stem: result for result in _render(jobs, settings.workers, len(plates), progress)}
     placements = {plate_id: (results[job.stem].pdf, page, position)
                   for job in jobs for plate_id, page, position in results[job.stem].placements}
-    report.files = len(jobs)
-    report.encoded = sum(result.encoded for result in results.values())
-    report.reused = sum(result.reused for result in results.values())
+    result.files = len(jobs)
+    result.encoded = sum(result.encoded for result in results.values())
+    result.reused = sum(result.reused for result in results.values())
     stage("writing the manifest")
     rows = [_manifest_row(plate, placements[plate.text.plate_id], settings.sheet) for plate in plates]
     if "csv" in settings.formats:
-        _write_csv(report.folder / "manifest.csv", rows)
+        _write_csv(result.folder / "manifest.csv", rows)
     if "xlsx" in settings.formats:
-        _write_xlsx(report.folder / "manifest.xlsx", rows)
+        _write_xlsx(result.folder / "manifest.xlsx", rows)
     stage("packing the ZIP")
-    report.archive = out_dir / f"{report.batch_name}.zip"
-    _zip_folder(report.folder, report.archive)
+    result.archive = out_dir / f"{result.batch_name}.zip"
+    _zip_folder(result.folder, result.archive)
     stage("recording the batch")
-    report.batch_id = _record(session, report, selection, settings, plates, placements, actor)
-    report.printed = len(plates)
-    return report
+    result.batch_id = _record(session, result, selection, settings, plates, placements, actor)
+    result.printed = len(plates)
+    return result
 
 
 def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, str | None]]:
@@ -376,24 +376,24 @@ def _zip_folder(folder: Path, archive: Path) -> None:
     os.replace(partial, archive)
 
 
-def _record(session: Session, report: PrintReport, selection: Selection, settings: PrintSettings,
+def _record(session: Session, result: PrintResult, selection: Selection, settings: PrintSettings,
             plates: list[_Plate], placements: dict, actor: audit.Actor) -> int:
     """The batch, each plate's place in it, and each plate moved on: all in one transaction."""
     now = datetime.now(UTC)
     try:
-        batch = PrintBatch(name=report.batch_name, created_at=now, formats=",".join(settings.formats),
+        batch = PrintBatch(name=result.batch_name, created_at=now, formats=",".join(settings.formats),
                            selection=json.dumps({**selection.__dict__, "sheet": settings.sheet,
                                                  "plate": f"{settings.style.width_mm:g}x{settings.style.height_mm:g}",
                                                  "error_correction": settings.style.error_correction},
                                                 ensure_ascii=False),
-                           plate_count=len(plates), archive=str(report.archive))
+                           plate_count=len(plates), archive=str(result.archive))
         session.add(batch)
         session.flush()
         plate_ids = [plate.text.plate_id for plate in plates]
         insert_plain_tuples(session, PlatePrint.__table__, ["batch_id", "plate_id", "file", "page", "position"],
                             [(batch.id, plate_id, *placements[plate_id]) for plate_id in plate_ids])
-        record_printing(session, actor, plate_ids, report.batch_name)
-        audit.record(session, actor, "print.batch", "print_batch", report.batch_name,
+        record_printing(session, actor, plate_ids, result.batch_name)
+        audit.record(session, actor, "print.batch", "print_batch", result.batch_name,
                      details={"plates": len(plate_ids), "selection": selection.describe()})
         session.commit()
     except BaseException:

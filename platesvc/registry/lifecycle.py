@@ -123,7 +123,7 @@ def record_printing(session: Session, actor: audit.Actor, plate_ids: list[str], 
 
 
 @dataclass
-class BulkReport:
+class BulkResult:
     """What a bulk status change did, row by row."""
 
     status: str
@@ -140,7 +140,7 @@ class BulkReport:
 
 
 def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: str, actor: audit.Actor,
-                reason: str | None = None) -> BulkReport:
+                reason: str | None = None) -> BulkResult:
     """Move every listed plate (row number, ID as typed) to `to_status`; refuse, with the reason, those that cannot.
 
     Plates are read and changed a chunk at a time, so a whole city's list takes seconds.
@@ -152,16 +152,16 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
     if target == S.RETIRED:
         raise DataError("retire plates one at a time: each building's demolition or merger has its own reason")
     reason = _reason(target, reason)
-    report = BulkReport(target.value)
+    result = BulkResult(target.value)
     listed: dict[str, tuple[int, str]] = {}
     for row, text in rows:
         try:
             plate_id = parse_plate_id(text).canonical
         except InvalidPlateIdError as error:
-            report.refused.append((row, text, error.message))
+            result.refused.append((row, text, error.message))
             continue
         if plate_id in listed:
-            report.refused.append((row, text, f"listed twice (first in row {listed[plate_id][0]})"))
+            result.refused.append((row, text, f"listed twice (first in row {listed[plate_id][0]})"))
         else:
             listed[plate_id] = (row, text)
     now = datetime.now(UTC)
@@ -173,9 +173,9 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
             status = statuses.get(plate_id)
             refusal = "no such plate has been issued" if status is None else _refusal(plate_id, status, target)
             if status == target:
-                report.unchanged.append(plate_id)
+                result.unchanged.append(plate_id)
             elif refusal:
-                report.refused.append((row, text, refusal))
+                result.refused.append((row, text, refusal))
             else:
                 moving.setdefault(status, []).append(plate_id)
         for old, plate_ids in moving.items():
@@ -184,9 +184,9 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
             session.execute(update(Plate).where(Plate.id.in_(plate_ids), Plate.status == old)
                             .values(status=target, status_changed_at=now)
                             .execution_options(synchronize_session=False))
-            report.changed.extend(plate_ids)
-    report.refused.sort()
-    return report
+            result.changed.extend(plate_ids)
+    result.refused.sort()
+    return result
 
 
 def plate_ids_in_file(path: str | Path) -> list[tuple[int, str]]:

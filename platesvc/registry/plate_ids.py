@@ -192,7 +192,7 @@ def _is_valid(candidate: str) -> bool:
 
 
 @dataclass
-class IssueReport:
+class IssueResult:
     """What an issuing run did, per division code, and what it could not do."""
 
     issued: dict[str, int] = field(default_factory=dict)
@@ -215,29 +215,29 @@ def buildings_awaiting_plates(session: Session) -> dict[str, int]:
 
 
 def issue_plates(session: Session, batch_size: int = 2000, progress: Callable[[int], None] | None = None,
-                 actor: audit.Actor = audit.SYSTEM) -> IssueReport:
+                 actor: audit.Actor = audit.SYSTEM) -> IssueResult:
     """Give every active building without a plate a new plate ID, each with its issue event.
 
     Each batch is one transaction: it either issues all its IDs and advances the
     series, or nothing. Concurrent issuers queue on the series row (see _issue_batch).
     """
-    report = IssueReport()
+    result = IssueResult()
     awaiting = buildings_awaiting_plates(session)
     series = set(session.scalars(select(PlateSeries.prefix)))
     session.commit()  # each batch must begin its own transaction with the lock
     for prefix in sorted(awaiting):
         if prefix not in series:
-            report.refused[prefix] = (
+            result.refused[prefix] = (
                 f"{awaiting[prefix]} buildings in division {prefix}, which has no plate series: "
                 "import the division first")
             continue
         after = 0  # batches go in building order: the next starts past the last one's buildings
         while issued := _issue_batch(session, prefix, batch_size, actor, after):
             count, after = issued
-            report.issued[prefix] = report.issued.get(prefix, 0) + count
+            result.issued[prefix] = result.issued.get(prefix, 0) + count
             if progress:
                 progress(count)
-    return report
+    return result
 
 
 def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Actor,

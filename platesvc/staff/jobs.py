@@ -3,7 +3,7 @@ in a process of its own, so it outlives the request that starts it and the worke
 
 A job runs the very function the command line does (importers.import_file,
 batches.print_plates) and keeps the same summary. Its folder (under
-PLATESVC_JOBS_DIR) holds the upload, the runner's log, the report, and the progress
+PLATESVC_JOBS_DIR) holds the upload, the runner's log, the CSV of refused rows, and the progress
 the runner writes as it goes: a file, because an import's one transaction holds
 SQLite's write lock until it ends. A job whose runner stops writing is shown stalled.
 """
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "job.log"
-REPORT_FILE = "report.csv"
+REFUSALS_FILE = "refused-rows.csv"
 INPUT_FOLDER = "input"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner
@@ -255,13 +255,13 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
 
 
 def _run_import(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
-    report = importers.import_file(
+    result = importers.import_file(
         session, params["kind"], params["path"], layer=params["layer"], crs=params["crs"],
         encoding=params["encoding"], fields=params["fields"], dry_run=params["dry_run"],
         retire_missing=params["retire_missing"], progress=progress.advance, stage=progress.stage, actor=actor)
-    report.write_csv(folder / REPORT_FILE)
-    return {"lines": report.summary(REPORT_FILE), "counts": report.counts(),
-            "files": {REPORT_FILE: str(folder / REPORT_FILE)}}
+    result.write_csv(folder / REFUSALS_FILE)
+    return {"lines": result.summary(REFUSALS_FILE), "counts": result.counts(),
+            "files": {REFUSALS_FILE: str(folder / REFUSALS_FILE)}}
 
 
 def _run_print(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
@@ -272,9 +272,9 @@ def _run_print(session, config, folder: Path, params: dict, progress: _Progress,
     selection = params["selection"]
     selection = batches.Selection(**{**selection, "statuses": tuple(selection["statuses"]),
                                            "plate_ids": tuple(selection["plate_ids"])})
-    report = batches.print_plates(session, config, config["PRINT_DIR"], selection, settings,
+    result = batches.print_plates(session, config, config["PRINT_DIR"], selection, settings,
                                         progress.advance, progress.stage, actor)
-    return {"lines": report.summary(), "files": {report.archive.name: str(report.archive)}}
+    return {"lines": result.summary(), "files": {result.archive.name: str(result.archive)}}
 
 
 _RUNNERS = {"import": _run_import, "print": _run_print}

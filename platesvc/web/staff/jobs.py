@@ -37,7 +37,7 @@ def import_form():
 @bp.post("/imports")
 @requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")
 def start_import():
-    """The same import as `platesvc import`, run in the background; the job page shows its progress and report."""
+    """The same import as `platesvc import`, run in the background; the job page shows its progress and result."""
     form = request.form
     uploads = [upload for upload in request.files.getlist("files") if upload.filename]
     if not uploads:

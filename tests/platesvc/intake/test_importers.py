@@ -71,8 +71,8 @@ def _import_city(files):
     for kind, name in [("divisions", "divisions"), ("roads", "roads"), ("buildings", "buildings"),
                        ("services", "services"), ("beats", "beats"), ("culture", "zones"),
                        ("culture", "road_notes")]:
-        report = _import(kind, files[name])
-        assert report.refused == 0, report.rows[:5]
+        result = _import(kind, files[name])
+        assert result.refused == 0, result.rows[:5]
 
 
 def _count(model) -> int:
@@ -121,8 +121,8 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
     path = tmp_path / "buildings.gpkg"
     buildings.astype({"floors": str}).to_file(path)  # a text column, as hand-edited tables have
 
-    report = _import("buildings", path)
-    reasons = {note.row: (note.action, note.reason) for note in report.rows}
+    result = _import("buildings", path)
+    reasons = {note.row: (note.action, note.reason) for note in result.rows}
     assert reasons[1][0] == "repaired" and "Self-intersection" in reasons[1][1]
     assert reasons[2] == ("refused", "no geometry (empty, null or unreadable coordinates)")
     assert reasons[3][0] == reasons[4][0] == "refused" and "rows 3, 4" in reasons[3][1]
@@ -130,13 +130,13 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
     assert reasons[6] == ("refused", "outside every division")
     assert reasons[7][0] == "refused" and "not LineString" in reasons[7][1]
     assert reasons[8][0] == reasons[9][0] == "refused" and "whole number" in reasons[9][1]
-    assert report.refused == 8 and report.imported == 32
-    assert report.read == report.imported + report.updated + report.refused == 40
+    assert result.refused == 8 and result.imported == 32
+    assert result.read == result.imported + result.updated + result.refused == 40
     assert _count(Building) == 32
 
-    report_csv = tmp_path / "report.csv"
-    report.write_csv(report_csv)
-    with open(report_csv, encoding="utf-8-sig") as rows:
+    refusals_csv = tmp_path / "report.csv"
+    result.write_csv(refusals_csv)
+    with open(refusals_csv, encoding="utf-8-sig") as rows:
         written = list(csv.DictReader(rows))
     assert [int(row["row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
 
@@ -156,10 +156,10 @@ def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_cit
     buildings = buildings.iloc[:-5]
     path = _write_buildings(buildings, tmp_path / "again.shp")
 
-    report = _import("buildings", path)
-    assert report.imported == 0 and report.updated == len(buildings) and report.refused == 0
-    assert report.unchanged == len(buildings) - 2
-    assert sorted(report.missing) == sorted(dropped)
+    result = _import("buildings", path)
+    assert result.imported == 0 and result.updated == len(buildings) and result.refused == 0
+    assert result.unchanged == len(buildings) - 2
+    assert sorted(result.missing) == sorted(dropped)
     after = _plates_by_source()
     assert after == before  # same buildings, same plates, nothing retired yet
     assert set(kept_by_footprint) <= set(after)
@@ -167,8 +167,8 @@ def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_cit
         Building.source_id == small_city.buildings.iloc[0]["source_id"])).one()
     assert first.number == "999"
 
-    report = _import("buildings", path, retire_missing=True)
-    assert report.retired == 5
+    result = _import("buildings", path, retire_missing=True)
+    assert result.retired == 5
     for source_id in dropped:
         building = db.session.scalars(select(Building).where(Building.source_id == source_id)).one()
         assert building.status == BuildingStatus.RETIRED and building.plate.status == PlateStatus.RETIRED
@@ -179,8 +179,8 @@ def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_cit
 def test_a_dry_run_reports_everything_and_writes_nothing(app, small_city, city_files):
     _import("divisions", city_files["divisions"])
     _import("roads", city_files["roads"])
-    report = _import("buildings", city_files["buildings"], dry_run=True)
-    assert report.dry_run and report.imported == len(small_city.buildings)
+    result = _import("buildings", city_files["buildings"], dry_run=True)
+    assert result.dry_run and result.imported == len(small_city.buildings)
     assert _count(Building) == 0 and _count(BuildingNearest) == 0
 
 
@@ -217,14 +217,14 @@ def test_the_command_maps_fields_and_writes_its_report(app, runner, small_city, 
     buildings.loc[buildings.index[0], "MPH"] = None
     path = tmp_path / "odd_names.geojson"
     buildings.to_file(path)
-    report_path = tmp_path / "report.csv"
+    refusals_path = tmp_path / "report.csv"
     result = runner.invoke(args=["import", "buildings", str(path), "--field", "number=MPH", "--dry-run",
-                                 "--report", str(report_path)])
+                                 "--refused", str(refusals_path)])
     assert result.exit_code == 0, result.output
     assert "read 30 = imported 29 + updated 0 + refused 1" in result.output
     assert "refused row 1 (DEMO-B000001): no door number" in result.output
     assert "dry run: nothing was written" in result.output
-    assert "no door number" in report_path.read_text(encoding="utf-8-sig")
+    assert "no door number" in refusals_path.read_text(encoding="utf-8-sig")
     bad = runner.invoke(args=["import", "buildings", str(path), "--field", "number"])
     assert bad.exit_code != 0 and "CANONICAL=COLUMN" in bad.output
     assert "Shapefile, GeoPackage, GeoJSON" in runner.invoke(args=["import", "--help"]).output
@@ -236,8 +236,8 @@ def test_retiring_missing_buildings_never_retires_a_refused_row(app, small_city,
     buildings.loc[buildings.index[0], "number"] = None  # refused, but named: not missing
     path = tmp_path / "one_refused.gpkg"
     buildings.to_file(path)
-    report = _import("buildings", path, retire_missing=True)
-    assert report.refused == 1 and report.missing == [] and report.retired == 0
+    result = _import("buildings", path, retire_missing=True)
+    assert result.refused == 1 and result.missing == [] and result.retired == 0
 
     buildings.loc[buildings.index[1], "source_id"] = None
     buildings.loc[buildings.index[1], "number"] = None  # refused, and no telling which building it is
@@ -255,9 +255,9 @@ def test_two_rows_cannot_claim_one_building(app, small_city, city_files, tmp_pat
     buildings.iloc[-2:, buildings.columns.get_loc("source_id")] = None
     path = tmp_path / "twins.gpkg"
     gpd.GeoDataFrame(buildings, crs="EPSG:4326").to_file(path)
-    report = _import("buildings", path)
-    assert report.refused == 2 and report.updated == 10
-    assert all("already puts building" in note.reason for note in report.rows if note.action == "refused")
+    result = _import("buildings", path)
+    assert result.refused == 2 and result.updated == 10
+    assert all("already puts building" in note.reason for note in result.rows if note.action == "refused")
 
 
 def test_a_reimport_keeps_what_the_file_does_not_carry(app, small_city, city_files, tmp_path):
@@ -268,10 +268,10 @@ def test_a_reimport_keeps_what_the_file_does_not_carry(app, small_city, city_fil
     slim.loc[slim.index[1], "road"] = "不存在路"
     path = tmp_path / "slim.gpkg"
     slim.to_file(path)
-    report = _import("buildings", path)
+    result = _import("buildings", path)
     assert db.session.scalars(select(Building.floors).where(Building.source_id == source_id)).one() == floors
-    noted = [note for note in report.rows if note.action == "noted"]
-    assert len(noted) == 1 and "no road named 不存在路" in noted[0].reason and report.refused == 0
+    noted = [note for note in result.rows if note.action == "noted"]
+    assert len(noted) == 1 and "no road named 不存在路" in noted[0].reason and result.refused == 0
 
 
 def test_a_blanked_officer_leaves_the_beat(app, small_city, city_files, tmp_path, client):

@@ -55,11 +55,11 @@ def _statuses(plate_ids) -> Counter:
 def test_a_road_batch_holds_everything_the_manufacturer_needs(issued_app, plate_font, tmp_path):
     [road] = _smallest_roads(1)
     plates = dict(_road_plates(road))
-    report = print_plates(db.session, issued_app.config, tmp_path, Selection(road=road), _settings())
-    assert report.printed == len(plates) and not report.refused and report.files == 1
-    with zipfile.ZipFile(report.archive) as bundle:
+    result = print_plates(db.session, issued_app.config, tmp_path, Selection(road=road), _settings())
+    assert result.printed == len(plates) and not result.refused and result.files == 1
+    with zipfile.ZipFile(result.archive) as bundle:
         names = set(bundle.namelist())
-        folder = report.batch_name
+        folder = result.batch_name
         assert {f"{folder}/manifest.csv", f"{folder}/manifest.xlsx"} <= names
         [pdf] = [name for name in names if name.endswith(".pdf")]
         assert pdf.startswith(f"{folder}/pdf/0001-") and pdf.isascii()
@@ -84,7 +84,7 @@ def test_a_road_batch_holds_everything_the_manufacturer_needs(issued_app, plate_
         (1, 1), (1, 2), (1, 3), (1, 4), (2, 1)][:len(manifest)]
     # Recorded in one go: the batch, each plate's place, and the status.
     batch = db.session.scalars(select(PrintBatch)).one()
-    assert (batch.name, batch.plate_count, batch.archive) == (report.batch_name, len(plates), str(report.archive))
+    assert (batch.name, batch.plate_count, batch.archive) == (result.batch_name, len(plates), str(result.archive))
     assert db.session.scalar(select(func.count()).select_from(PlatePrint)) == len(plates)
     assert _statuses(plates) == Counter({PlateStatus.PRINTED: len(plates)})
 
@@ -94,10 +94,10 @@ def test_a_district_or_community_batch_holds_exactly_its_plates(issued_app, plat
         select(Building.community_id, Division.name, func.count()).join(Division, Division.id == Building.community_id)
         .group_by(Building.community_id, Division.name).order_by(func.count()).limit(1)).one()
     district = db.session.scalar(select(Building.division_code).where(Building.community_id == community_id))
-    report = print_plates(db.session, issued_app.config, tmp_path, Selection(district=district, community=community),
+    result = print_plates(db.session, issued_app.config, tmp_path, Selection(district=district, community=community),
                           _settings(formats=("csv",)))
     expected = set(db.session.scalars(select(Plate.id).join(Building).where(Building.community_id == community_id)))
-    rows = list(csv.DictReader((report.folder / "manifest.csv").open(encoding="utf-8-sig")))
+    rows = list(csv.DictReader((result.folder / "manifest.csv").open(encoding="utf-8-sig")))
     assert {row["plate_id"] for row in rows} == expected and len(expected) == count
     assert {row["community"] for row in rows} == {community} and not rows[0]["file"]
     elsewhere = print_plates(db.session, issued_app.config, tmp_path, Selection(district=district), _settings(
@@ -111,12 +111,12 @@ def test_every_printed_code_decodes_to_its_plate_url_and_resolves(issued_app, cl
                                                                    tmp_path, pdftoppm):
     roads = _smallest_roads(2)
     chosen = [plate_id for road in roads for plate_id, _ in _road_plates(road)[:5]]
-    report = print_plates(db.session, issued_app.config, tmp_path, Selection(plate_ids=tuple(chosen)),
+    result = print_plates(db.session, issued_app.config, tmp_path, Selection(plate_ids=tuple(chosen)),
                           _settings(formats=("pdf", "csv")))
-    assert report.printed == len(chosen) and report.files == 2
-    expected = {row["url"] for row in csv.DictReader((report.folder / "manifest.csv").open(encoding="utf-8-sig"))}
+    assert result.printed == len(chosen) and result.files == 2
+    expected = {row["url"] for row in csv.DictReader((result.folder / "manifest.csv").open(encoding="utf-8-sig"))}
     decoded, symbols = [], []
-    for pdf in sorted((report.folder / "pdf").glob("*.pdf")):
+    for pdf in sorted((result.folder / "pdf").glob("*.pdf")):
         subprocess.run([pdftoppm, "-r", str(DECODER_DPI), "-gray", "-png", pdf, tmp_path / pdf.stem], check=True)
         for page in sorted(tmp_path.glob(f"{pdf.stem}-*.png")):
             image = Image.open(page)
@@ -199,8 +199,8 @@ def test_a_failed_batch_changes_nothing_and_the_rerun_picks_up_its_artwork(issue
     assert _statuses(plates) == Counter({PlateStatus.ISSUED: len(plates)})
     assert db.session.scalar(select(func.count()).select_from(PrintBatch)) == 0
     monkeypatch.undo()
-    report = print_plates(db.session, issued_app.config, tmp_path, Selection(road=road), _settings())
-    assert report.reused == len(plates) and report.encoded == 0
+    result = print_plates(db.session, issued_app.config, tmp_path, Selection(road=road), _settings())
+    assert result.reused == len(plates) and result.encoded == 0
     assert _statuses(plates) == Counter({PlateStatus.PRINTED: len(plates)})
 
 
@@ -216,13 +216,13 @@ def test_plates_that_cannot_be_printed_are_listed_with_the_reason(issued_app, pl
     db.session.flush()
     moved.road_id = strange.id
     db.session.commit()
-    report = print_plates(db.session, issued_app.config, tmp_path,
+    result = print_plates(db.session, issued_app.config, tmp_path,
                           Selection(plate_ids=(*plates[:4], "640104-00C1S-M")), _settings(formats=("pdf",)))
-    reasons = dict(report.refused)
+    reasons = dict(result.refused)
     assert "no door number" in reasons[no_number]
     assert "no glyph for \U000F0001" in reasons[odd_road]
     assert "no such plate" in reasons["64010400C1SM"]
-    assert report.printed == 2
+    assert result.printed == 2
     assert _statuses([no_number, odd_road]) == Counter({PlateStatus.ISSUED: 2})
     again = print_plates(db.session, issued_app.config, tmp_path, Selection(plate_ids=tuple(plates[2:5])),
                          _settings(formats=("pdf",)))
@@ -248,17 +248,17 @@ def test_bad_settings_are_refused_before_anything_is_drawn(issued_app, plate_fon
 def test_workers_in_parallel_give_the_same_batch(issued_app, plate_font, tmp_path):
     roads = _smallest_roads(3)
     selection = Selection(plate_ids=tuple(p for road in roads for p, _ in _road_plates(road)[:3]))
-    report = print_plates(db.session, issued_app.config, tmp_path / "parallel", selection,
+    result = print_plates(db.session, issued_app.config, tmp_path / "parallel", selection,
                           _settings(workers=2, formats=("pdf", "svg", "png", "csv")))
-    assert report.files == 3 and report.printed == len(selection.plate_ids)
+    assert result.files == 3 and result.printed == len(selection.plate_ids)
     serial = print_plates(db.session, issued_app.config, tmp_path / "serial",
                           Selection(plate_ids=selection.plate_ids, statuses=("printed",)),
                           _settings(formats=("pdf", "svg", "png", "csv")))
     for kind in ("pdf", "svg", "png"):
-        files = sorted(p.relative_to(report.folder) for p in (report.folder / kind).rglob(f"*.{kind}"))
+        files = sorted(p.relative_to(result.folder) for p in (result.folder / kind).rglob(f"*.{kind}"))
         assert files == sorted(p.relative_to(serial.folder) for p in (serial.folder / kind).rglob(f"*.{kind}"))
-        assert all((report.folder / f).read_bytes() == (serial.folder / f).read_bytes() for f in files)
-    assert len(list((report.folder / "png").rglob("*.png"))) == report.printed
+        assert all((result.folder / f).read_bytes() == (serial.folder / f).read_bytes() for f in files)
+    assert len(list((result.folder / "png").rglob("*.png"))) == result.printed
 
 
 def test_the_print_command_explains_itself_and_summarises(issued_app, runner, plate_font, tmp_path):
@@ -285,10 +285,10 @@ def test_roads_of_one_name_in_two_districts_are_two_files(issued_app, plate_font
     assert first.division_code != second.division_code
     db.session.get(Road, second.id).name = first.name
     db.session.commit()
-    report = print_plates(db.session, issued_app.config, tmp_path, Selection(road=first.name),
+    result = print_plates(db.session, issued_app.config, tmp_path, Selection(road=first.name),
                           _settings(formats=("pdf", "csv")))
-    assert report.files == 2
-    rows = list(csv.DictReader((report.folder / "manifest.csv").open(encoding="utf-8-sig")))
+    assert result.files == 2
+    rows = list(csv.DictReader((result.folder / "manifest.csv").open(encoding="utf-8-sig")))
     by_file = {}
     for row in rows:
         by_file.setdefault(row["file"], set()).add(row["district"])

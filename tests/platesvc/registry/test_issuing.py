@@ -47,9 +47,9 @@ def assert_serials_have_no_gaps():
 
 
 def test_every_building_gets_exactly_one_valid_plate(seeded_app, small_city):
-    report = issue_plates(db.session, batch_size=400)
-    assert report.total == len(small_city.buildings) and not report.refused
-    assert report.issued.keys() == set(small_city.buildings["division_code"])
+    result = issue_plates(db.session, batch_size=400)
+    assert result.total == len(small_city.buildings) and not result.refused
+    assert result.issued.keys() == set(small_city.buildings["division_code"])
     assert_every_building_has_one_valid_plate()
     assert_serials_have_no_gaps()
     assert plate_ids.issue_plates(db.session).total == 0
@@ -72,9 +72,9 @@ def test_a_retired_building_keeps_its_id_and_it_is_never_reissued(seeded_app, sm
     new_buildings["source_id"] = new_buildings["source_id"] + "-NEW"
     load_buildings(db.session, new_buildings)
     db.session.commit()
-    report = issue_plates(db.session)
+    result = issue_plates(db.session)
 
-    assert report.total == 50
+    assert result.total == 50
     plate = db.session.get(Plate, retired_id)
     assert plate.status == PlateStatus.RETIRED and plate.building_id == building.id
     new_ids = db.session.scalars(
@@ -101,9 +101,9 @@ def test_buildings_in_a_division_without_series_are_refused(seeded_app, small_ci
     stray["division_code"] = "640199"
     load_buildings(db.session, stray)
     db.session.commit()
-    report = issue_plates(db.session)
-    assert "640199" in report.refused and "no plate series" in report.refused["640199"]
-    assert report.total == len(small_city.buildings)
+    result = issue_plates(db.session)
+    assert "640199" in result.refused and "no plate series" in result.refused["640199"]
+    assert result.total == len(small_city.buildings)
 
 
 ISSUER = """

@@ -187,7 +187,7 @@ def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seed
     page = _finished(client, started.headers["Location"])
     assert "services in 服务点.csv: read 2 = imported 1 + updated 0 + refused 1" in page
     assert "refused row 3 (WEB-2)" in page and "done: committed" in page
-    report = client.get(re.search(r'href="([^"]+/files/report.csv)"', page).group(1))
+    report = client.get(re.search(r'href="([^"]+/files/refused-rows.csv)"', page).group(1))
     assert report.status_code == 200 and "WEB-2" in report.data.decode("utf-8-sig")
     db.session.rollback()
     assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "WEB-1")) == "凤凰助餐点"
