@@ -1,7 +1,7 @@
-"""Where a point is in each datum the map apps use, and the link that opens it in each app.
+"""Where a point is in each datum the map apps use, and the URL that opens it in each app.
 
 Stored coordinates are WGS84. Amap, Tencent and Apple Maps in China take GCJ-02,
-Baidu takes BD-09, and geo: URIs are WGS84 by definition (RFC 5870). Every link is
+Baidu takes BD-09, and geo: URIs are WGS84 by definition (RFC 5870). Every URL is
 https except geo:, because WeChat's browser does not open custom app schemes.
 """
 
@@ -35,8 +35,8 @@ def location(lon: float, lat: float) -> dict[str, list[float]]:
             "bd09": [round(float(bd_lon), DECIMALS), round(float(bd_lat), DECIMALS)]}
 
 
-def navigation_links(location: dict[str, list[float]], name: str, address: str = "") -> dict[str, str]:
-    """One link per app that opens the point, labelled `name`, in that app.
+def app_urls(location: dict[str, list[float]], name: str, address: str = "") -> dict[str, str]:
+    """One URL per app that opens the point, labelled `name`, in that app.
 
     Built by hand, not with urlencode: coordinates need no escaping (",", ":" and ";" are
     legal in a query), and a page holds a dozen of these sets.

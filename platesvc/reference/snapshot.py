@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from gis.navigation import location, navigation_links
+from gis.navigation import app_urls, location
 from platesvc.store import generations
 from platesvc.store.models import (
     CultureNote,
@@ -55,7 +55,7 @@ class ShownService:
     def __init__(self, row: ServiceRow):
         where = location(row.lon, row.lat)
         self.entry = {"id": row.id, "name": row.name, "category": row.category, "phone": row.phone,
-                      "hours": row.hours, "location": where, "navigation": navigation_links(where, row.name)}
+                      "hours": row.hours, "location": where, "navigation": app_urls(where, row.name)}
 
     @cached_property
     def feature(self) -> dict:

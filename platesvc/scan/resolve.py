@@ -17,7 +17,7 @@ from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from gis.navigation import location, navigation_links
+from gis.navigation import app_urls, location
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
 from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
 from platesvc.registry.addresses import format_address
@@ -75,7 +75,7 @@ class Resolution:
             "status": plate["status"],
             "address": address,
             "location": where,
-            "navigation": navigation_links(where, address["short"], address["full"]),
+            "navigation": app_urls(where, address["short"], address["full"]),
             "culture": _culture(plate, snapshot),
             "police": snapshot.police.get(plate["beat_id"]),
             "nearest": _nearest(plate["nearest"], snapshot),

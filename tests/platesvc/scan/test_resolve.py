@@ -82,7 +82,7 @@ def test_each_listed_service_is_truly_the_nearest_of_its_category(issued_app, cl
             assert all(entry["category"] == category and entry["name"] for entry in listed)
 
 
-def test_locations_and_navigation_links_carry_each_apps_datum(issued_app, client):
+def test_locations_and_app_urls_carry_each_apps_datum(issued_app, client):
     document = client.get(f"/api/v1/plates/{_plates(1)[0].id}").json
     lon, lat = document["location"]["wgs84"]
     gcj = [float(v) for v in wgs84_to_gcj02(lon, lat)]
