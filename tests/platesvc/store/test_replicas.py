@@ -134,10 +134,14 @@ def test_a_replica_behind_the_bound_is_skipped_with_a_log_line_and_a_metric(issu
     finally:
         _replay(replica, paused=False)
     _caught_up(database_url, replica)
+    # In use again once within the bound: other tests' writes to the server can keep it a moment behind.
     with app.app_context():
-        client.get("/healthz")
-        _nearest_name(client, service)
-    assert usable._value.get() == 1  # caught up: in use again
+        for _ in range(100):
+            _nearest_name(client, service)
+            if usable._value.get() == 1:
+                break
+            time.sleep(0.1)
+    assert usable._value.get() == 1
     app.extensions["platesvc"].reads.dispose()
 
 
