@@ -58,4 +58,4 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    generations.init_app()
+    generations.watch_sessions()

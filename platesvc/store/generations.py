@@ -37,7 +37,7 @@ def current(engine) -> int:
     return _CURRENT.one_or_none(engine)["reference"]
 
 
-def init_app() -> None:
+def watch_sessions() -> None:
     """Count every session's writes to the reference tables (once a process, however many apps it makes)."""
     for name, listener in (("after_flush", _after_flush), ("do_orm_execute", _after_bulk_write),
                            ("after_transaction_end", _forget_bump)):
