@@ -36,7 +36,10 @@ def nearby():
     if category is not None and category not in set(ServiceCategory):
         raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
     found = read_store(lambda engine: nearby_services(engine, lon, lat, limit, radius, category))
-    features = [{**feature, "properties": {**feature["properties"], "distance_m": round(item.distance_m, 1)}}
-                for item in found for feature in (item.service.shown.feature,)]
+    features = [_with_distance(item.service.shown.feature, item.distance_m) for item in found]
     return Response(orjson.dumps({"type": "FeatureCollection", "numberReturned": len(features), "limit": limit,
                                   "features": features}), mimetype="application/geo+json")
+
+
+def _with_distance(feature: dict, metres: float) -> dict:
+    return {**feature, "properties": {**feature["properties"], "distance_m": round(metres, 1)}}
