@@ -97,10 +97,12 @@ def init_app(app: Flask) -> None:
 
 
 class Compression(Compress):
-    """Flask-Compress, except where the client refuses gzip ("gzip;q=0"): 1.25 compresses even then."""
+    """Flask-Compress, for clients that take gzip (1.25 compresses even for "gzip;q=0"), on what
+    is not compressed already (a cached plate body goes out gzipped as it is kept)."""
 
     def after_request(self, response):
-        if "HTTP_ACCEPT_ENCODING" in request.environ and request.accept_encodings["gzip"] <= 0:
+        if ("HTTP_ACCEPT_ENCODING" not in request.environ or request.accept_encodings["gzip"] <= 0
+                or "Content-Encoding" in response.headers):
             return response
         return super().after_request(response)
 

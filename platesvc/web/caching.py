@@ -53,7 +53,9 @@ def revalidated(body: Tagged, mimetype: str, request: Request, status: int = 200
         response.vary.add(vary)
     if len(body.body) >= GZIP_FROM_BYTES:
         response.vary.add("Accept-Encoding")
-    return response.make_conditional(request) if status == 200 else response
+    if status == 200 and "HTTP_IF_NONE_MATCH" in request.environ:  # the scan's hot path asks nothing
+        response.make_conditional(request)
+    return response
 
 
 class RenderCache:
