@@ -22,7 +22,9 @@ from platesvc.web.middleware import RequestWrapper
 from platesvc.web.state import Worker, worker
 
 # gzip alone: the cached plate bodies are kept gzipped, and every client that takes br takes gzip.
-COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_LEVEL": 6, "COMPRESS_MIN_SIZE": GZIP_FROM_BYTES,
+# Static files are streamed: Flask-Compress leaves gzip out of its streaming choices unless asked.
+COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_ALGORITHM_STREAMING": "gzip", "COMPRESS_LEVEL": 6,
+               "COMPRESS_MIN_SIZE": GZIP_FROM_BYTES,
                "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
                                       "application/json", "application/geo+json", "application/schema+json",
                                       "application/vnd.oai.openapi+json", "image/svg+xml",

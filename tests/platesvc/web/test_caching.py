@@ -63,3 +63,14 @@ def test_a_client_that_takes_gzip_gets_the_same_body_compressed_with_its_own_val
     assert client.get(url, headers={"If-None-Match": packed.headers["ETag"]}).status_code == 200
     refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, br"})
     assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no database in it
+@pytest.mark.parametrize("path", ["/static/map.js", "/static/plate.css"])
+def test_static_assets_go_gzipped_to_a_client_that_takes_it_and_revalidate(client, path):
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data
+    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304
