@@ -5,6 +5,9 @@ pool checkout, BEGIN, ROLLBACK and check-in, several times the read itself. Here
 statement is compiled once per dialect and runs in autocommit on a DBAPI connection
 that the thread holds for good (detached from the pool, so it is simply closed when
 the thread goes). One statement needs no transaction to see a consistent snapshot.
+All the reads of a thread share its connection (two on PostgreSQL: the one-plan reads
+have their own), so a worker holds as many connections as it has threads, however many
+shapes of query its clients ask for.
 
 On SQLite a read may also be remembered: `PRAGMA data_version` on a connection changes
 whenever any other connection (in any process) has committed, and this connection never
@@ -14,12 +17,14 @@ a third of the scan's read. PostgreSQL has no such counter: there every call rea
 
 import contextlib
 import threading
+import weakref
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 _DATA_VERSION = "PRAGMA data_version"
+_THREAD = threading.local()  # each thread's connections
 
 
 class PreparedRead:
@@ -38,7 +43,7 @@ class PreparedRead:
         self._one_plan = one_plan
         self._compiled = {}  # dialect name → compiled statement
         self._names = list(statement.selected_columns.keys())  # the row's keys, as the statement labels them
-        self._local = threading.local()
+        self._local = threading.local()  # this statement's remembered rows, per thread
 
     @property
     def names(self) -> list[str]:
@@ -51,9 +56,10 @@ class PreparedRead:
             return self._read(engine, params)
         remembered = self._remembered(engine)
         version = self._execute(engine, _DATA_VERSION, ())[0]
-        if remembered.version != version:
+        connection = self._connection(engine)  # a counter is only comparable on the connection that gave it
+        if remembered.version != version or remembered.connection is not connection:
             remembered.rows.clear()
-            remembered.version = version
+            remembered.version, remembered.connection = version, connection
         key = tuple(params.items())
         if key in remembered.rows:
             return remembered.rows[key]
@@ -100,7 +106,7 @@ class PreparedRead:
     def _remembered(self, engine: Engine) -> "_Remembered":
         held = getattr(self._local, "remembered", None)
         if held is None:
-            held = self._local.remembered = {}
+            held = self._local.remembered = weakref.WeakKeyDictionary()
         remembered = held.get(engine)
         if remembered is None:
             remembered = held[engine] = _Remembered()
@@ -118,33 +124,43 @@ class PreparedRead:
         return compiled
 
     def _connection(self, engine: Engine):
-        held = getattr(self._local, "connections", None)
-        if held is None:
-            held = self._local.connections = {}
-        connection = held.get(engine)
+        held = self._held(engine)
+        connection = held.get(self._own_plan(engine))
         if connection is None:
             proxied = engine.raw_connection()  # runs the engine's connect hooks (SQLite functions, pragmas)
             connection = proxied.driver_connection
             proxied.detach()
             if engine.dialect.name == "postgresql":
                 connection.autocommit = True  # never sit idle in a transaction between scans
-                if self._one_plan:  # the connection is this statement's alone
+                if self._own_plan(engine):  # the connection of the one-plan reads alone
                     connection.execute("SET plan_cache_mode = force_generic_plan")
-            held[engine] = connection
+            held[self._own_plan(engine)] = connection
         return connection
 
+    def _own_plan(self, engine: Engine) -> bool:
+        return self._one_plan and engine.dialect.name == "postgresql"
+
+    @staticmethod
+    def _held(engine: Engine) -> dict:
+        """This thread's connections to `engine`, by whether they plan once; they go when the engine does."""
+        engines = getattr(_THREAD, "engines", None)
+        if engines is None:
+            engines = _THREAD.engines = weakref.WeakKeyDictionary()
+        return engines.setdefault(engine, {})
+
     def _forget(self, engine: Engine) -> None:
-        # A new connection counts its data_version afresh: what the old one read is not comparable.
-        getattr(self._local, "remembered", {}).pop(engine, None)
-        connection = self._local.connections.pop(engine, None)
+        # The next connection counts its data_version afresh: every statement's remembered rows
+        # were read on this one (one_or_none sees the connection change).
+        connection = self._held(engine).pop(self._own_plan(engine), None)
         if connection is not None:
             with contextlib.suppress(engine.dialect.loaded_dbapi.Error):  # already broken
                 connection.close()
 
 
 class _Remembered:
-    """A thread's remembered rows, all read while its connection's data_version was `version`."""
+    """A thread's remembered rows, all read while `connection`'s data_version was `version`."""
 
     def __init__(self):
         self.version: int | None = None
+        self.connection = None
         self.rows: dict[tuple, dict | None] = {}

@@ -71,3 +71,15 @@ def test_each_thread_reads_on_its_own_connection(engine):
     for thread in threads:
         thread.join()
     assert answers == [{"id": 2, "name": "two"}] * 4
+
+
+def test_a_thread_holds_one_connection_however_many_reads_it_runs(engine):
+    """Clients choose the shape of a map query (its filters, a box or not): each shape is a read,
+    and the reads share the thread's connection (two on PostgreSQL, the one-plan reads apart)."""
+    opened = []
+    real = engine.raw_connection
+    engine.raw_connection = lambda: opened.append(1) or real()
+    shapes = [PreparedRead(BY_ID.where(THINGS.c.id < limit), one_plan=limit % 2 == 0) for limit in range(2, 42)]
+    for read in shapes * 2:
+        read.one_or_none(engine, thing_id=1)
+    assert len(opened) == (2 if engine.dialect.name == "postgresql" else 1)
