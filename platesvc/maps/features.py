@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, literal, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -74,7 +74,10 @@ class Collection:
         """A feature id as the key column holds it, or None when no feature could have it."""
         if self.key.type.python_type is str:
             return text
-        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            return None
+        largest = 2 ** 63 - 1 if isinstance(self.key.type, BigInteger) else 2 ** 31 - 1
+        return int(text) if int(text) <= largest else None
 
 
 @dataclass(frozen=True)
