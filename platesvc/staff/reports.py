@@ -44,8 +44,11 @@ def _check_symbol(body: str) -> str | None:
     return ALPHABET[value] if value < len(ALPHABET) else None
 
 
+EXAMPLE_TICKET = "KX7M-2Q9H-1"  # a well-formed one, for messages and the API document
+
+
 def display_ticket(ticket: str) -> str:
-    """KX7M-2Q9D-4, as residents are told it."""
+    """KX7M-2Q9H-1, as residents are told it."""
     return f"{ticket[:4]}-{ticket[4:8]}-{ticket[8:]}"
 
 
@@ -57,7 +60,7 @@ def parse_ticket(text: str) -> str:
     candidate = normalize(text or "")
     if (len(candidate) != REFERENCE_BODY + 1 or any(c not in ALPHABET for c in candidate)
             or _check_symbol(candidate[:-1]) != candidate[-1]):
-        raise NotFoundError(f"{text!r} is not a report ticket (one looks like KX7M-2Q9D-4)")
+        raise NotFoundError(f"{text!r} is not a report ticket (one looks like {EXAMPLE_TICKET})")
     return candidate
 
 

@@ -71,16 +71,10 @@ def init_app(app: Flask) -> None:
     from platesvc.ops import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
     from platesvc.web.resident import pages, reports
+    from platesvc.web.staff import api as staff_api
 
     app.url_map.converters["int"] = BoundedInteger  # before any route is added
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(ogc.bp)
-    app.register_blueprint(tiles.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(open311.bp)
+    openapi.init_app(app, [health.bp, api.bp, ogc.bp, tiles.bp, pages.bp, reports.bp, open311.bp, staff_api.bp])
     staff.init_app(app)
     rate_limits.init_app(app)
     app.register_error_handler(PlatesvcError, _domain_error)
@@ -137,6 +131,10 @@ def _wants_page() -> bool:
 
 
 def _http_error(error: HTTPException):
+    if request.path == "/ogc" or request.path.startswith("/ogc/"):
+        # no route matched, or no such method: an OGC client still gets its shape of error
+        from platesvc.web import ogc
+        return ogc.http_error(error)
     headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if _wants_page():
         lang = choose_language(request)

@@ -1,40 +1,138 @@
 """The JSON API: plates (the same resolution the resident page shows) and nearby services."""
 
-import math
-
 import orjson
-from flask import Blueprint, Response, request
+from flask import Response, request
+from marshmallow import Schema, fields, validate
 
-from platesvc.errors import BadParameterError
 from platesvc.maps.nearby import MAX_RADIUS_M, nearby_services
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, rendered, resolve
 from platesvc.web.caching import revalidated
-from platesvc.web.parameters import number
+from platesvc.web.openapi import PLATE_ID, Blueprint
+from platesvc.web.parameters import Choice, Decimal, Whole
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Plates and the services near a place")
 
 DEFAULT_NEARBY = 10
 MAX_NEARBY = 100
 
 
-@bp.get("/plates/<plate_text>")
+class LonLat(fields.List):
+    def __init__(self, **kwargs):
+        super().__init__(fields.Float(), validate=validate.Length(2, 2),
+                         metadata={"description": "[longitude, latitude]"}, **kwargs)
+
+
+class Location(Schema):
+    wgs84 = LonLat(required=True)
+    gcj02 = LonLat(required=True)
+    bd09 = LonLat(required=True)
+
+
+class AppUrls(fields.Dict):
+    """A link into each map app, carrying the datum it expects."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.String(), metadata={
+            "description": "A link into each map app (amap, baidu, tencent, apple, geo), in the datum it expects"},
+            **kwargs)
+
+
+class Service(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(list(ServiceCategory)))
+    distance_m = fields.Float(required=True, metadata={"description": "Geodesic metres"})
+    phone = fields.String(allow_none=True)
+    hours = fields.String(allow_none=True)
+    location = fields.Nested(Location, required=True)
+    navigation = AppUrls(required=True)
+
+
+class Address(Schema):
+    full = fields.String(required=True)
+    short = fields.String()
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    division_code = fields.String(required=True, allow_none=True)
+    district = fields.String(required=True, allow_none=True)
+    subdistrict = fields.String(required=True, allow_none=True)
+    community = fields.String(required=True, allow_none=True)
+    road = fields.String(required=True, allow_none=True)
+    road_pinyin = fields.String(required=True, allow_none=True)
+    number = fields.String(required=True, allow_none=True)
+    name = fields.String(allow_none=True, metadata={"description": "The building's name, if it has one"})
+
+
+class Officer(Schema):
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+
+
+class Police(Schema):
+    beat = fields.String()
+    station = fields.String()
+    officer = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    officers = fields.List(fields.Dict())
+
+
+class Note(Schema):
+    title = fields.String()
+    body = fields.String()
+
+
+class Hotline(Schema):
+    name = fields.String()
+    phone = fields.String()
+
+
+class Plate(Schema):
+    id = fields.String(required=True)
+    display_id = fields.String(required=True)
+    url = fields.String()
+    status = fields.String(required=True)
+    address = fields.Nested(Address, required=True)
+    location = fields.Nested(Location, required=True)
+    navigation = AppUrls(required=True)
+    culture = fields.List(fields.Nested(Note), required=True)
+    police = fields.Nested(Police, required=True, allow_none=True)
+    nearest = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(Service)), required=True,
+                          metadata={"description": "By category, nearest first"})
+    hotlines = fields.List(fields.Nested(Hotline), required=True)
+
+
+class NearbyFeatures(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    features = fields.List(fields.Dict(), required=True)
+    numberReturned = fields.Integer(required=True)
+    limit = fields.Integer()
+
+
+class NearbyQuery(Schema):
+    lon = Decimal(-180, 180, required=True, metadata={"example": 106.28})
+    lat = Decimal(-90, 90, required=True, metadata={"example": 38.47})
+    category = Choice(list(ServiceCategory))
+    radius = Decimal(0, MAX_RADIUS_M, metadata={"description": "Metres; without it, the nearest `limit`"})
+    limit = Whole(1, cut=MAX_NEARBY, load_default=DEFAULT_NEARBY)
+
+
+@bp.get("/plates/<plate_text>", parameters=[PLATE_ID])
+@bp.answers(200, Plate, "The plate, with an ETag (If-None-Match gives 304)")
+@bp.answers(304, description="Not modified")
+@bp.refuses(404, "Not a plate ID, or none issued; with suggestions")
+@bp.refuses(410, "Retired; with the plate its building went to")
 def plate(plate_text: str):
+    """Resolve a plate: address, navigation, culture, police, nearest services."""
     resolution = resolve(plate_text)
     return revalidated(rendered(resolution, "json", render=resolution.to_json), "application/json", request)
 
 
 @bp.get("/nearby")
-def nearby():
-    """Service points near lon/lat as GeoJSON, nearest first; `limit` above the maximum is capped."""
-    args = request.args
-    lon = number(args, "lon", -180, 180)
-    lat = number(args, "lat", -90, 90)
-    radius = number(args, "radius", 0, MAX_RADIUS_M, required=False)
-    limit = min(int(number(args, "limit", 1, math.inf, required=False) or DEFAULT_NEARBY), MAX_NEARBY)  # capped
-    category = args.get("category") or None
-    if category is not None and category not in set(ServiceCategory):
-        raise BadParameterError("category", f"{category!r} is none of {', '.join(ServiceCategory)}")
+@bp.arguments(NearbyQuery, location="query", as_kwargs=True)
+@bp.answers(200, NearbyFeatures, "GeoJSON FeatureCollection, nearest first", content_type="application/geo+json")
+def nearby(lon: float, lat: float, limit: int, category: str | None = None, radius: float | None = None):
+    """Service points near a place, nearest first."""
     found = read_store(lambda engine: nearby_services(engine, lon, lat, limit, radius, category))
     features = [_with_distance(item.service.shown.feature, item.distance_m) for item in found]
     return Response(orjson.dumps({"type": "FeatureCollection", "numberReturned": len(features), "limit": limit,

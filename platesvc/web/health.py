@@ -2,7 +2,8 @@
 
 import ipaddress
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Response, abort, current_app, jsonify, request
+from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,13 +13,25 @@ from platesvc.ops import metrics as metrics_module
 from platesvc.store import migrations
 from platesvc.store.database import db
 from platesvc.store.figures import DatabaseFigures
+from platesvc.web.openapi import BEARER, Blueprint
 from platesvc.web.staff import signed_in_user
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("health", __name__, description="Liveness, readiness and metrics")
+
+
+class Health(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+    schema = fields.String(allow_none=True)
+    expected = fields.String()
+    message = fields.String()
 
 
 @bp.get("/healthz")
+@bp.answers(200, Health, "Up")
+@bp.answers(503, Health, "Database unreachable")
 def healthz():
+    """Liveness and database reachability."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
@@ -27,8 +40,10 @@ def healthz():
 
 
 @bp.get("/readyz")
+@bp.answers(200, Health, "Ready")
+@bp.answers(503, Health, "Database unreachable or schema behind")
 def readyz():
-    """Ready for traffic: the database answers and its schema is at the code's latest migration."""
+    """Readiness: the database answers and its schema is at the code's latest migration."""
     try:
         current = migrations.current_revision(db.engine)
     except SQLAlchemyError:
@@ -41,8 +56,15 @@ def readyz():
 
 
 @bp.get("/metrics")
+@bp.doc(security=[*BEARER, {}])
+@bp.answers(200, {"type": "string"}, "Prometheus text format", content_type="text/plain")
+@bp.refuses(401, "Neither from the metrics network nor with a token")
+@bp.refuses(404, "Metrics are switched off")
 def metrics():
-    """For Prometheus: open to PLATESVC_METRICS_NETWORKS, and to any staff token or session elsewhere."""
+    """Prometheus metrics: requests and latency by route, scans, plates, reports, imports.
+
+    Open to PLATESVC_METRICS_NETWORKS; elsewhere a staff API token is needed.
+    """
     if not current_app.config["METRICS_ENABLED"]:
         abort(404)
     if not _from_metrics_network() and signed_in_user() is None:

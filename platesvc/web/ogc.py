@@ -6,21 +6,31 @@ so following links reads the key index from there however deep the page; with on
 follow the spatial index's order by offset (features.py). A client's own offset still works.
 """
 
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from webargs.fields import DelimitedList
 from werkzeug.exceptions import HTTPException
 
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.maps import features
 from platesvc.web import read_store
+from platesvc.web.openapi import OPENAPI, Blueprint
+from platesvc.web.parameters import Choice, Decimal, Text, Whole
 
-bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+class OgcError(Schema):
+    code = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc", errors=OgcError,
+               description="OGC API - Features: Core, GeoJSON, OpenAPI 3.0")
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
@@ -29,19 +39,122 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 GEOJSON = "application/geo+json"
-ITEMS_PARAMETERS = {"bbox", "bbox-crs", "limit", "offset", "after", "f"}
+COLLECTION_ID = {"in": "path", "name": "collectionId", "example": "services",
+                 "schema": {"type": "string", "enum": list(features.COLLECTIONS)}}
+FEATURE_ID = {"in": "path", "name": "featureId", "example": 1}
 
 
-@bp.get("")
+class BBox(DelimitedList):
+    """minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS84."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Decimal(-180, 180), validate=validate.Length(4, 6),
+                         metadata={"description": "minLon,minLat,maxLon,maxLat (WGS84)",
+                                   "example": [106.2, 38.4, 106.3, 38.5]}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> features.BBox:
+        try:
+            numbers = super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError(f"{value!r}: give minLon,minLat,maxLon,maxLat") from None
+        if len(numbers) == 6:  # with heights, which plates and services do not have
+            numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+        if len(numbers) != 4:
+            raise ValidationError(f"{value!r}: give minLon,minLat,maxLon,maxLat")
+        min_x, min_y, max_x, max_y = numbers
+        if not -90 <= min_y <= max_y <= 90:
+            raise ValidationError(f"{value!r}: longitudes must lie in -180…180 and latitudes in -90…90, "
+                                  "south before north")
+        if min_x > max_x:
+            raise ValidationError(f"{value!r}: a box across the antimeridian is not supported")
+        return min_x, min_y, max_x, max_y
+
+
+class FormatQuery(Schema):
+    f = Choice(["json", "geojson"], fold_case=True, metadata={"description": "The encoding: JSON (GeoJSON)"})
+
+
+class ItemsQuery(FormatQuery):
+    bbox = BBox()
+    bbox_crs = Choice([CRS84], data_key="bbox-crs")
+    limit = Whole(1, cut=features.MAX_LIMIT, load_default=features.DEFAULT_LIMIT)
+    offset = Whole(0, load_default=0)
+    after = Text(metadata={"description": "Without bbox: start after the feature with this id (features then come "
+                                          "in id order); `next` links carry it, so deep pages read the index from "
+                                          "there rather than count to the offset"})
+
+
+def items_query(collection: features.Collection) -> ItemsQuery:
+    """The parameters of a collection's items: the common ones and a filter for each property it is filtered by."""
+    filters = {name: Text(metadata={"description": f"Only features whose {name} equals this"})
+               for name in collection.filterable}
+    error_messages = {"unknown": f"is not a parameter of {collection.id} items; filter by one of "
+                                 f"{', '.join(collection.filterable)}"}
+    return type(f"{collection.id.title()}ItemsQuery", (ItemsQuery,), {**filters, "error_messages": error_messages})()
+
+
+class Link(Schema):
+    href = fields.String(required=True)
+    rel = fields.String(required=True)
+    type = fields.String()
+    title = fields.String()
+
+
+class Landing(Schema):
+    title = fields.String()
+    description = fields.String()
+    links = fields.List(fields.Nested(Link), required=True)
+
+
+class Conformance(Schema):
+    conformsTo = fields.List(fields.String(), required=True)
+
+
+class CollectionInfo(Schema):
+    id = fields.String(required=True)
+    title = fields.String()
+    description = fields.String()
+    itemType = fields.String()
+    crs = fields.List(fields.String())
+    links = fields.List(fields.Nested(Link), required=True)
+    extent = fields.Dict()
+
+
+class Collections(Schema):
+    links = fields.List(fields.Nested(Link), required=True)
+    collections = fields.List(fields.Nested(CollectionInfo), required=True)
+
+
+class FeatureCollection(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    numberMatched = fields.Integer(metadata={"description": "Left out past the limit or "
+                                                           f"{features.MATCH_COUNT_LIMIT} matches, whichever is more"})
+    numberReturned = fields.Integer(required=True)
+    timeStamp = fields.String()
+    links = fields.List(fields.Nested(Link), required=True)
+    features = fields.List(fields.Dict(), required=True)
+
+
+class Feature(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["Feature"]))
+    id = fields.Raw(required=True)
+    geometry = fields.Dict(required=True, allow_none=True)
+    properties = fields.Dict(required=True, allow_none=True)
+    links = fields.List(fields.Nested(Link))
+
+
 @bp.get("/")
-def landing():
+@bp.get("")
+@bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, Landing, "Links to the API definition, conformance, data")
+def landing(**_format):
+    """OGC API - Features landing page."""
     return jsonify({
         "title": "platesvc",
         "description": "Door plates, service points, police beats, culture zones, roads and divisions",
         "links": [
             _link(_url("ogc.landing"), "self", "application/json", "This document"),
-            _link(_url("openapi.openapi_json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0",
-                  "The API definition"),
+            _link(_url("openapi.openapi_json"), "service-desc", OPENAPI, "The API definition"),
             _link(_url("openapi.docs"), "service-doc", "text/html", "The API documentation"),
             _link(_url("ogc.conformance"), "conformance", "application/json", "Conformance classes"),
             _link(_url("ogc.collections"), "data", "application/json", "The feature collections"),
@@ -50,12 +163,18 @@ def landing():
 
 
 @bp.get("/conformance")
-def conformance():
+@bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, Conformance, "Core, GeoJSON, OpenAPI 3.0")
+def conformance(**_format):
+    """The conformance classes met."""
     return jsonify({"conformsTo": CONFORMANCE})
 
 
 @bp.get("/collections")
-def collections():
+@bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, Collections, "Each collection, its extent and links")
+def collections(**_format):
+    """The feature collections."""
     return jsonify({
         "links": [_link(_url("ogc.collections"), "self", "application/json", "The feature collections")],
         "collections": read_store(lambda engine: [_describe(collection, engine)
@@ -63,37 +182,41 @@ def collections():
     })
 
 
-@bp.get("/collections/<collection_id>")
-def collection(collection_id: str):
-    wanted = _collection(collection_id)
+@bp.get("/collections/<collectionId>", parameters=[COLLECTION_ID])
+@bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, CollectionInfo, "The collection")
+@bp.refuses(404, "No such collection")
+def collection(collectionId: str, **_format):
+    """One feature collection."""
+    wanted = _collection(collectionId)
     return jsonify(read_store(lambda engine: _describe(wanted, engine)))
 
 
-@bp.get("/collections/<collection_id>/items")
-def items(collection_id: str):
-    wanted = _collection(collection_id)
-    args = request.args
-    unknown = set(args) - ITEMS_PARAMETERS - set(wanted.filterable)
-    if unknown:
-        name = min(unknown)
-        raise BadParameterError(name, f"is not a parameter of {collection_id} items; filter by one of "
-                                      f"{', '.join(wanted.filterable)}")
-    _check_format(args)
-    limit = min(_integer(args, "limit", features.DEFAULT_LIMIT, low=1, high=10 ** 100),
-                features.MAX_LIMIT)  # cut, not refused
-    offset = _integer(args, "offset", 0, low=0)
+def _items_of(collection: features.Collection):
+    """The view of a collection's items: its own route, so that its filters are its own in the document."""
+    @bp.arguments(items_query(collection), location="query", unknown=RAISE)
+    @bp.answers(200, FeatureCollection, "A page of features, with next/prev links", content_type=GEOJSON)
+    def items(query: dict):
+        return _items(collection, query)
+    items.__doc__ = (f"The {collection.id} ({collection.geometry_type}): a page at a time, by box and by "
+                     f"{', '.join(collection.filterable)}.")
+    return items
+
+
+def _items(wanted: features.Collection, query: dict) -> Response:
+    collection_id = wanted.id
+    limit, offset, bbox = query["limit"], query["offset"], query.get("bbox")
     after = None
-    if "after" in args:
-        after = wanted.parse_key(args["after"])
+    if "after" in query:
+        after = wanted.parse_key(query["after"])
         if after is None:
-            raise BadParameterError("after", f"{args['after']!r} is not the id of a feature of {collection_id}")
-    bbox = _bbox(args)
-    filters = {name: args[name] for name in wanted.filterable if name in args}
+            raise BadParameterError("after", f"{query['after']!r} is not the id of a feature of {collection_id}")
+    filters = {name: query[name] for name in wanted.filterable if name in query}
     config = current_app.config
     page = read_store(lambda engine: features.items(engine, wanted, config, bbox, filters, limit, offset, after))
     items_url = _items_url(collection_id)
     links = [_link(items_url(offset, after), "self", GEOJSON, "This page"),
-             _link(_url("ogc.collection", collection_id=collection_id), "collection",
+             _link(_url("ogc.collection", collectionId=collection_id), "collection",
                    "application/json", "The collection")]
     if page.more:
         links.append(_link(items_url(offset + limit, None if bbox else page.last_key), "next", GEOJSON,
@@ -112,18 +235,27 @@ def items(collection_id: str):
     return Response(orjson.dumps(head), mimetype=GEOJSON)
 
 
-@bp.get("/collections/<collection_id>/items/<feature_id>")
-def item(collection_id: str, feature_id: str):
+for _collection_items in features.COLLECTIONS.values():
+    bp.get(f"/collections/{_collection_items.id}/items", endpoint=f"items_{_collection_items.id}")(
+        _items_of(_collection_items))
+
+
+@bp.get("/collections/<collectionId>/items/<featureId>", parameters=[COLLECTION_ID, FEATURE_ID])
+@bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, Feature, "The Feature", content_type=GEOJSON)
+@bp.refuses(404, "No such collection or feature")
+def item(collectionId: str, featureId: str, **_format):
+    """One feature."""
+    collection_id, feature_id = collectionId, featureId
     wanted = _collection(collection_id)
-    _check_format(request.args)
     config = current_app.config
     feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id))
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
     links = [
-        _link(_url("ogc.item", collection_id=collection_id, feature_id=feature_id), "self",
+        _link(_url("ogc.item", collectionId=collection_id, featureId=feature_id), "self",
               GEOJSON, "This feature"),
-        _link(_url("ogc.collection", collection_id=collection_id), "collection",
+        _link(_url("ogc.collection", collectionId=collection_id), "collection",
               "application/json", "The collection"),
     ]
     return Response(orjson.dumps({**orjson.loads(feature), "links": links}), mimetype=GEOJSON)
@@ -136,8 +268,10 @@ def _domain_error(error: PlatesvcError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    return jsonify(code=error.name.replace(" ", ""), description=error.description), error.code
+def http_error(error: HTTPException):
+    """Also the app's answer under /ogc where no route matched (web/__init__.py)."""
+    return jsonify(code=error.name.replace(" ", ""), description=error.description), error.code, [
+        (name, value) for name, value in error.get_headers() if name != "Content-Type"]
 
 
 def _collection(collection_id: str) -> features.Collection:
@@ -156,9 +290,9 @@ def _describe(collection: features.Collection, engine) -> dict:
         "itemType": "feature",
         "crs": [CRS84],
         "links": [
-            _link(_url("ogc.collection", collection_id=collection.id), "self",
+            _link(_url("ogc.collection", collectionId=collection.id), "self",
                   "application/json", "This collection"),
-            _link(_url("ogc.items", collection_id=collection.id), "items", GEOJSON,
+            _link(_url(f"ogc.items_{collection.id}"), "items", GEOJSON,
                   f"Its features ({collection.geometry_type}); filter by {', '.join(collection.filterable)}"),
         ],
     }
@@ -191,7 +325,7 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
 def _items_url(collection_id: str) -> Callable[..., str]:
     """This request's items URL at another offset, and after a key (the path is built once: the
     links need three)."""
-    path = _url("ogc.items", collection_id=collection_id)
+    path = _url(f"ogc.items_{collection_id}")
     # The client's own query, already escaped, less any offset or key.
     kept = [part for part in request.query_string.decode("ascii", "replace").split("&")
             if part and not part.startswith(("offset=", "after="))]
@@ -201,42 +335,3 @@ def _items_url(collection_id: str) -> Callable[..., str]:
                          + ([f"after={quote(str(after), safe='')}"] if after is not None else []))
         return f"{path}?{query}" if query else path
     return at
-
-
-def _check_format(args) -> None:
-    wanted = args.get("f", "json").lower()
-    if wanted not in ("json", "geojson"):
-        raise BadParameterError("f", f"{wanted!r}: only json (GeoJSON) is offered")
-
-
-def _integer(args, name: str, default: int, low: int, high: int = 2 ** 31 - 1) -> int:
-    text = args.get(name, "").strip()
-    if not text:
-        return default
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        raise BadParameterError(name, f"{text!r} is not a whole number from {low} to {high}")
-    return int(text)
-
-
-def _bbox(args) -> features.BBox | None:
-    text = args.get("bbox")
-    crs = args.get("bbox-crs", CRS84)
-    if crs != CRS84:
-        raise BadParameterError("bbox-crs", f"only {CRS84} (longitude, latitude in WGS84) is offered")
-    if text is None:
-        return None
-    try:
-        numbers = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise BadParameterError("bbox", f"{text!r}: give minLon,minLat,maxLon,maxLat") from None
-    if len(numbers) == 6:  # with heights, which plates and services do not have
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise BadParameterError("bbox", f"{text!r}: give minLon,minLat,maxLon,maxLat")
-    min_x, min_y, max_x, max_y = numbers
-    if not (-180 <= min_x <= 180 and -180 <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
-        raise BadParameterError("bbox", f"{text!r}: longitudes must lie in -180…180 and latitudes in -90…90, "
-                                        "south before north")
-    if min_x > max_x:
-        raise BadParameterError("bbox", f"{text!r}: a box across the antimeridian is not supported")
-    return min_x, min_y, max_x, max_y

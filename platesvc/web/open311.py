@@ -11,8 +11,10 @@ gives every field but the description and the photo URL.
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
+from webargs.fields import DelimitedList
 from werkzeug.exceptions import HTTPException
 
 from platesvc.errors import (
@@ -27,15 +29,31 @@ from platesvc.errors import (
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import accounts
-from platesvc.staff.reports import CLOSED, Place, display_ticket, parse_ticket, submit_report
+from platesvc.staff.reports import (
+    CLOSED,
+    EXAMPLE_TICKET,
+    MAX_DESCRIPTION,
+    Place,
+    display_ticket,
+    parse_ticket,
+    submit_report,
+)
 from platesvc.store.database import db
 from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User, as_utc
 from platesvc.store.spatial import district_containing
 from platesvc.web import resolve
 from platesvc.web.i18n import MESSAGES, STAFF
-from platesvc.web.parameters import fields, number
+from platesvc.web.openapi import Blueprint
+from platesvc.web.parameters import Choice, Decimal, Form, Moment, Text
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+class Open311Error(Schema):
+    code = fields.Integer(required=True)
+    description = fields.String(required=True)
+
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2", errors=Open311Error(many=True),
+               description="Open311 GeoReport v2: residents' reports for the city's 12345 system")
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
 DESCRIPTIONS = {
@@ -46,10 +64,101 @@ DESCRIPTIONS = {
 }
 
 
-def _check_jurisdiction(values) -> None:
-    given = values.get("jurisdiction_id")
+def _served(given: str) -> None:
     if given and given != current_app.config["OPEN311_JURISDICTION"]:
-        raise BadParameterError("jurisdiction_id", f"this endpoint serves {current_app.config['OPEN311_JURISDICTION']}")
+        raise ValidationError(f"this endpoint serves {current_app.config['OPEN311_JURISDICTION']}")
+
+
+def _web_address(given: str) -> None:
+    if given.strip() and not given.strip().lower().startswith(("https://", "http://")):
+        raise ValidationError("must be an http(s) URL")
+
+
+class Ticket(Text):
+    """A report's ticket, in any spelling a resident might read it out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"example": EXAMPLE_TICKET, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        try:
+            return parse_ticket(super()._deserialize(value, attr, data, **kwargs))
+        except NotFoundError as error:
+            raise ValidationError(error.message) from error
+
+
+class Jurisdiction(Form):
+    jurisdiction_id = Text(validate=_served, metadata={"setting": "OPEN311_JURISDICTION", "description":
+                                                       "Optional; this endpoint serves one jurisdiction"})
+
+
+class Keyed(Jurisdiction):
+    api_key = Text(metadata={"description": "A staff API token: with it, descriptions and photo links are included"})
+
+
+class RequestsQuery(Keyed):
+    service_request_id = DelimitedList(Ticket(), metadata={"description": "Tickets, comma-separated"})
+    service_code = DelimitedList(Choice(ReportKind))
+    start_date = Moment()
+    end_date = Moment()
+    status = DelimitedList(Choice(["open", "closed"]), metadata={"description": "open, closed or both"})
+
+
+class NewRequest(Keyed):
+    """A report; the personal fields GeoReport allows (email, phone, names, device and account) are dropped."""
+
+    service_code = Choice(ReportKind, required=True)
+    address_id = Text(metadata={"description": "A plate ID"})
+    lat = Decimal(-90, 90)
+    long = Decimal(-180, 180)
+    address_string = Text(validate=validate.Length(max=500))
+    description = Text(validate=validate.Length(max=MAX_DESCRIPTION))
+    media_url = Text(validate=_web_address)
+
+
+class Open311Service(Schema):
+    service_code = fields.String(required=True)
+    service_name = fields.String(required=True)
+    description = fields.String()
+    metadata = fields.Boolean()
+    type = fields.String()
+    keywords = fields.String()
+    group = fields.String()
+
+
+class Open311Definition(Schema):
+    service_code = fields.String(required=True)
+    attributes = fields.List(fields.Dict(), required=True)
+
+
+class Open311Request(Schema):
+    service_request_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
+    status_notes = fields.String(allow_none=True)
+    service_name = fields.String()
+    service_code = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    agency_responsible = fields.String(allow_none=True)
+    service_notice = fields.String(allow_none=True)
+    requested_datetime = fields.String(required=True)
+    updated_datetime = fields.String()
+    expected_datetime = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    address_id = fields.String(allow_none=True)
+    zipcode = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    long = fields.Float(allow_none=True)
+    media_url = fields.String(allow_none=True)
+
+
+class Open311Received(Schema):
+    service_request_id = fields.String(required=True)
+    service_notice = fields.String()
+    account_id = fields.String(allow_none=True)
+
+
+SERVICE_CODE = {"in": "path", "name": "service_code", "example": "plate_damaged"}
+REQUEST_ID = {"in": "path", "name": "service_request_id", "example": EXAMPLE_TICKET}
 
 
 def _key_user(values) -> User | None:
@@ -62,17 +171,21 @@ def _key_user(values) -> User | None:
 
 
 @bp.get("/services.json")
-def services():
-    _check_jurisdiction(request.args)
+@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.answers(200, Open311Service(many=True), "The kinds of report taken")
+def services(**_jurisdiction):
+    """The kinds of report taken."""
     names = MESSAGES["zh"]["report_kinds"]
     return jsonify([{"service_code": kind.value, "service_name": STAFF["report_kinds"][kind], "description":
                      f"{names[kind]}：{DESCRIPTIONS[kind]}", "metadata": False, "type": "realtime",
                      "keywords": "门牌,二维码", "group": "门牌"} for kind in ReportKind])
 
 
-@bp.get("/services/<service_code>.json")
-def service_definition(service_code: str):
-    _check_jurisdiction(request.args)
+@bp.get("/services/<service_code>.json", parameters=[SERVICE_CODE])
+@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.answers(200, Open311Definition, "The definition")
+def service_definition(service_code: str, **_jurisdiction):
+    """A service's definition (no extra attributes)."""
     _kind(service_code)
     return jsonify({"service_code": service_code, "attributes": []})
 
@@ -84,7 +197,7 @@ def _kind(code: str | None) -> ReportKind:
         raise BadParameterError("service_code", f"{code!r} is none of {', '.join(ReportKind)}") from None
 
 
-def _place(values) -> Place:
+def _place(values: dict) -> Place:
     """Where the report is about: the plate named as address_id, else lat/long, else the address text."""
     if values.get("address_id"):
         try:
@@ -92,8 +205,8 @@ def _place(values) -> Place:
         except (UnknownPlateError, RetiredPlateError) as error:
             raise BadParameterError("address_id", error.message) from error
         return Place(document["id"], *document["location"]["wgs84"], document["address"]["full"])
-    lat, lon = number(values, "lat", -90, 90, required=False), number(values, "long", -180, 180, required=False)
-    address = (values.get("address_string") or "").strip()[:500] or None
+    lat, lon = values.get("lat"), values.get("long")
+    address = (values.get("address_string") or "").strip() or None
     if (lat is None) != (lon is None):
         raise BadParameterError("lat" if lat is None else "long", "give lat and long together")
     if lat is not None and district_containing(db.session, lon, lat) is None:
@@ -104,19 +217,20 @@ def _place(values) -> Place:
 
 
 @bp.post("/requests.json")
-def create_request():
-    values = fields(request)
-    _check_jurisdiction(values)
+@bp.arguments(NewRequest, location="json_or_form")
+@bp.answers(201, Open311Received(many=True), "Received")
+@bp.refuses(403, "No api_key, or a wrong one")
+@bp.refuses(429, "Too many requests from this client; Retry-After says when to try again")
+def create_request(values: dict):
+    """Submit a report (api_key required; personal fields are dropped)."""
     user = _key_user(values)
     if user is None:
         raise AuthenticationError("an api_key is required to submit a request")
-    kind = _kind(values.get("service_code"))
-    media_url = (values.get("media_url") or "").strip() or None
-    if media_url and not media_url.lower().startswith(("https://", "http://")):
-        raise BadParameterError("media_url", "must be an http(s) URL")
     try:
-        report = submit_report(db.session, audit.Actor(f"open311 ({user.username})", user.id), kind, _place(values),
-                               values.get("description"), media_url=media_url, source=f"open311:{user.username}"[:32])
+        report = submit_report(db.session, audit.Actor(f"open311 ({user.username})", user.id),
+                               ReportKind(values["service_code"]), _place(values), values.get("description"),
+                               media_url=(values.get("media_url") or "").strip() or None,
+                               source=f"open311:{user.username}"[:32])
     except DataError as error:
         db.session.rollback()
         raise BadParameterError("description", error.message) from error
@@ -126,59 +240,42 @@ def create_request():
 
 
 @bp.get("/requests.json")
-def list_requests():
-    _check_jurisdiction(request.args)
-    full = _key_user(request.args) is not None
+@bp.arguments(RequestsQuery, location="query")
+@bp.answers(200, Open311Request(many=True), "Requests, newest first")
+@bp.refuses(403, "A wrong api_key")
+def list_requests(asked: dict):
+    """Reports by ticket, or by date, kind and status (the last 90 days by default)."""
+    full = _key_user(asked) is not None
     query = select(ResidentReport)
-    if request.args.get("service_request_id"):
-        query = query.where(ResidentReport.ticket.in_(_tickets(request.args["service_request_id"])))
+    if asked.get("service_request_id"):
+        query = query.where(ResidentReport.ticket.in_(asked["service_request_id"][:MAX_REQUESTS]))
     else:
-        end = _moment("end_date") or datetime.now(UTC)
-        start = _moment("start_date") or end - timedelta(days=DEFAULT_DAYS)
+        end = asked.get("end_date") or datetime.now(UTC)
+        start = asked.get("start_date") or end - timedelta(days=DEFAULT_DAYS)
         query = query.where(ResidentReport.created_at >= start, ResidentReport.created_at <= end)
-        if request.args.get("service_code"):
-            kinds = [_kind(code).value for code in request.args["service_code"].split(",")]
-            query = query.where(ResidentReport.kind.in_(kinds))
-        if request.args.get("status"):
-            query = query.where(ResidentReport.status.in_(_statuses(request.args["status"])))
+        if asked.get("service_code"):
+            query = query.where(ResidentReport.kind.in_(asked["service_code"]))
+        if asked.get("status"):
+            chosen = set(asked["status"])
+            query = query.where(ResidentReport.status.in_(
+                [s.value for s in ReportStatus if ("closed" if s in CLOSED else "open") in chosen]))
     reports = db.session.scalars(query.order_by(ResidentReport.created_at.desc()).limit(MAX_REQUESTS))
     return jsonify([_request(report, full) for report in reports])
 
 
-@bp.get("/requests/<service_request_id>.json")
-def one_request(service_request_id: str):
-    _check_jurisdiction(request.args)
-    full = _key_user(request.args) is not None
+@bp.get("/requests/<service_request_id>.json", parameters=[REQUEST_ID])
+@bp.arguments(Keyed, location="query")
+@bp.answers(200, Open311Request(many=True), "The request")
+@bp.refuses(403, "A wrong api_key")
+@bp.refuses(404, "No such report")
+def one_request(asked: dict, service_request_id: str):
+    """One report."""
+    full = _key_user(asked) is not None
     ticket = parse_ticket(service_request_id)
     report = db.session.scalar(select(ResidentReport).where(ResidentReport.ticket == ticket))
     if report is None:
         return _errors(404, f"no request {service_request_id}")
     return jsonify([_request(report, full)])
-
-
-def _tickets(text: str) -> list[str]:
-    try:
-        return [parse_ticket(part) for part in text.split(",")[:MAX_REQUESTS]]
-    except NotFoundError as error:
-        raise BadParameterError("service_request_id", error.message) from error
-
-
-def _statuses(text: str) -> list[str]:
-    chosen = {part.strip() for part in text.split(",") if part.strip()}
-    if not chosen <= {"open", "closed"}:
-        raise BadParameterError("status", "open, closed or both")
-    return [s.value for s in ReportStatus if ("closed" if s in CLOSED else "open") in chosen]
-
-
-def _moment(name: str) -> datetime | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadParameterError(name, f"{text!r} is not a W3C date-time such as 2026-12-01T09:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def _request(report: ResidentReport, full: bool) -> dict:

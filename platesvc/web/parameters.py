@@ -1,41 +1,163 @@
-"""Request parameters read the one way: anything malformed or out of range is a 400 that names it."""
+"""Request parameters, declared once as marshmallow schemas: webargs reads them, flask-smorest documents them.
+
+Anything malformed or out of range is a BadParameterError naming the parameter: a 400 that each
+API answers in its own shape (OGC, Open311, ours).
+"""
 
 import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from platesvc.errors import BadParameterError
 
-
-def number(values, name: str, low: float, high: float, required: bool = True) -> float | None:
-    """`values[name]` (a query, a form or a JSON object) as a number within low..high; None when absent."""
-    given = values.get(name)
-    text = "" if given is None else str(given).strip()
-    if not text:
-        if required:
-            raise BadParameterError(name, "is required")
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadParameterError(name, f"{text!r} is not a number") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
-        raise BadParameterError(name, f"must be {bounds}")
-    return value
+# What a Chinese keyboard types in full width: digits, signs and the point, as their ASCII selves.
+FULL_WIDTH = str.maketrans({chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
 
 
-def fields(request) -> dict[str, str]:
-    """A form's fields, or a JSON object's, each as text: some clients send one, some the other.
+class Parser(FlaskParser):
+    """webargs' Flask parser, refusing as the rest of the service does."""
 
-    :raises BadParameterError: a body that is JSON but no object, or a field neither text nor a number.
-    """
-    if request.form:
-        return request.form.to_dict()
-    body = request.get_json(silent=True)
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise BadParameterError("body", "send a form or a JSON object")
-    for name, value in body.items():
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise BadParameterError(str(name), "must be text or a number")
-    return {str(name): str(value) for name, value in body.items()}
+    DEFAULT_VALIDATION_STATUS = 400
+    # A body's stray keys are left to each schema (Open311 drops personal fields; the staff API refuses typos).
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "json": None, "form": None,
+                                   "json_or_form": None}
+
+    def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
+        name, message = _first_problem(error.messages)
+        raise BadParameterError(name, message)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise BadParameterError("body", "is not valid JSON")
+
+    def pre_load(self, location_data, *, schema, req, location):
+        """A form's or a query's blank field is one not given (a page's empty box, `?limit=`)."""
+        if location not in ("query", "querystring", "form"):
+            return location_data
+        return {name: location_data[name] for name in location_data
+                if not (isinstance(location_data[name], str) and not location_data[name].strip())}
+
+    def load_json(self, req, schema):
+        """The JSON body; a body that is not JSON is refused rather than read as empty."""
+        body = super().load_json(req, schema)
+        if body is core.missing:
+            raise BadParameterError("body", "send a JSON object (Content-Type: application/json)")
+        return body
+
+    def load_json_or_form(self, req, schema):
+        return self.load_json(req, schema) if is_json_request(req) else self.load_form(req, schema)
+
+
+parser = Parser()
+
+
+def parse(schema: Schema, location: str) -> dict:
+    """The request's parameters at `location` ("query", "form", "json"…) as `schema` reads them."""
+    return parser.parse(schema, location=location)
+
+
+class Form(Schema):
+    """A page's form or query, of which a view reads some fields (the rest are read elsewhere, or ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _first_problem(messages) -> tuple[str, str]:
+    """The first parameter named in marshmallow's nested messages ({location: {name: [message]}}), and why."""
+    location, problems = next(iter(messages.items()))
+    if isinstance(problems, list):
+        return "body" if location in ("json", "json_or_form") else location, _sentence(problems)
+    name, why = next(iter(problems.items()))
+    while isinstance(why, dict):  # a list's item: {index: [message]}
+        why = next(iter(why.values()))
+    return ("body" if name == "_schema" else str(name)), _sentence(why)
+
+
+def _sentence(why) -> str:
+    return str(why[0] if isinstance(why, list) and why else why)
+
+
+class Whole(fields.Integer):
+    """A whole number in digits from `low` to `high`; with `cut`, a larger one is taken as `cut`, not refused."""
+
+    def __init__(self, low: int = 0, high: int = 2 ** 31 - 1, *, cut: int | None = None, **kwargs):
+        self.low, self.high, self.cut = low, (10 ** 100 if cut is not None else high), cut
+        metadata = kwargs.pop("metadata", {})
+        if cut is not None:
+            metadata = {"maximum": cut, "description": f"Larger values are taken as {cut}", **metadata}
+        super().__init__(validate=validate.Range(low, None if cut is not None else high), metadata=metadata,
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        text = value.translate(FULL_WIDTH).strip() if isinstance(value, str) else value
+        if isinstance(text, bool) or not isinstance(text, str | int) or (
+                isinstance(text, str) and not (text.isascii() and text.isdigit())):
+            raise ValidationError(f"{value!r} is not a whole number from {self.low} to {self.high}")
+        number = int(text)
+        if not self.low <= number <= self.high:
+            raise ValidationError(f"{value!r} is not a whole number from {self.low} to {self.high}")
+        return number if self.cut is None else min(number, self.cut)
+
+
+class Decimal(fields.Float):
+    """A finite number from `low` to `high`, in ASCII or full-width digits."""
+
+    def __init__(self, low: float, high: float, **kwargs):
+        self.low, self.high = low, high
+        super().__init__(validate=validate.Range(low, None if high == math.inf else high), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> float:
+        text = value.translate(FULL_WIDTH).strip() if isinstance(value, str) else value
+        try:
+            if isinstance(text, bool) or isinstance(text, str) and not text.isascii():
+                raise ValueError
+            number = float(text)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{value!r} is not a number") from None
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            bounds = f"at least {self.low:g}" if self.high == math.inf else f"between {self.low:g} and {self.high:g}"
+            raise ValidationError(f"must be {bounds}")
+        return number
+
+
+class Text(fields.String):
+    """Text; a number sent for it (a JSON client's plate ID) is taken as its digits."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValidationError("must be text or a number")
+        return value
+
+
+class Choice(Text):
+    """One of `choices`, as written (or, with fold_case, in any case)."""
+
+    def __init__(self, choices, *, fold_case: bool = False, **kwargs):
+        self.choices, self.fold_case = [str(choice) for choice in choices], fold_case
+        super().__init__(validate=validate.OneOf(self.choices, error="{input!r} is none of {choices}"), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        return text.lower() if self.fold_case else text
+
+
+class Moment(Text):
+    """An ISO 8601 / W3C date-time; one without an offset is in the city's time zone."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"format": "date-time", **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{text!r} is not a W3C date-time such as 2026-12-01T09:00:00+08:00") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))

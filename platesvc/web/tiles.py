@@ -1,12 +1,14 @@
 """Vector tiles and a TileJSON document per layer, for MapLibre, Leaflet and QGIS."""
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
+from marshmallow import Schema, fields
 
 from platesvc.maps import features, tiles
 from platesvc.web import read_store, worker
 from platesvc.web.caching import revalidated, tagged
+from platesvc.web.openapi import Blueprint
 
-bp = Blueprint("tiles", __name__, url_prefix="/tiles")
+bp = Blueprint("tiles", __name__, url_prefix="/tiles", description="Vector tiles and TileJSON")
 
 MVT = "application/vnd.mapbox-vector-tile"
 # A map pans over the same tiles again and again; a minute old is fresh enough, and the
@@ -14,8 +16,32 @@ MVT = "application/vnd.mapbox-vector-tile"
 TILE_CACHE = "public, max-age=60"
 
 
-@bp.get("/<layer_name>/<int:z>/<int:x>/<int:y>.mvt")
+LAYER = {"in": "path", "name": "layer_name", "example": "roads",
+         "schema": {"type": "string", "enum": list(tiles.LAYERS)}}
+
+
+class TileJson(Schema):
+    tilejson = fields.String(required=True)
+    name = fields.String()
+    description = fields.String()
+    scheme = fields.String()
+    tiles = fields.List(fields.String(), required=True)
+    minzoom = fields.Integer()
+    maxzoom = fields.Integer()
+    bounds = fields.List(fields.Float())
+    center = fields.List(fields.Float())
+    vector_layers = fields.List(fields.Dict(), required=True)
+
+
+@bp.get("/<layer_name>/<int:z>/<int:x>/<int:y>.mvt", parameters=[
+    LAYER, *({"in": "path", "name": name, "example": example} for name, example in (("z", 8), ("x", 203), ("y", 98)))])
+@bp.answers(200, {"type": "string", "format": "binary"}, "The tile (Cache-Control max-age=60, ETag)",
+            content_type=MVT)
+@bp.answers(204, description="Nothing in this tile")
+@bp.answers(304, description="Not modified")
+@bp.refuses(404, "No such layer or tile, or outside the layer's zoom levels")
 def tile(layer_name: str, z: int, x: int, y: int):
+    """A Mapbox Vector Tile (2.1) of plates, services, police beats or roads."""
     layer = tiles.layer_named(layer_name)
     cache = worker().tiles
     data = read_store(lambda engine: cache.tile(engine, layer, z, x, y))
@@ -24,8 +50,11 @@ def tile(layer_name: str, z: int, x: int, y: int):
     return revalidated(tagged(data), MVT, request, cache_control=TILE_CACHE)
 
 
-@bp.get("/<layer_name>.json")
+@bp.get("/<layer_name>.json", parameters=[LAYER])
+@bp.answers(200, TileJson, "TileJSON 3.0")
+@bp.refuses(404, "No such layer")
 def tilejson(layer_name: str):
+    """TileJSON 3.0 for a tile layer."""
     layer = tiles.layer_named(layer_name)
     template = url_for("tiles.tile", layer_name=layer.name, z=0, x=0, y=0, _external=True)
     template = template.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")

@@ -1,14 +1,6 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from platesvc.errors import RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
@@ -16,9 +8,28 @@ from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
 from platesvc.web.caching import Tagged, revalidated, tagged
-from platesvc.web.i18n import MESSAGES, choose_language, distance_text
+from platesvc.web.i18n import LANGUAGES, MESSAGES, choose_language, distance_text
+from platesvc.web.openapi import HTML, PLATE_ID, Blueprint
+from platesvc.web.parameters import Form, Text
 
-bp = Blueprint("pages", __name__)
+bp = Blueprint("pages", __name__, errors=HTML, errors_type="text/html",
+               description="The pages residents open from a plate's QR code")
+# Read by choose_language on every page (a language it does not have falls back, as Accept-Language does).
+LANG = {"in": "query", "name": "lang", "schema": {"type": "string", "enum": list(LANGUAGES)},
+        "description": "Language; otherwise Accept-Language, then Chinese"}
+
+
+def resident_page(*answers):
+    """Document a resident page: its `lang` and the pages it answers with, [(status, description)]."""
+    def decorate(view):
+        for status, description in answers:
+            view = bp.page(status, description)(view)
+        return bp.doc(parameters=[LANG])(view)
+    return decorate
+
+
+class LookUp(Form):
+    typed = Text(data_key="id", load_default="", metadata={"description": "A plate ID as typed"})
 
 
 def render_page(template: str, status: int = 200, **context):
@@ -41,8 +52,11 @@ def _display(canonical: str) -> str:
 
 
 @bp.get("/p/<plate_text>")
-@bp.get("/P/<plate_text>")
+@bp.get("/P/<plate_text>", parameters=[PLATE_ID])
+@resident_page((200, "The page"), (404, "Not found, offering plates one character away"), (410, "Retired"))
+@bp.answers(304, description="Not modified")
 def plate(plate_text: str):
+    """The resident page a plate's QR code opens (also /p/)."""
     resolution = resolve(plate_text)
     plate_id = resolution.plate_id.canonical
     worker().scans.record(plate_id)
@@ -58,9 +72,10 @@ def plate(plate_text: str):
 
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
-@bp.get("/P/<plate_text>/to/<int:service_id>")
+@bp.get("/P/<plate_text>/to/<int:service_id>", parameters=[PLATE_ID])
+@resident_page((200, "The links"), (404, "No such plate or service point"), (410, "Retired"))
 def route_to_service(plate_text: str, service_id: int):
-    """A service point's page of navigation links, one per map app."""
+    """Links into each map app for one service point (also /p/)."""
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
@@ -68,6 +83,7 @@ def route_to_service(plate_text: str, service_id: int):
 
 
 @bp.get("/map")
+@resident_page((200, "The map"))
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
     return map_page(url_for("pages.plate", plate_text="PLATE"))
@@ -81,9 +97,12 @@ def map_page(plate_link: str):
 
 
 @bp.get("/p/")
-def look_up():
+@resident_page()
+@bp.arguments(LookUp, location="query", as_kwargs=True)
+@bp.answers(302, description="To the plate's page")
+def look_up(typed: str):
     """The 404 page's form: a typed ID goes to its plate page."""
-    typed = request.args.get("id", "").strip()
+    typed = typed.strip()
     lang = request.args.get("lang")
     return redirect(url_for("pages.plate", plate_text=typed or "-", lang=lang))
 

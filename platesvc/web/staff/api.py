@@ -3,35 +3,117 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify
+from marshmallow import Schema, fields, validate
 
-from platesvc.errors import BadParameterError
 from platesvc.registry import lifecycle
 from platesvc.scan import counts
 from platesvc.staff import accounts, plate_records, reports
 from platesvc.store.database import db
-from platesvc.store.models import AuditEvent, ResidentReport, Role, as_utc
+from platesvc.store.models import AuditEvent, PlateStatus, ReportKind, ReportStatus, ResidentReport, Role, as_utc
+from platesvc.web.openapi import BEARER, PLATE_ID, TICKET, Blueprint
+from platesvc.web.parameters import Choice, Text
 from platesvc.web.staff import actor, requires, signed_in_user
 from platesvc.web.staff.reports import VIEWS
 
-bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
+bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff",
+               description="For staff's scripts: send Authorization: Bearer <token>")
 STATISTICS_DAYS = 30
 
 
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadParameterError("body", "send a JSON object (Content-Type: application/json)")
-    return body
+def staff_only(role: Role):
+    """`requires(role)` of a token's user, documented: the security scheme and its two refusals."""
+    def decorate(view):
+        guarded = requires(role)(view)
+        for document in (bp.doc(security=BEARER), bp.refuses(401, "No API token, or not a current one"),
+                         bp.refuses(403, f"The token's user has a lower role than {role.value}")):
+            guarded = document(guarded)
+        return guarded
+    return decorate
 
 
-def _text(body: dict, name: str, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise BadParameterError(name, "must be a string" + (" and is required" if required else ""))
-    return value
+class Body(Schema):
+    """A JSON object of the fields named here, and no others (a misspelt one is refused, not ignored)."""
+
+    error_messages = {"unknown": "is not a field of this request", "type": "send a JSON object"}
+
+
+class StatusChange(Body):
+    status = Choice(PlateStatus, required=True)
+    reason = Text()
+    merged_into = Text(metadata={"description": "With retired: the plate it joined"})
+
+
+class BulkStatusChange(Body):
+    status = Choice(PlateStatus, required=True)
+    reason = Text()
+    plates = fields.List(Text(), required=True, validate=validate.Length(min=1))
+
+
+class ReportChange(Body):
+    status = Choice(ReportStatus)
+    assignee = Text(allow_none=True, metadata={"description": "A username, or null for no one"})
+    public_notes = Text()
+    reason = Text()
+
+
+class ReportsQuery(Schema):
+    show = Choice(VIEWS, load_default="open")
+    kind = Choice(ReportKind)
+
+
+class StaffUser(Schema):
+    username = fields.String(required=True)
+    display_name = fields.String(allow_none=True)
+    role = fields.String(required=True)
+
+
+class PlateRecord(Schema):
+    id = fields.String(required=True)
+    display_id = fields.String()
+    status = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    next_statuses = fields.List(fields.String())
+    history = fields.List(fields.Dict(), required=True)
+    prints = fields.List(fields.Dict())
+    scans = fields.Dict(keys=fields.String(), values=fields.Integer())
+    reports = fields.List(fields.String())
+
+
+class StatusChanged(Schema):
+    id = fields.String(required=True)
+    previous = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class BulkChanged(Schema):
+    status = fields.String()
+    changed = fields.List(fields.String(), required=True)
+    unchanged = fields.List(fields.String(), required=True)
+    refused = fields.List(fields.Dict(), required=True)
+
+
+class StaffReport(Schema):
+    ticket = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    plate_id = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    latitude = fields.Float(allow_none=True)
+    description = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    public_notes = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+
+
+class Statistics(Schema):
+    plates = fields.Dict(required=True)
+    reports = fields.Dict(required=True)
+    scans_by_day = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    quiet_installed_plates = fields.Integer()
 
 
 def _moment(moment) -> str | None:
@@ -52,14 +134,18 @@ def _report(report: ResidentReport) -> dict:
 
 
 @bp.get("/me")
-@requires(Role.VIEWER)
+@staff_only(Role.VIEWER)
+@bp.answers(200, StaffUser, "Who the token belongs to")
 def me():
+    """The token's user and role."""
     user = signed_in_user()
     return jsonify(username=user.username, display_name=user.display_name, role=user.role)
 
 
-@bp.get("/plates/<plate_text>")
-@requires(Role.VIEWER)
+@bp.get("/plates/<plate_text>", parameters=[PLATE_ID])
+@staff_only(Role.VIEWER)
+@bp.answers(200, PlateRecord, "The record")
+@bp.refuses(404, "No such plate")
 def plate(plate_text: str):
     """A plate's record: status, address, whole history, prints and recent scans."""
     record = plate_records.plate_record(db.session, current_app.config,
@@ -73,62 +159,69 @@ def plate(plate_text: str):
                    reports=[reports.display_ticket(r.ticket) for r in record.reports])
 
 
-@bp.post("/plates/<plate_text>/status")
-@requires(Role.OPERATOR)
-def change_status(plate_text: str):
-    """{"status": "installed", "reason": "…", "merged_into": "<plate ID>"}: one plate moves on."""
-    body = _body()
+@bp.post("/plates/<plate_text>/status", parameters=[PLATE_ID])
+@staff_only(Role.OPERATOR)
+@bp.arguments(StatusChange)
+@bp.answers(200, StatusChanged, "Changed")
+@bp.refuses(404, "No such plate")
+@bp.refuses(409, "Not a transition from its status")
+@bp.refuses(422, "No reason where one is required")
+def change_status(body: dict, plate_text: str):
+    """Move a plate on in its life (operator)."""
     plate = lifecycle.find_plate(db.session, plate_text)
-    other = _text(body, "merged_into")
+    other = body.get("merged_into")
     before = plate.status
-    lifecycle.change_plate_status(db.session, plate, _text(body, "status", required=True), actor(),
-                                  _text(body, "reason"), lifecycle.find_plate(db.session, other) if other else None)
+    lifecycle.change_plate_status(db.session, plate, body["status"], actor(), body.get("reason"),
+                                  lifecycle.find_plate(db.session, other) if other else None)
     db.session.commit()
     return jsonify(id=plate.id, previous=before, status=plate.status)
 
 
 @bp.post("/plates/status")
-@requires(Role.OPERATOR)
-def change_many():
-    """{"status": "installed", "plates": ["640104-0A3KX-D", …], "reason": "…"}: all that can move, in one go."""
-    body = _body()
-    listed = body.get("plates")
-    if not isinstance(listed, list) or not all(isinstance(text, str) for text in listed) or not listed:
-        raise BadParameterError("plates", "must be a non-empty list of plate IDs")
-    report = lifecycle.change_many(db.session, list(enumerate(listed, start=1)), _text(body, "status", required=True),
-                                   actor(), _text(body, "reason"))
+@staff_only(Role.OPERATOR)
+@bp.arguments(BulkStatusChange)
+@bp.answers(200, BulkChanged, "What changed, and each plate refused with its reason")
+@bp.refuses(422, "No reason where one is required")
+def change_many(body: dict):
+    """Move many plates (say, a day's installations) at once: all that can move (operator)."""
+    report = lifecycle.change_many(db.session, list(enumerate(body["plates"], start=1)), body["status"], actor(),
+                                   body.get("reason"))
     db.session.commit()
     return jsonify(status=report.status, changed=report.changed, unchanged=report.unchanged,
                    refused=[{"item": row, "plate": text, "reason": reason} for row, text, reason in report.refused])
 
 
 @bp.get("/reports")
-@requires(Role.VIEWER)
-def report_queue():
-    show = request.args.get("show", "open")
-    if show not in VIEWS:
-        raise BadParameterError("show", f"one of {', '.join(VIEWS)}")
-    return jsonify([_report(report) for report in reports.queue(db.session, VIEWS[show], request.args.get("kind"))])
+@staff_only(Role.VIEWER)
+@bp.arguments(ReportsQuery, location="query", as_kwargs=True)
+@bp.answers(200, StaffReport(many=True), "Reports")
+def report_queue(show: str, kind: str | None = None):
+    """Residents' reports, the longest waiting first (viewer)."""
+    return jsonify([_report(report) for report in reports.queue(db.session, VIEWS[show], kind)])
 
 
-@bp.post("/reports/<ticket>")
-@requires(Role.OPERATOR)
-def update_report(ticket: str):
-    """{"status": …, "assignee": "<username>" or null, "public_notes": …, "reason": …}, each optional."""
-    body = _body()
+@bp.post("/reports/<ticket>", parameters=[TICKET])
+@staff_only(Role.OPERATOR)
+@bp.arguments(ReportChange)
+@bp.answers(200, StaffReport, "The report now")
+@bp.refuses(404, "No such report or user")
+@bp.refuses(422, "Closed without an answer")
+def update_report(body: dict, ticket: str):
+    """Assign, answer or close a report; each field is optional (operator)."""
     found = reports.find_report(db.session, ticket)
     assignee = False
     if "assignee" in body:
-        name = _text(body, "assignee")
+        name = body["assignee"]
         assignee = accounts.find_user(db.session, name) if name else None
-    reports.update_report(db.session, actor(), found, status=_text(body, "status"), assignee=assignee,
-                          public_notes=_text(body, "public_notes"), reason=_text(body, "reason"))
+    reports.update_report(db.session, actor(), found, status=body.get("status"), assignee=assignee,
+                          public_notes=body.get("public_notes"), reason=body.get("reason"))
     db.session.commit()
     return jsonify(_report(found))
 
 
 @bp.get("/statistics")
-@requires(Role.VIEWER)
+@staff_only(Role.VIEWER)
+@bp.answers(200, Statistics, "The figures")
 def statistics():
     """Plates by status, reports by status, scans per day over 30 days, installed plates gone quiet."""
     today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()

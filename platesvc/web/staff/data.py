@@ -6,16 +6,21 @@ from platesvc.reference import edits
 from platesvc.reference.edits import ServiceFields
 from platesvc.store.database import db
 from platesvc.store.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
-from platesvc.web.parameters import number
+from platesvc.web.parameters import Decimal, Form, parse
 from platesvc.web.staff import actor, page, requires
 
 bp = Blueprint("data", __name__)
 
 
+class ServicePlace(Form):
+    longitude = Decimal(-180, 180, required=True)
+    latitude = Decimal(-90, 90, required=True)
+
+
 def _service_fields() -> ServiceFields:
-    form = request.form
+    form, place = request.form, parse(ServicePlace(), "form")
     return ServiceFields(form.get("name", ""), form.get("category", ""), form.get("phone"), form.get("hours"),
-                         number(form, "longitude", -180, 180), number(form, "latitude", -90, 90))
+                         place["longitude"], place["latitude"])
 
 
 @bp.get("/services")

@@ -14,7 +14,7 @@ from platesvc.scan import counts
 from platesvc.staff import plate_records, reports
 from platesvc.store.database import db
 from platesvc.store.models import PlateStatus, Role
-from platesvc.web.parameters import number
+from platesvc.web.parameters import Form, Whole, parse
 from platesvc.web.resident.pages import map_page
 from platesvc.web.staff import actor, page, requires, uploaded_file
 
@@ -40,11 +40,15 @@ def dashboard():
                 events=recent(db.session, limit=20))
 
 
+class QuietQuery(Form):
+    days = Whole(1, 3660, load_default=QUIET_DAYS)
+
+
 @bp.get("/quiet-plates.csv")
 @requires(Role.VIEWER)
 def quiet_plates():
     """Installed plates no one has scanned for QUIET_DAYS days, with their addresses, for a check on site."""
-    days = int(number(request.args, "days", 1, 3660, required=False) or QUIET_DAYS)
+    days = parse(QuietQuery(), "query")["days"]
     with db.engine.connect() as connection:
         quiet = counts.quiet_plates(connection, _today() - timedelta(days=days))
     found = plate_records.summaries(db.session, current_app.config, quiet)

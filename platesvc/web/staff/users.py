@@ -3,11 +3,11 @@
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from platesvc.errors import BadParameterError, NotFoundError, PermissionDeniedError
+from platesvc.errors import NotFoundError, PermissionDeniedError
 from platesvc.staff import accounts
 from platesvc.store.database import db
 from platesvc.store.models import ApiToken, Role, User
-from platesvc.web.parameters import number
+from platesvc.web.parameters import Form, Whole, parse
 from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("users", __name__)
@@ -77,16 +77,18 @@ def tokens():
     return _tokens_page(user, secret=None)
 
 
+class TokenForm(Form):
+    days = Whole(1, metadata={"description": "How long the token lasts; up to TOKEN_MAX_DAYS"})
+
+
 @bp.post("/tokens")
 @requires(Role.VIEWER)
 def create_token():
     """A token for one's own scripts, with one's own role; its secret is on this answer and nowhere else."""
     user, config = signed_in_user(), current_app.config
-    days = number(request.form, "days", 1, config["TOKEN_MAX_DAYS"], required=False)
-    if days is not None and not days.is_integer():
-        raise BadParameterError("days", f"{days:g} is not a whole number of days")
-    issued = accounts.create_token(db.session, actor(), user, request.form.get("name", ""),
-                                   int(days) if days is not None else config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"])
+    days = parse(TokenForm(), "form").get("days", config["TOKEN_DAYS"])
+    issued = accounts.create_token(db.session, actor(), user, request.form.get("name", ""), days,
+                                   config["TOKEN_MAX_DAYS"])
     db.session.commit()
     body, status = _tokens_page(user, secret=issued.secret)
     return body, status, {"Cache-Control": "no-store"}

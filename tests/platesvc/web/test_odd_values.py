@@ -18,9 +18,9 @@ NAMES = ["limit", "offset", "bbox", "lon", "lat", "radius", "category", "after",
 
 
 def _path(rule: str, plate_id: str) -> str:
-    values = {"plate_text": plate_id, "feature_id": plate_id, "collection_id": "plates", "layer_name": "plates",
+    values = {"plate_text": plate_id, "featureId": plate_id, "collectionId": "plates", "layer_name": "plates",
               "z": "15", "x": "26063", "y": "12575", "filename": "map.js", "service_code": "plate_damaged"}
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values.get(m.group(1), "1"), rule)
+    return re.sub(r"<(?:[a-z]+:)?([A-Za-z_]+)>", lambda m: values.get(m.group(1), "1"), rule)
 
 
 @pytest.mark.slow  # some 12,000 requests

@@ -143,6 +143,9 @@ def test_one_feature_by_id(issued_app, client):
 
 @pytest.mark.parametrize(("path", "query", "status", "code"), [
     ("/ogc/collections/parks/items", {}, 404, "NotFound"),
+    ("/ogc/nothing/here", {}, 404, "NotFound"),
+    ("/ogc/collections/services/items", {"code": "640104"}, 400, "InvalidParameterValue"),  # a division filter
+    ("/ogc/collections/services/items", {"limit": "²"}, 400, "InvalidParameterValue"),
     ("/ogc/collections/plates/items/NOPE", {}, 404, "NotFound"),
     ("/ogc/collections/services/items/999999", {}, 404, "NotFound"),
     ("/ogc/collections/services/items/99999999999999999999999", {}, 404, "NotFound"),

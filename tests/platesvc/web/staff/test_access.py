@@ -58,7 +58,7 @@ def test_every_staff_route_refuses_anonymous_and_lower_roles(app, tokens):
 
 def test_the_public_routes_need_no_account(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules() if _is_public(rule.endpoint)}
-    assert {"pages.plate", "api.plate", "reports.submit", "ogc.items", "tiles.tile"} <= public
+    assert {"pages.plate", "api.plate", "reports.submit", "ogc.items_plates", "tiles.tile"} <= public
     assert not any(endpoint.startswith(("staff.plates", "staff.data", "staff_api", "staff.users"))
                    for endpoint in public)
 
