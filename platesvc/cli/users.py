@@ -94,8 +94,9 @@ def tokens_create(username, name, days):
     """Make an API token for a user's scripts; it is shown this once and stored only as a hash."""
     config = current_app.config
     user = fail_on_domain_error(lambda: accounts.find_user(db.session, username))
+    days = config["TOKEN_DAYS"] if days is None else days  # --days 0 is refused, not the default
     issued = fail_on_domain_error(lambda: accounts.create_token(
-        db.session, audit.Actor.command_line(), user, name, days or config["TOKEN_DAYS"], config["TOKEN_MAX_DAYS"]))
+        db.session, audit.Actor.command_line(), user, name, days, config["TOKEN_MAX_DAYS"]))
     db.session.commit()
     click.echo(issued.secret)
     click.echo(f"token #{issued.token.id} for {user.username} ({user.role}), valid until "

@@ -96,11 +96,19 @@ def _unknown_user_hash() -> str:
 
 
 def set_password(session: Session, actor: audit.Actor, user: User, password: str) -> None:
-    """A new password; every session the user has open ends."""
+    """A new password: every session the user has open ends, and every token they hold is revoked
+    (a password is changed when it may be known to someone else, and so may the tokens)."""
     _check_password(user.username, password)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
     audit.record(session, actor, "user.password", "user", user.username)
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        revoke_token(session, actor, token)
+
+
+def sign_out(user: User) -> None:
+    """End the user's sessions, here and wherever a copy of the cookie is (not committed)."""
+    user.session_version += 1
 
 
 def change_own_password(session: Session, user: User, current: str, password: str) -> None:

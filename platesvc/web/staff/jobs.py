@@ -67,6 +67,9 @@ def start_print():
     selection = batches.Selection(form.get("district") or None, form.get("road", "").strip() or None,
                                         form.get("community", "").strip() or None,
                                         tuple(form.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
+    if not (selection.district or selection.road or selection.community or plate_ids) and not form.get("everything"):
+        raise DataError("没有选择区县、道路、社区或门牌编号。如确实要印制所选状态的全部门牌，"
+                        "请勾选“印制全部门牌”后再提交。")
     job = jobs.start_print(db.session, current_app.config, signed_in_user(), selection,
                            ",".join(form.getlist("format")) or ",".join(batches.DEFAULT_FORMATS),
                            form.get("error_correction") or None)

@@ -39,7 +39,10 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    if "user_id" in session:
+    user = signed_in_user() if "user_id" in session else None
+    if user is not None:
         check_csrf()
+        accounts.sign_out(user)  # a copy of the cookie stops working too
+        db.session.commit()
     session.clear()
     return redirect(url_for("staff.sign_in.sign_in_form"), 303)

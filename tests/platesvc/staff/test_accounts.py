@@ -1,5 +1,6 @@
 """Staff users and API tokens: slow password hashes, roles, tokens that are shown once and stored hashed."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,6 +75,19 @@ def test_a_token_is_stored_hashed_and_stops_when_revoked_expired_or_its_user_is_
         accounts.create_token(db.session, SYSTEM, user, "forever", 366, 365)
 
 
+def test_a_new_password_revokes_every_token_of_its_user(staff):
+    user = staff[Role.OPERATOR]
+    issued = [accounts.create_token(db.session, SYSTEM, user, name, 30, 365) for name in ("installer app", "12345")]
+    other = accounts.create_token(db.session, SYSTEM, staff[Role.VIEWER], "someone else's", 30, 365)
+    accounts.set_password(db.session, SYSTEM, user, "a brand new password")
+    for token in issued:
+        with pytest.raises(AuthenticationError):
+            accounts.user_for_token(db.session, token.secret)
+    assert accounts.user_for_token(db.session, other.secret)[0].id == staff[Role.VIEWER].id
+    revoked = db.session.scalars(select(AuditEvent.details).where(AuditEvent.action == "token.revoked")).all()
+    assert sorted(json.loads(details)["name"] for details in revoked) == ["12345", "installer app"]
+
+
 def test_account_changes_are_in_the_audit_trail(staff):
     actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "user")))
     assert actions == {"user.created"}
@@ -99,6 +113,8 @@ def test_users_create_makes_the_first_admin_then_asks_for_a_role(runner, app):
 
 
 def test_tokens_create_prints_the_secret_once_and_list_never_shows_it(runner, staff):
+    zero = runner.invoke(args=["tokens", "create", "operator-user", "--name", "installer app", "--days", "0"])
+    assert zero.exit_code != 0 and "1 to" in zero.output
     made = runner.invoke(args=["tokens", "create", "operator-user", "--name", "installer app", "--days", "7"])
     assert made.exit_code == 0, made.output
     secret = made.output.split()[0]

@@ -59,8 +59,12 @@ def test_signing_in_and_out(app, staff):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie  # the service is HTTPS
     home = client.get("/staff/")
     assert home.status_code == 200 and "管理员" in home.text
+    copied = app.test_client()  # the cookie, copied before sign-out (a shared computer, a stolen laptop)
+    copied.set_cookie("session", client.get_cookie("session").value)
+    assert copied.get("/staff/").status_code == 200
     client.post("/staff/sign-out", data={"csrf_token": csrf_token(home.text)})
     assert client.get("/staff/").status_code == 401
+    assert copied.get("/staff/").status_code == 401  # ended on the server, not only in this browser
 
 
 def test_a_session_form_without_its_csrf_token_is_refused(issued_app, signed_in):
@@ -206,6 +210,15 @@ def test_an_upload_with_nothing_importable_is_refused_at_once(seeded_app, signed
     assert answer.status_code == 422 and "upload one Shapefile" in answer.text
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
+
+
+def test_a_print_of_every_plate_needs_its_own_choice(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    empty = client.post("/staff/prints", data={"csrf_token": csrf})
+    assert empty.status_code == 422 and "印制全部门牌" in empty.text
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
+    assert 'name="everything"' in client.get("/staff/prints/new").text
 
 
 def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, signed_in, plate_font):
