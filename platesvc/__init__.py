@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     if "SESSION_COOKIE_SECURE" not in (config or {}):
         app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].lower().startswith("https://")
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_HOURS"])
+    app.config["TRUSTED_HOSTS"] = config_module.allowed_hosts(app.config)
 
     from platesvc import cli, web
     from platesvc.ops import logs

@@ -4,11 +4,16 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "PLATESVC_"
 
 DEFAULTS = {
     "PUBLIC_URL": "http://localhost:8000",
+    # Host names requests may come by beside PUBLIC_URL's and the loopback names (comma-separated;
+    # ".example.gov.cn" takes every subdomain): links are written with the host asked by, so any
+    # other is refused (400) rather than echoed into them.
+    "ALLOWED_HOSTS": "",
     "SECRET_KEY": None,  # set it in production; otherwise a key kept in instance/secret_key
     "ISSUE_BATCH_SIZE": 2000,
     # The address prefix above the districts, and the city's help lines on every plate page.
@@ -51,7 +56,8 @@ DEFAULTS = {
     "RATELIMIT_SCANS": "600 per minute",
     "RATELIMIT_REPORTS": "10 per minute;100 per hour",
     "RATELIMIT_OPEN311": "120 per minute",
-    "RATELIMIT_SIGN_IN": "10 per minute",
+    "RATELIMIT_SIGN_IN": "10 per minute",  # per address
+    "RATELIMIT_SIGN_IN_ACCOUNT": "20 per hour",  # per account, from every address together
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For to believe
     # Request bodies: any request, a resident's photo, and a staff upload of an import file.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -75,6 +81,13 @@ DEFAULTS = {
 # Settings a staff job's process needs from the app that starts it (see jobs.py).
 PASSED_TO_JOBS = tuple(name for name in DEFAULTS if name != "SECRET_KEY" and not name.startswith("RATELIMIT_")) + (
     "DATABASE_URL",)
+
+
+def allowed_hosts(config) -> list[str]:
+    """The host names a request may name (werkzeug's trusted hosts): the public URL's, loopback's, and those
+    configured."""
+    configured = [name.strip().lower() for name in str(config["ALLOWED_HOSTS"]).split(",") if name.strip()]
+    return [urlsplit(config["PUBLIC_URL"]).hostname or "localhost", "localhost", "127.0.0.1", "::1", *configured]
 
 
 def default_database_url(instance_path: str) -> str:

@@ -32,6 +32,7 @@ from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
+from platesvc import spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import loading
 from platesvc.reference import links
@@ -181,10 +182,10 @@ class ImportResult:
             writer = csv.writer(out)
             writer.writerow(["row", "source_id", "action", "reason"])
             for note in sorted(self.rows, key=lambda n: n.row):
-                writer.writerow([note.row, note.source_id or "", note.action, note.reason])
+                writer.writerow(spreadsheets.row([note.row, note.source_id or "", note.action, note.reason]))
             for source_id in self.missing:
-                writer.writerow(["", source_id, "retired" if self.retired else "missing",
-                                 "stored but not in this file"])
+                writer.writerow(spreadsheets.row(["", source_id, "retired" if self.retired else "missing",
+                                                  "stored but not in this file"]))
 
 
 def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,

@@ -10,7 +10,7 @@ The limits are put on the views here, when the app is made, and only when they a
 Flask-Limiter's decorator costs a request some 100 µs even with the limiter disabled.
 """
 
-import hashlib
+from collections.abc import Callable
 from functools import cache
 
 from flask import Flask, current_app, request
@@ -24,14 +24,13 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
-def _api_key() -> str:
-    """Open311 clients go by their key: a 12345 system sends a whole city's reports from one address."""
-    key = request.values.get("api_key") or request.headers.get("Authorization", "")
-    return "key:" + hashlib.sha256(key.encode()).hexdigest() if key else get_remote_address()
+def _account() -> str:
+    """Sign-in guesses at one account, from however many addresses (the form's username as sign-in reads it)."""
+    return "account:" + request.form.get("username", "").strip().lower()
 
 
 @cache
-def _limits() -> dict[str, object]:
+def _limits(open311_client: Callable[[], str | None]) -> dict[str, object]:
     """Endpoint → its limit, made once: the limiter keeps each limit it is given, app after app.
 
     Plate pages and plate JSON share one budget: many residents share a carrier-NAT address,
@@ -42,15 +41,23 @@ def _limits() -> dict[str, object]:
         "pages.plate": scans,
         "api.plate": scans,
         "reports.submit": limiter.shared_limit(_setting("RATELIMIT_REPORTS"), scope="reports"),
-        "open311.create_request": limiter.limit(_setting("RATELIMIT_OPEN311"), key_func=_api_key),
-        "staff.sign_in.sign_in": limiter.limit(_setting("RATELIMIT_SIGN_IN")),
+        "open311.create_request": limiter.limit(_setting("RATELIMIT_OPEN311"),
+                                                key_func=lambda: open311_client() or get_remote_address()),
+        "staff.sign_in.sign_in": (limiter.limit(_setting("RATELIMIT_SIGN_IN")),
+                                  limiter.limit(_setting("RATELIMIT_SIGN_IN_ACCOUNT"), key_func=_account)),
     }
 
 
-def init_app(app: Flask) -> None:
-    """Bind the limiter and put each limit on its view; call it once the blueprints are registered."""
+def init_app(app: Flask, open311_client: Callable[[], str | None]) -> None:
+    """Bind the limiter and put each limit on its view; call it once the blueprints are registered.
+
+    `open311_client` names the account an Open311 request authenticates as, or None: a 12345
+    system sends a whole city's reports from one address, so it is counted by its account,
+    however it spells its key.
+    """
     limiter.init_app(app)
     if not app.config["RATELIMIT_ENABLED"]:
         return
-    for endpoint, limit in _limits().items():
-        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    for endpoint, limits in _limits(open311_client).items():
+        for limit in limits if isinstance(limits, tuple) else (limits,):
+            app.view_functions[endpoint] = limit(app.view_functions[endpoint])

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from gis.pinyin import place_pinyin
+from platesvc import spreadsheets
 from platesvc.errors import InvalidPlateIdError
 from platesvc.printing.artwork import (
     FileJob,
@@ -354,7 +355,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as file:
         writer = csv.DictWriter(file, fieldnames=MANIFEST_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({name: spreadsheets.cell(value) for name, value in row.items()} for row in rows)
 
 
 def _write_xlsx(path: Path, rows: list[dict]) -> None:
@@ -362,7 +363,7 @@ def _write_xlsx(path: Path, rows: list[dict]) -> None:
     sheet = book.create_sheet("plates")
     sheet.append(list(MANIFEST_COLUMNS))
     for row in rows:
-        sheet.append([row[column] for column in MANIFEST_COLUMNS])
+        sheet.append(spreadsheets.row(row[column] for column in MANIFEST_COLUMNS))
     book.save(path)
 
 

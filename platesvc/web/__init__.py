@@ -1,5 +1,7 @@
 """Web blueprints and the one place domain errors become responses."""
 
+import contextlib
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -7,7 +9,8 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 from sqlalchemy.engine import Engine
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -29,6 +32,9 @@ COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_ALGORITHM_STREAMING": "gz
                                       "application/json", "application/geo+json", "application/schema+json",
                                       "application/vnd.oai.openapi+json", "image/svg+xml",
                                       "application/vnd.mapbox-vector-tile", "text/csv", "text/plain"]}
+
+RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart or a failover takes a few seconds
+log = logging.getLogger(__name__)
 
 # Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
@@ -76,10 +82,11 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInteger  # before any route is added
     openapi.init_app(app, [health.bp, api.bp, ogc.bp, tiles.bp, pages.bp, reports.bp, open311.bp, staff_api.bp])
     staff.init_app(app)
-    rate_limits.init_app(app)
+    rate_limits.init_app(app, open311_client=open311.client_account)
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.session_interface = CookieOnDemandSessions()
     for setting, value in COMPRESSION.items():
         app.config.setdefault(setting, value)
@@ -141,6 +148,16 @@ def _http_error(error: HTTPException):
         return render_template("error.html", lang=lang, t=MESSAGES[lang], code=error.code,
                                description=error.description), error.code, headers
     return jsonify(error=error.name, message=error.description), error.code, headers
+
+
+def _database_unavailable(error: OperationalError):
+    """The database cannot be reached (or is locked, or restarting): a 503 the client may retry, in the
+    shape of the blueprint that was asked (OGC, Open311, a page), and the cause in the log."""
+    log.error("database unavailable: %s", error.orig if error.orig is not None else error)
+    with contextlib.suppress(SQLAlchemyError):  # the connection may be gone already
+        db.session.rollback()
+    return current_app.handle_http_exception(ServiceUnavailable(
+        "the database cannot be reached just now; try again shortly", retry_after=RETRY_AFTER_SECONDS))
 
 
 def _server_error(error: InternalServerError):

@@ -13,10 +13,12 @@ from platesvc.ops import metrics as metrics_module
 from platesvc.store import migrations
 from platesvc.store.database import db
 from platesvc.store.figures import DatabaseFigures
+from platesvc.web import RETRY_AFTER_SECONDS
 from platesvc.web.openapi import BEARER, Blueprint
 from platesvc.web.staff import signed_in_user
 
 bp = Blueprint("health", __name__, description="Liveness, readiness and metrics")
+RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 class Health(Schema):
@@ -35,7 +37,7 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        return jsonify(status="error", database="unreachable"), 503
+        return jsonify(status="error", database="unreachable"), 503, RETRY
     return jsonify(status="ok", database="ok")
 
 
@@ -47,7 +49,7 @@ def readyz():
     try:
         current = migrations.current_revision(db.engine)
     except SQLAlchemyError:
-        return jsonify(status="not ready", database="unreachable"), 503
+        return jsonify(status="not ready", database="unreachable"), 503, RETRY
     head = migrations.head_revision()
     if current != head:
         return jsonify(status="not ready", database="ok", schema=current, expected=head,

@@ -68,7 +68,8 @@ MESSAGES = {
         "report_reply": "处理说明",
         "report_not_found": "没有找到这个查询编号，请核对后重新输入。",
         "errors": {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持这种请求",
-                   413: "提交的内容太大", 429: "操作太频繁，请稍后再试", 500: "服务出了点问题"},
+                   413: "提交的内容太大", 429: "操作太频繁，请稍后再试", 500: "服务出了点问题",
+                   503: "服务暂时不可用，请稍后再试"},
         "server_error": "服务出了点问题，请稍后再试。如需反映，请告知请求编号。",
         "request_id": "请求编号",
         "home": "返回",
@@ -137,7 +138,7 @@ MESSAGES = {
         "report_not_found": "No report has this ticket number. Check it and type it again.",
         "errors": {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Page not found",
                    405: "Method not allowed", 413: "Too large", 429: "Too many requests: please try again later",
-                   500: "Something went wrong"},
+                   500: "Something went wrong", 503: "Unavailable for a moment: please try again shortly"},
         "server_error": "Something went wrong on our side. Please try again later; if you report it, quote the "
                         "request id.",
         "request_id": "Request id",

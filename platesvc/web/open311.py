@@ -163,11 +163,28 @@ REQUEST_ID = {"in": "path", "name": "service_request_id", "example": EXAMPLE_TIC
 
 def _key_user(values) -> User | None:
     """The staff user behind `api_key` (or a Bearer token), None without one; a wrong key is an error."""
-    key = values.get("api_key") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    key = (values.get("api_key") or "").strip() or _bearer()
     if not key:
         return None
     user, _ = accounts.user_for_token(db.session, key)
     return user
+
+
+def _bearer() -> str:
+    scheme, _, secret = request.headers.get("Authorization", "").strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+def client_account() -> str | None:
+    """The account a request authenticates as, for its rate limit: the key read as `_key_user` reads it,
+    from the form, a JSON body or the header; None for no key or a wrong one."""
+    body = request.get_json(silent=True) if request.is_json else None
+    given = body.get("api_key") if isinstance(body, dict) else request.form.get("api_key")
+    key = (given.strip() if isinstance(given, str) else "") or _bearer()
+    try:
+        return f"user:{accounts.user_for_token(db.session, key)[0].id}" if key else None
+    except AuthenticationError:
+        return None
 
 
 @bp.get("/services.json")

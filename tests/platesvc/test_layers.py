@@ -5,9 +5,9 @@ from pathlib import Path
 
 import platesvc
 
-# Lowest first. The modules at the top of platesvc (config, errors) sit under all of them.
+# Lowest first. The modules at the top of platesvc (config, errors, spreadsheets) sit under all of them.
 LAYERS = ["ops", "store", "registry", "reference", "intake", "scan", "maps", "printing", "staff", "cli", "web"]
-SHARED = {"config", "errors"}
+SHARED = {"config", "errors", "spreadsheets"}
 ROOT = Path(platesvc.__file__).parent
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
+from platesvc import spreadsheets
 from platesvc.errors import DataError
 from platesvc.registry import lifecycle
 from platesvc.registry.audit import recent
@@ -57,7 +58,8 @@ def quiet_plates():
     writer.writerow(["plate_id", "display_id", "address", "district", "community"])
     for plate_id in quiet:
         summary = found[plate_id]
-        writer.writerow([plate_id, summary.display_id, summary.address, summary.district, summary.community])
+        writer.writerow(spreadsheets.row([plate_id, summary.display_id, summary.address, summary.district,
+                                          summary.community]))
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=quiet-plates.csv"})
 

@@ -114,6 +114,7 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
     buildings.loc[buildings.index[1], "geometry"] = shapely.Polygon()
     buildings.loc[buildings.index[3], "source_id"] = buildings.iloc[2]["source_id"]
     buildings.loc[buildings.index[4], "number"] = None
+    buildings.loc[buildings.index[4], "source_id"] = '=HYPERLINK("http://evil.example")'  # a formula to Excel
     buildings.loc[buildings.index[5], "geometry"] = shapely.box(120.0, 30.0, 120.0001, 30.0001)
     buildings.loc[buildings.index[6], "geometry"] = shapely.LineString([(x, y), (x + 1e-4, y)])
     buildings.loc[buildings.index[7], "floors"] = "高层"
@@ -139,6 +140,7 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
     with open(refusals_csv, encoding="utf-8-sig") as rows:
         written = list(csv.DictReader(rows))
     assert [int(row["row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert written[4]["source_id"] == "'" + '=HYPERLINK("http://evil.example")'  # shown as text, never run
 
 
 def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_city, city_files, tmp_path):

@@ -38,3 +38,37 @@ def test_every_answer_carries_the_security_headers(client):
         assert "Strict-Transport-Security" not in headers
     secure = client.get("/healthz", base_url="https://plates.example")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_an_unreachable_database_answers_503_with_retry_after_everywhere(tmp_path):
+    """PostgreSQL restarting, or out of reach: every route says so, in its own shape, and when to try again."""
+    from platesvc import create_app
+    from tests.conftest import OwnContextClient, app_config
+
+    app = create_app(app_config("postgresql+psycopg://postgres@127.0.0.1:1/gone", tmp_path,
+                                PROPAGATE_EXCEPTIONS=False))
+    app.test_client_class = OwnContextClient
+    with app.app_context():
+        _answer_503_everywhere(app.test_client())
+
+
+def _answer_503_everywhere(client):
+    shapes = {"/healthz": "status", "/readyz": "status", "/api/v1/plates/640104000040": "error",
+              "/api/v1/nearby?lon=106.2&lat=38.4": "error", "/ogc/collections": "code",
+              "/ogc/collections/plates/items": "code", "/tiles/plates/15/26063/12575.mvt": "error",
+              "/open311/v2/requests.json": 0, "/api/v1/staff/me": "error"}
+    for path, key in shapes.items():
+        headers = {"Authorization": "Bearer pst_anything"} if "/staff/" in path else {}
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 503 and answer.headers["Retry-After"], (path, answer.status_code)
+        assert key in answer.json if key != 0 else answer.json[0]["code"] == 503, (path, answer.json)
+    page = client.get("/P/640104000040", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.headers["Retry-After"] and "稍后再试" in page.text
+
+
+def test_links_are_never_written_with_a_host_the_service_does_not_go_by(client):
+    """A Host header is the client's to send: an unknown one is refused, so no link echoes it."""
+    assert client.get("/ogc", headers={"Host": "evil.example"}).status_code == 400
+    links = client.get("/ogc", base_url="https://plates.example").json["links"]
+    assert all(link["href"].startswith("https://plates.example/") for link in links)
+    assert client.get("/healthz", base_url="http://127.0.0.1:8000").status_code == 200  # loopback, for probes
