@@ -1,0 +1,79 @@
+"""Backups that restore: a consistent copy of the whole database taken while it is in use, and its
+restoring into an empty one.
+
+SQLite copies itself with its online backup API (one step, under a read lock: a snapshot);
+PostGIS is dumped by pg_dump in its custom format (a snapshot too) and restored by pg_restore.
+"""
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import Engine, make_url
+
+from platesvc.errors import DataError
+
+
+def backup(engine: Engine, path: str | Path) -> Path:
+    """Write a backup of `engine`'s database to `path` (made anew; a partial file never stands as a backup)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        if engine.dialect.name == "sqlite":
+            source = engine.raw_connection()
+            try:
+                with sqlite3.connect(partial) as target:
+                    source.driver_connection.backup(target)
+                target.close()
+            finally:
+                source.close()
+        else:
+            _run(["pg_dump", "--format=custom", "--no-owner", f"--file={partial}", _libpq_url(engine)])
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def restore(database_url: str, path: str | Path) -> None:
+    """Restore the backup at `path` into the database at `database_url`, which must hold no platesvc tables.
+
+    :raises DataError: no such backup, or a database that is not empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no backup at {path}")
+    engine = create_engine(database_url)
+    try:
+        found = set(inspect(engine).get_table_names()) - {"spatial_ref_sys"}  # PostGIS's own
+        if found:
+            raise DataError(f"the database is not empty ({len(found)} tables, such as {min(found)}): restore "
+                            "into a new, empty one")
+        if engine.dialect.name == "sqlite":
+            target = engine.raw_connection()
+            try:
+                with sqlite3.connect(path) as source:
+                    source.backup(target.driver_connection)
+                source.close()
+            finally:
+                target.close()
+        else:
+            _run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_libpq_url(engine)}", str(path)])
+    finally:
+        engine.dispose()
+
+
+def _libpq_url(engine: Engine) -> str:
+    """The database's URL as pg_dump and pg_restore take it (no SQLAlchemy driver name)."""
+    return make_url(engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _run(command: list[str]) -> None:
+    if shutil.which(command[0]) is None:
+        raise DataError(f"{command[0]} is not installed (Debian: postgresql-client)")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")
