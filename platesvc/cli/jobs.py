@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from platesvc.cli.output import fail_on_domain_error
+from platesvc.registry import audit
 from platesvc.staff import jobs
 from platesvc.store.database import db
 
@@ -27,7 +28,18 @@ def jobs_run(job_id):
 
 @jobs_cli.command("list")
 def jobs_list():
-    """The latest staff jobs and how they went."""
+    """The latest staff jobs and how they went (a job whose runner died is ended as failed first)."""
+    jobs.reap(db.session, current_app.config)
     for job in jobs.recent(db.session):
         click.echo(f"#{job.id:<5} {job.kind:7} {job.status:10} {job.created_by.username:16} "
                    f"{job.created_at:%Y-%m-%d %H:%M}" + (f"  {job.error}" if job.error else ""))
+
+
+@jobs_cli.command("cancel")
+@click.argument("job_id", type=int)
+def jobs_cancel(job_id):
+    """Cancel a staff job: a queued one at once, a running one at its next step."""
+    job = fail_on_domain_error(lambda: jobs.find(db.session, job_id))
+    fail_on_domain_error(lambda: jobs.cancel(db.session, current_app.config, audit.Actor.command_line(), job))
+    db.session.commit()
+    click.echo(f"job {job.id}: {job.status}" if job.status == "cancelled" else f"job {job.id}: cancelling")

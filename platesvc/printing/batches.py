@@ -8,11 +8,16 @@ only what changed. The database changes only at the end, in one transaction: the
 where each plate was placed, and each plate's status moving to `printed`.
 """
 
+import contextlib
 import csv
+import ctypes
+import ctypes.util
 import json
 import multiprocessing
 import os
 import re
+import shutil
+import signal
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -59,6 +64,7 @@ DEFAULT_FORMATS = ("pdf", "svg", "csv", "xlsx")
 # A retired plate is never printed: its building is gone.
 PRINTABLE_STATUSES = tuple(status.value for status in PlateStatus if status != PlateStatus.RETIRED)
 ARTWORK_CACHE = ".artwork"
+PR_SET_PDEATHSIG = 1  # prctl(2): a signal for the child when its parent ends
 MANIFEST_COLUMNS = ("plate_id", "display_id", "url", "address", "district", "community", "road", "number",
                     "longitude", "latitude", "file", "page", "position", "sheet")
 # Already compressed inside; deflating them again costs time and saves nothing.
@@ -182,6 +188,17 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     name = _batch_name(session, config, out_dir)
     result = PrintResult(name, out_dir / name, refused=refused)
     result.folder.mkdir(parents=True)
+    try:
+        _draw_and_record(session, result, selection, settings, sheet, plates, font_path, out_dir, progress, stage,
+                         actor)
+    except BaseException:  # stopped, cancelled or failed: no half-made batch is left to be sent
+        _remove_batch_files(out_dir, name)
+        raise
+    return result
+
+
+def _draw_and_record(session: Session, result: PrintResult, selection: Selection, settings: PrintSettings, sheet,
+                     plates: list, font_path, out_dir: Path, progress, stage, actor) -> None:
     jobs = _jobs(plates, settings, str(font_path), out_dir / ARTWORK_CACHE, result.folder)
     stage(f"drawing {len(plates)} plates into {len(jobs)} files with {settings.workers} worker(s) "
           f"on {settings.sheet} sheets, {sheet.per_page} plates a sheet")
@@ -203,7 +220,26 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     stage("recording the batch")
     result.batch_id = _record(session, result, selection, settings, plates, placements, actor)
     result.printed = len(plates)
-    return result
+
+
+def remove_unfinished(session: Session, out_dir: str | Path) -> list[str]:
+    """Remove the files of every batch under `out_dir` that was never recorded (its printing was killed),
+    and say whose; a batch is recorded last, once all its files are made."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    recorded = set(session.scalars(select(PrintBatch.name)))
+    unfinished = sorted({path.name.removeprefix(".").split(".")[0] for path in out_dir.iterdir()
+                         if path.name.lstrip(".").startswith("batch-")} - recorded)
+    for name in unfinished:
+        _remove_batch_files(out_dir, name)
+    return unfinished
+
+
+def _remove_batch_files(out_dir: Path, name: str) -> None:
+    shutil.rmtree(out_dir / name, ignore_errors=True)
+    for path in (out_dir / f"{name}.zip", out_dir / f".{name}.zip.partial"):
+        path.unlink(missing_ok=True)
 
 
 def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, str | None]]:
@@ -330,7 +366,8 @@ def _render(jobs: list[FileJob], workers: int, total: int, progress: Progress | 
         return
     # Spawned, not forked: a worker starts clean, without the parent's database connections.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=_die_with_parent)
+    try:
         # Longest roads first, so no worker is left with a long one at the end.
         futures = {pool.submit(render_file, job): job
                    for job in sorted(jobs, key=lambda job: len(job.plates), reverse=True)}
@@ -339,6 +376,20 @@ def _render(jobs: list[FileJob], workers: int, total: int, progress: Progress | 
             if progress:
                 progress(len(futures[future].plates), total)
             yield result
+    except BaseException:  # cancelled or failed: the files not begun are not drawn (those begun end first)
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _die_with_parent() -> None:
+    """A drawing worker ends when the process that started it does, however that ends (kill -9 too):
+    Linux's parent-death signal. Elsewhere the executor's own shutdown has to do."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent was gone before the signal was asked for
+            os._exit(1)
 
 
 def _manifest_row(plate: _Plate, placement: tuple[str | None, int, int], sheet: str) -> dict:

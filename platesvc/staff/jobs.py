@@ -5,13 +5,23 @@ A job runs the very function the command line does (importers.import_file,
 batches.print_plates) and keeps the same summary. Its folder (under
 PLATESVC_JOBS_DIR) holds the upload, the runner's log, the CSV of refused rows, and the progress
 the runner writes as it goes: a file, because an import's one transaction holds
-SQLite's write lock until it ends. A job whose runner stops writing is shown stalled.
+SQLite's write lock until it ends.
+
+A runner that dies (kill -9, a crash, the machine) leaves its job running in the table; `reap`
+ends it as failed once its process is gone or has been silent for STALLED_SECONDS, kills
+what is left of its process group and removes a print's unfinished files. It runs before any
+job starts and whenever a job is looked at, so a dead runner never blocks the next job.
+Staff cancel a job: a queued one at once, a running one at its next step (a cancel file
+the runner looks for as it reports progress; its transaction rolls back).
 """
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,8 +49,15 @@ PROGRESS_FILE = "progress.json"
 LOG_FILE = "job.log"
 REFUSALS_FILE = "refused-rows.csv"
 INPUT_FOLDER = "input"
+CANCEL_FILE = "cancel"
 HEARTBEAT_SECONDS = 5
-STALLED_SECONDS = 120  # a running job silent this long has lost its runner
+STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
+UNSTARTED_SECONDS = 60  # a queued job whose runner has not begun in this long never will
+DIED = "its runner stopped before finishing (killed or crashed): nothing it did was kept"
+
+
+class JobCancelled(Exception):
+    """Staff cancelled the job while it ran."""
 READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
@@ -48,14 +65,15 @@ def _folder(config: Mapping, job_id: int) -> Path:
     return Path(config["JOBS_DIR"]) / f"{job_id:06d}"
 
 
-def _refuse_a_second(session: Session, kind: str) -> None:
+def _refuse_a_second(session: Session, config: Mapping, kind: str) -> None:
+    reap(session, config)
     running = session.scalar(select(StaffJob.id).where(StaffJob.kind == kind, StaffJob.status.in_(ACTIVE)).limit(1))
     if running is not None:
         raise DataError(f"{kind} job #{running} has not finished yet: one {kind} at a time")
 
 
 def _new_job(session: Session, config: Mapping, user: User, kind: str, params: dict) -> StaffJob:
-    _refuse_a_second(session, kind)
+    _refuse_a_second(session, config, kind)
     job = StaffJob(kind=kind, status=JobStatus.QUEUED, params="{}", folder="", created_by=user)
     session.add(job)
     session.flush()
@@ -184,11 +202,14 @@ def launch(job: StaffJob, config: Mapping) -> subprocess.Popen:
 
 
 class _Progress:
-    """What the runner is doing, written to the job's folder as it goes, at most twice a second."""
+    """What the runner is doing, written to the job's folder as it goes, at most twice a second; and at
+    each step, whether staff have cancelled it."""
 
     def __init__(self, path: Path):
         self._path = path
-        self._state = {"stage": "starting", "done": 0, "total": None, "pid": os.getpid()}
+        self._cancel = path.with_name(CANCEL_FILE)
+        self._state = {"stage": "starting", "done": 0, "total": None, "pid": os.getpid(),
+                       "host": socket.gethostname()}
         self._written = 0.0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -196,13 +217,19 @@ class _Progress:
         threading.Thread(target=self._beat, name="job-heartbeat", daemon=True).start()
 
     def stage(self, message: str) -> None:
+        self._check_cancelled()
         self._state["stage"] = message
         self.write(force=True)
 
     def advance(self, count: int, total: int) -> None:
+        self._check_cancelled()
         self._state["done"] += count
         self._state["total"] = total
         self.write()
+
+    def _check_cancelled(self) -> None:
+        if not self._stopped.is_set() and self._cancel.exists():
+            raise JobCancelled()
 
     def write(self, force: bool = False) -> None:
         now = time.time()
@@ -236,6 +263,8 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
     try:
         summary = _RUNNERS[job.kind](session, config, Path(job.folder), params, progress, actor)
         outcome = JobStatus.SUCCEEDED
+    except JobCancelled:
+        outcome, error = JobStatus.CANCELLED, "cancelled by staff: nothing it did was kept"
     except PlatesvcError as failure:
         error = failure.message
     except BaseException as failure:
@@ -243,15 +272,77 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
         error = f"stopped by {type(failure).__name__}: see {LOG_FILE} in the job's folder"
         raise
     finally:
-        progress.stop()
+        progress.stop()  # before the last stage below, which a cancel file must not stop
         session.rollback()
         job = session.get(StaffJob, job_id)
         job.status, job.finished_at, job.error = outcome, datetime.now(UTC), error
         job.summary = json.dumps(summary, ensure_ascii=False) if summary else None
         audit.record(session, actor, "job.finished", "job", job_id, new=outcome, reason=error)
         session.commit()
-        progress.stage("finished" if outcome == JobStatus.SUCCEEDED else "failed")
+        progress.stage(outcome.value if outcome != JobStatus.SUCCEEDED else "finished")
     return job
+
+
+def cancel(session: Session, config: Mapping, actor: audit.Actor, job: StaffJob) -> None:
+    """Cancel a job: a queued one now, a running one at its next step (not committed).
+
+    :raises DataError: the job has ended already.
+    """
+    if job.status not in ACTIVE:
+        raise DataError(f"job {job.id} has ended ({job.status}): there is nothing to cancel")
+    audit.record(session, actor, "job.cancel", "job", job.id, old=job.status)
+    if job.status == JobStatus.QUEUED:
+        _end(session, job, JobStatus.CANCELLED, f"cancelled by {actor.name} before it started", actor)
+    else:
+        Path(job.folder).mkdir(parents=True, exist_ok=True)
+        (Path(job.folder) / CANCEL_FILE).write_text(actor.name)
+
+
+def reap(session: Session, config: Mapping) -> list[int]:
+    """End as failed every job whose runner is gone (committed); their ids."""
+    reaped = []
+    for job in list(session.scalars(select(StaffJob).where(StaffJob.status.in_(ACTIVE)))):
+        state = _progress_file(job)
+        if not _runner_gone(job, state):
+            continue
+        if state and state.get("host") == socket.gethostname():
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # the runner and its drawing workers
+                os.killpg(state["pid"], signal.SIGKILL)
+        log.warning("job %s: %s", job.id, DIED)
+        _end(session, job, JobStatus.FAILED, DIED, audit.SYSTEM)
+        if job.kind == "print":
+            session.flush()
+            for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
+                log.warning("job %s: removed the unfinished print batch %s", job.id, name)
+        reaped.append(job.id)
+    if reaped:
+        session.commit()
+    return reaped
+
+
+def _runner_gone(job: StaffJob, state: dict | None) -> bool:
+    if state is None or "pid" not in state:  # never started
+        return job.status == JobStatus.QUEUED and (datetime.now(UTC) - as_utc(job.created_at)).total_seconds() > \
+            UNSTARTED_SECONDS
+    if state.get("host") == socket.gethostname() and not _alive(state["pid"]):
+        return True
+    return time.time() - state.get("updated", 0) > STALLED_SECONDS
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or its number taken again by someone else's
+        return False
+    try:  # a zombie (ended, not yet collected by the worker that started it) is no runner
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: the signal's answer stands
+
+
+def _end(session: Session, job: StaffJob, status: JobStatus, error: str, actor: audit.Actor) -> None:
+    job.status, job.finished_at, job.error = status, datetime.now(UTC), error
+    audit.record(session, actor, "job.finished", "job", job.id, new=status, reason=error)
 
 
 def _run_import(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
@@ -282,13 +373,18 @@ _RUNNERS = {"import": _run_import, "print": _run_print}
 
 def progress_of(job: StaffJob) -> dict:
     """The runner's last word: stage, done, total, and whether it has gone silent."""
-    try:
-        state = json.loads((Path(job.folder) / PROGRESS_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        state = {"stage": "waiting to start", "done": 0, "total": None, "updated": None}
+    state = _progress_file(job) or {"stage": "waiting to start", "done": 0, "total": None, "updated": None}
     state["stalled"] = (job.status == JobStatus.RUNNING and state.get("updated") is not None
                         and time.time() - state["updated"] > STALLED_SECONDS)
+    state["cancelling"] = job.status == JobStatus.RUNNING and (Path(job.folder) / CANCEL_FILE).exists()
     return state
+
+
+def _progress_file(job: StaffJob) -> dict | None:
+    try:
+        return json.loads((Path(job.folder) / PROGRESS_FILE).read_text())
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
 
 
 def summary_of(job: StaffJob) -> dict:

@@ -9,7 +9,7 @@ from platesvc.printing import batches
 from platesvc.staff import jobs
 from platesvc.store.database import db
 from platesvc.store.models import Division, DivisionLevel, JobStatus, PlateStatus, Role
-from platesvc.web.staff import page, requires, signed_in_user
+from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("jobs", __name__)
 
@@ -79,6 +79,7 @@ def start_print():
 @bp.get("/jobs")
 @requires(Role.OPERATOR)
 def recent():
+    jobs.reap(db.session, current_app.config)
     return page("jobs.html", jobs=jobs.recent(db.session))
 
 
@@ -86,9 +87,19 @@ def recent():
 @requires(Role.OPERATOR)
 def job(job_id: int):
     """A job's progress (the page refreshes itself while it runs), then its summary and files."""
+    jobs.reap(db.session, current_app.config)  # a runner that died ends its job here, not never
     found = jobs.find(db.session, job_id)
     return page("job.html", job=found, progress=jobs.progress_of(found), summary=jobs.summary_of(found),
                 elapsed=jobs.elapsed(found), running=found.status in (JobStatus.QUEUED, JobStatus.RUNNING))
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+@requires(Role.OPERATOR)
+def cancel(job_id: int):
+    """Cancel a job: a queued one at once, a running one at its next step; nothing it did is kept."""
+    jobs.cancel(db.session, current_app.config, actor(), jobs.find(db.session, job_id))
+    db.session.commit()
+    return redirect(url_for("staff.jobs.job", job_id=job_id), 303)
 
 
 @bp.get("/jobs/<int:job_id>/files/<name>")

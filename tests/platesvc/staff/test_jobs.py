@@ -1,0 +1,126 @@
+"""Staff jobs under bad luck: a runner killed with -9 ends its job as failed, leaves no drawing worker and
+no half-made batch, and blocks nothing; staff cancel a job, queued or running."""
+
+import json
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from platesvc.registry.audit import SYSTEM
+from platesvc.staff import jobs
+from platesvc.store.database import db
+from platesvc.store.models import JobStatus, Plate, PlateStatus, PrintBatch, Role, StaffJob
+
+SECONDS = 120
+
+
+def _job(job_id: int) -> StaffJob:
+    db.session.rollback()
+    return db.session.get(StaffJob, job_id)
+
+
+def _wait(condition, what: str):
+    deadline = time.monotonic() + SECONDS
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen in {SECONDS} s")
+
+
+def _drawing(job_id: int) -> dict:
+    """The print job's progress once its workers are drawing."""
+    def state():
+        found = jobs.progress_of(_job(job_id))
+        return found if found.get("done") and found.get("pid") else None
+    return _wait(state, "drawing")
+
+
+def _group(pid: int) -> list[int]:
+    """The processes still in the runner's process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pid and fields[0] != "Z":  # its group, and not a zombie
+                members.append(int(entry.name))
+    return members
+
+
+def _start_print(client, csrf) -> int:
+    started = client.post("/staff/prints", data={"csrf_token": csrf, "everything": "1", "status": "issued",
+                                                 "format": ["pdf", "png"]})
+    assert started.status_code == 303, started.text
+    return int(started.headers["Location"].rsplit("/", 1)[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued_app, signed_in, plate_font):
+    client, csrf = signed_in(Role.OPERATOR)
+    job_id = _start_print(client, csrf)
+    pid = _drawing(job_id)["pid"]
+    assert len(_group(pid)) > 1  # the runner and its drawing workers
+    os.kill(pid, signal.SIGKILL)  # the runner alone: its workers must not outlive it
+    killed = time.monotonic()
+    _wait(lambda: "killed or crashed" in client.get(f"/staff/jobs/{job_id}").text, "the job page saying so")
+    assert time.monotonic() - killed < 5 and _job(job_id).status == JobStatus.FAILED  # at once, not in minutes
+    _wait(lambda: not _group(pid), "the drawing workers ending")
+    print_dir = Path(issued_app.config["PRINT_DIR"])
+    assert not [path for path in print_dir.iterdir() if path.name.lstrip(".").startswith("batch-")]
+    assert db.session.scalar(select(func.count()).select_from(PrintBatch)) == 0
+    assert set(db.session.scalars(select(Plate.status))) == {PlateStatus.ISSUED}  # nothing was kept
+    again = _start_print(client, csrf)  # and nothing is blocked
+    jobs.cancel(db.session, issued_app.config, SYSTEM, _job(again))
+    db.session.commit()
+    assert _wait(lambda: _job(again).status in (JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.SUCCEEDED) and
+                 _job(again).status, "the second job ending") == JobStatus.CANCELLED
+
+
+def test_a_running_print_is_cancelled_at_its_next_step_and_keeps_nothing(issued_app, signed_in, plate_font):
+    client, csrf = signed_in(Role.OPERATOR)
+    job_id = _start_print(client, csrf)
+    _drawing(job_id)
+    assert client.post(f"/staff/jobs/{job_id}/cancel", data={"csrf_token": csrf}).status_code == 303
+    status = _wait(lambda: _job(job_id).status not in jobs.ACTIVE and _job(job_id).status, "cancelling")
+    assert status == JobStatus.CANCELLED and "cancelled" in client.get(f"/staff/jobs/{job_id}").text
+    assert not [path for path in Path(issued_app.config["PRINT_DIR"]).iterdir() if path.name.startswith("batch-")]
+    assert set(db.session.scalars(select(Plate.status))) == {PlateStatus.ISSUED}
+    refused = client.post(f"/staff/jobs/{job_id}/cancel", data={"csrf_token": csrf})
+    assert refused.status_code == 422 and "nothing to cancel" in refused.text
+
+
+def test_a_queued_job_is_cancelled_at_once_and_its_runner_then_refuses_it(app, staff, tmp_path):
+    job = StaffJob(kind="import", status=JobStatus.QUEUED, params="{}", folder=str(tmp_path / "job"),
+                   created_by=staff[Role.OPERATOR])
+    db.session.add(job)
+    db.session.commit()
+    jobs.cancel(db.session, app.config, SYSTEM, job)
+    db.session.commit()
+    assert _job(job.id).status == JobStatus.CANCELLED
+    with pytest.raises(Exception, match="not queued"):
+        jobs.run(db.session, app.config, job.id)
+
+
+def test_a_job_whose_runner_never_started_or_went_silent_is_ended(app, staff, tmp_path):
+    never = StaffJob(kind="import", status=JobStatus.QUEUED, params="{}", folder=str(tmp_path / "never"),
+                     created_by=staff[Role.OPERATOR], created_at=datetime.now(UTC) - timedelta(minutes=5))
+    silent = StaffJob(kind="print", status=JobStatus.RUNNING, params="{}", folder=str(tmp_path / "silent"),
+                      created_by=staff[Role.OPERATOR], started_at=datetime.now(UTC) - timedelta(minutes=10))
+    fresh = StaffJob(kind="import", status=JobStatus.QUEUED, params="{}", folder=str(tmp_path / "fresh"),
+                     created_by=staff[Role.OPERATOR])
+    db.session.add_all([never, silent, fresh])
+    db.session.commit()
+    Path(silent.folder).mkdir()
+    (Path(silent.folder) / jobs.PROGRESS_FILE).write_text(json.dumps(
+        {"stage": "drawing", "pid": 2 ** 22 + 1, "host": "another-server", "updated": time.time() - 600}))
+    assert sorted(jobs.reap(db.session, app.config)) == sorted([never.id, silent.id])
+    assert _job(fresh.id).status == JobStatus.QUEUED  # its runner may yet start
