@@ -5,12 +5,13 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+import sqlalchemy.exc
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -87,6 +88,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.DataError, _unstorable)
     app.session_interface = CookieOnDemandSessions()
     for setting, value in COMPRESSION.items():
         app.config.setdefault(setting, value)
@@ -158,6 +160,16 @@ def _database_unavailable(error: OperationalError):
         db.session.rollback()
     return current_app.handle_http_exception(ServiceUnavailable(
         "the database cannot be reached just now; try again shortly", retry_after=RETRY_AFTER_SECONDS))
+
+
+def _unstorable(error: sqlalchemy.exc.DataError):
+    """A value the database refuses as data (a NUL in text, a number out of its column's range): the
+    request's fault, a 400 in the blueprint's shape, whatever form or field brought it."""
+    log.warning("refused by the database as data: %s", error.orig)
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    return current_app.handle_http_exception(BadRequest(
+        "a value sent cannot be stored (a NUL character, or a number out of range): correct it and send again"))
 
 
 def _server_error(error: InternalServerError):

@@ -5,6 +5,7 @@ API answers in its own shape (OGC, Open311, ours).
 """
 
 import math
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from platesvc.errors import BadParameterError
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # What a Chinese keyboard types in full width: digits, signs and the point, as their ASCII selves.
 FULL_WIDTH = str.maketrans({chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
 
@@ -126,13 +128,15 @@ class Decimal(fields.Float):
 
 
 class Text(fields.String):
-    """Text; a number sent for it (a JSON client's plate ID) is taken as its digits."""
+    """Text that can be stored; a number sent for it (a JSON client's plate ID) is taken as its digits."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
             raise ValidationError("must be text or a number")
+        if "\x00" in value or _LONE_SURROGATE.search(value):  # no database stores them (PostgreSQL, UTF-8)
+            raise ValidationError("holds a character that is no text (NUL, or half of a UTF-16 pair)")
         return value
 
 

@@ -72,3 +72,23 @@ def test_links_are_never_written_with_a_host_the_service_does_not_go_by(client):
     links = client.get("/ogc", base_url="https://plates.example").json["links"]
     assert all(link["href"].startswith("https://plates.example/") for link in links)
     assert client.get("/healthz", base_url="http://127.0.0.1:8000").status_code == 200  # loopback, for probes
+
+
+def test_a_value_the_database_cannot_store_is_a_400_not_a_500(app, signed_in):
+    """A NUL typed into a staff form (PostgreSQL stores no NUL in text): refused, nothing stored."""
+    from platesvc.registry.audit import RESIDENT
+    from platesvc.staff import reports
+    from platesvc.store.models import Role
+
+    report = reports.submit_report(db.session, RESIDENT, "plate_damaged", reports.Place(None, None, None, "某处"))
+    db.session.commit()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client, csrf = signed_in(Role.OPERATOR)
+    answer = client.post(f"/staff/reports/{reports.display_ticket(report.ticket)}",
+                         data={"csrf_token": csrf, "public_notes": "已处理\x00", "status": "assigned"})
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert answer.status_code == 303  # SQLite stores a NUL as it stores any character
+    else:
+        assert answer.status_code == 400 and "cannot be stored" in answer.text
+        db.session.rollback()
+        assert db.session.get(type(report), report.id).public_notes is None  # nothing was stored

@@ -1,5 +1,7 @@
 """Parameters declared once: each field reads what people and clients send, and refuses the rest by name."""
 
+import json
+
 import pytest
 from marshmallow import Schema
 
@@ -66,3 +68,13 @@ def test_a_body_that_is_not_a_json_object_is_refused_as_the_body(app, client, to
     nested = client.post("/api/v1/staff/plates/status", json={"status": "installed", "plates": [{"id": 1}]},
                          headers=headers)
     assert nested.status_code == 400 and nested.json["parameter"] == "plates"
+    for unstorable in ("a\x00b", "a\ud800b"):  # JSON carries both; no database stores them
+        answer = client.post("/api/v1/staff/plates/status", data=_json_text({"status": "installed", "plates": ["x"],
+                                                                             "reason": unstorable}),
+                             content_type="application/json", headers=headers)
+        assert answer.status_code == 400 and answer.json["parameter"] == "reason"
+
+
+def _json_text(body: dict) -> str:
+    """JSON as a client may write it, lone surrogates and all (as \\ud800 escapes)."""
+    return json.dumps(body)
