@@ -13,6 +13,7 @@ XLSX sheet at once, so those come whole (Excel holds at most 1,048,576 rows anyw
 """
 
 import codecs
+import csv
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "
 LATITUDE_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "y坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "图形")
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 reads GBK and GB2312 too
+# A file's shape is checked before it is read, so a hostile one costs no memory: more columns
+# than any register needs, or a table's first line (its column names) longer than this.
+MAX_COLUMNS = 1000
+MAX_HEADER_BYTES = 2 ** 20
 
 
 class FileReadError(ValueError):
@@ -72,8 +77,10 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
         raise FileReadError(f"{path} does not exist")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
+        _check_columns(path, _table_columns(path, encoding, layer))
         frames = _read_table(path, encoding, layer, require_geometry, chunk_rows)
     elif suffix in LAYER_SUFFIXES:
+        _check_columns(path, _layer_columns(path, layer))
         frames = _read_layer(path, layer, encoding, chunk_rows)
     else:
         raise FileReadError(f"{path.name}: cannot read {suffix or 'files without a suffix'}; give a Shapefile, "
@@ -86,6 +93,32 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
         yield result
     if not given:  # pandas gives no chunk of a table without rows: the whole, empty, table
         yield from read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None)
+
+
+def _check_columns(path: Path, count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise FileReadError(f"{path.name} has {count:,} columns: a file here may have at most {MAX_COLUMNS:,} "
+                            "(keep the columns the import needs)")
+
+
+def _table_columns(path: Path, encoding: str | None, layer: str | None) -> int:
+    """How many columns a CSV's first line names (read alone), or an XLSX sheet has (GDAL's count)."""
+    if path.suffix.lower() == ".xlsx":
+        return _layer_columns(path, layer)
+    with open(path, "rb") as data:
+        first = data.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        raise FileReadError(f"{path.name}: its first line, the column names, is over {MAX_HEADER_BYTES // 2 ** 20} "
+                            "MiB: is it a table?")
+    text = first.decode(encoding or "utf-8", errors="replace")
+    return len(next(csv.reader([text]), []))
+
+
+def _layer_columns(path: Path, layer: str | None) -> int:
+    try:
+        return len(pyogrio.read_info(path, layer=layer)["fields"])
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return 0  # reading it says what is wrong with it
 
 
 def list_layers(path: str | Path) -> list[str]:

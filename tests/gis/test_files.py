@@ -1,5 +1,9 @@
 """Reading what GIS desks export: each format, Chinese encodings, CRSes and the refusals."""
 
+import subprocess
+import sys
+import time
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -162,3 +166,29 @@ def test_a_table_without_rows_reads_as_one_empty_chunk(tmp_path):
     path.write_text("路名,经度,纬度\n", encoding="utf-8")
     chunks = list(read_feature_chunks(path, chunk_rows=5))
     assert len(chunks) == 1 and chunks[0].frame.empty
+
+
+def test_a_table_of_a_million_columns_is_refused_before_it_is_read(tmp_path):
+    """10 MB of column names once took an import to 5 GB; now the first line is counted, in a process
+    capped at 1 GiB, and the refusal names the limit."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{n}" for n in range(1_000_000)) + "\n" + "," * 999_999 + "\n")
+    script = ("import resource, sys\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (2 ** 30, 2 ** 30))\n"
+              "from gis.files import FileReadError, read_features\n"
+              "try:\n"
+              f"    read_features({str(path)!r}, require_geometry=False)\n"
+              "except FileReadError as error:\n"
+              "    print(error)\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "first line, the column names, is over 1 MiB" in done.stdout
+    assert time.monotonic() - started < 5  # with the interpreter's own start
+
+
+def test_a_table_of_more_columns_than_the_limit_is_refused_naming_it(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"列{n}" for n in range(2000)) + "\n" + "," * 1999 + "\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="2,000 columns: a file here may have at most 1,000"):
+        read_features(path, require_geometry=False)
