@@ -116,6 +116,8 @@ def _table_columns(path: Path, encoding: str | None, layer: str | None) -> int:
 
 def _layer_columns(path: Path, layer: str | None) -> int:
     try:
+        if layer is None and len(list_layers(path)) > 1:
+            return 0  # which layer is asked first (_read_layer)
         return len(pyogrio.read_info(path, layer=layer)["fields"])
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
         return 0  # reading it says what is wrong with it
