@@ -51,6 +51,7 @@ DEFAULTS = {
     "TOKEN_MAX_DAYS": 730,
     # Rate limits per client (see rate_limits.py); RATELIMIT_* are Flask-Limiter's own settings.
     "RATELIMIT_ENABLED": True,
+    "SERVER_WORKERS": 1,  # processes serving the app (platesvc serve sets it): in-memory limits are shared out
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_SCANS": "600 per minute",

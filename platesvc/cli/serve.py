@@ -20,6 +20,7 @@ def serve(host, port, workers):
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ["PLATESVC_SERVER_WORKERS"] = str(workers)  # each counts its share of an in-memory rate limit
     click.echo(f"serving on http://{host}:{port}/ with {workers} workers")
     # No gunicorn access log: the app writes one line a request itself, with its request id
     # and without the client's address.

@@ -2,9 +2,11 @@
 
 Each limit is a setting (PLATESVC_RATELIMIT_SCANS …, in Flask-Limiter's notation such as
 "600 per minute"); PLATESVC_RATELIMIT_ENABLED=0 turns them all off (load tests). Counts
-live in memory, per worker, unless PLATESVC_RATELIMIT_STORAGE_URI names a shared store
-such as redis://127.0.0.1:6379/0. A client is its address as the app sees it: behind a
-reverse proxy set PLATESVC_TRUSTED_PROXIES, or every resident shares the proxy's.
+are shared when PLATESVC_RATELIMIT_STORAGE_URI names a store such as redis://127.0.0.1:6379/0;
+in memory, each of the server's workers (SERVER_WORKERS, which `platesvc serve` sets) counts
+its share of each limit, so the limit holds for the whole server either way. A client is its
+address as the app sees it: behind a reverse proxy set PLATESVC_TRUSTED_PROXIES, or every
+resident shares the proxy's.
 
 The limits are put on the views here, when the app is made, and only when they are on:
 Flask-Limiter's decorator costs a request some 100 µs even with the limiter disabled.
@@ -16,12 +18,29 @@ from functools import cache
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 limiter = Limiter(get_remote_address)  # one per process, like the app it serves
 
 
 def _setting(name: str):
-    return lambda: current_app.config[name]
+    """The limit a setting names, as this process must count it (see `share`)."""
+    def limit() -> str:
+        config = current_app.config
+        separate = config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+        return share(config[name], config["SERVER_WORKERS"]) if separate else config[name]
+    return limit
+
+
+@cache
+def share(limit: str, workers: int) -> str:
+    """`limit` for one of `workers` processes that each count in their own memory: its share of every
+    amount (at least 1), so that all together allow no more than the limit. A client whose requests
+    land unevenly is refused a little early, never late; a shared store (Redis) counts exactly."""
+    if workers <= 1:
+        return limit
+    return ";".join(f"{max(1, item.amount // workers)} per {item.multiples} {item.GRANULARITY.name}"
+                    for item in parse_many(limit))
 
 
 def _account() -> str:

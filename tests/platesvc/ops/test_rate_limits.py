@@ -4,13 +4,21 @@ each is a setting, PLATESVC_RATELIMIT_ENABLED=0 turns them all off, and Redis sh
 import ipaddress
 import logging
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from platesvc import create_app
 from platesvc.ops.logs import JsonFormatter
+from platesvc.ops.rate_limits import share
 from platesvc.registry.audit import SYSTEM
 from platesvc.staff import accounts
 from platesvc.store.database import db
@@ -130,3 +138,49 @@ def test_no_log_line_of_a_scan_burst_names_the_client(limited, caplog):
     assert any(record.name == "flask-limiter" for record in caplog.records)  # the breach was logged…
     lines = [JsonFormatter().format(record) for record in caplog.records]
     assert not [line for line in lines if "203.0.113.77" in line]  # …without whom
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the counting is the server's, not the store's
+def test_workers_counting_in_memory_each_take_their_share_so_the_limit_holds(app, database_url, tmp_path):
+    """Five gunicorn workers without a shared store: 10 sign-ins a minute had become up to 50."""
+    port = _free_port()
+    environment = {**os.environ, "PLATESVC_DATABASE_URL": database_url, "PLATESVC_SECRET_KEY": "test",
+                   "PLATESVC_RATELIMIT_SIGN_IN": "10 per minute", "PLATESVC_SERVER_WORKERS": "5",
+                   "PLATESVC_JOBS_DIR": str(tmp_path / "jobs"), "PLATESVC_PRINT_DIR": str(tmp_path / "prints"),
+                   "PLATESVC_ACCESS_LOG": "0"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "--workers", "5", "--bind", f"127.0.0.1:{port}",
+                               "platesvc:create_app()"], env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/healthz")
+        codes = []
+        for _ in range(30):  # a connection each: the kernel spreads them over the workers
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{base}/staff/sign-in", method="POST",
+                                                              data=b"username=admin&password=guess"))
+            except urllib.error.HTTPError as refused:
+                codes.append(refused.code)
+        assert 1 <= sum(code != 429 for code in codes) <= 10, codes
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert share("10 per minute;100 per hour", 5) == "2 per 1 minute;20 per 1 hour"
+    assert share("3 per minute", 5) == "1 per 1 minute" and share("3 per minute", 1) == "3 per minute"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(url: str) -> None:
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer")
