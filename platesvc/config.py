@@ -14,6 +14,8 @@ DEFAULTS = {
     # ".example.gov.cn" takes every subdomain): links are written with the host asked by, so any
     # other is refused (400) rather than echoed into them.
     "ALLOWED_HOSTS": "",
+    # Origins whose web pages may read the public APIs (/ogc, /tiles, plates and nearby): comma-separated.
+    "CORS_ORIGINS": "*",
     "SECRET_KEY": None,  # set it in production; otherwise a key kept in instance/secret_key
     "ISSUE_BATCH_SIZE": 2000,
     # The address prefix above the districts, and the city's help lines on every plate page.

@@ -9,6 +9,7 @@ import sqlalchemy.exc
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
+from flask_cors import CORS
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
@@ -36,6 +37,9 @@ COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_ALGORITHM_STREAMING": "gz
 
 RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart or a failover takes a few seconds
 log = logging.getLogger(__name__)
+
+# The public read APIs, as regular expressions of their paths (Flask-CORS's resources).
+PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|openapi\.json)")
 
 # Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
@@ -93,6 +97,10 @@ def init_app(app: Flask) -> None:
     for setting, value in COMPRESSION.items():
         app.config.setdefault(setting, value)
     Compression(app)
+    # Web maps on other origins read the public APIs; the staff API and pages stay same-origin.
+    CORS(app, resources={path: {"origins": app.config["CORS_ORIGINS"].split(",")} for path in PUBLIC_READS},
+         methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link", "Content-Crs"], max_age=86400,
+         send_wildcard=True)
     wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
                           app.config["ACCESS_LOG"])
     if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)

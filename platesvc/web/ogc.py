@@ -70,6 +70,21 @@ class BBox(DelimitedList):
         return min_x, min_y, max_x, max_y
 
 
+class Interval(Text):
+    """OGC's `datetime`: an instant, or an interval with either end open (`..` or empty), in RFC 3339."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[datetime | None, datetime | None]:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        ends = text.split("/")
+        if len(ends) > 2 or all(end in ("", "..") for end in ends):
+            raise ValidationError(f"{text!r}: give an instant or an interval such as 2026-01-01T00:00:00Z/..")
+        try:
+            moments = [None if end in ("", "..") else datetime.fromisoformat(end) for end in ends]
+        except ValueError:
+            raise ValidationError(f"{text!r} is not an RFC 3339 date-time or interval") from None
+        return moments[0], moments[-1]
+
+
 class FormatQuery(Schema):
     f = Choice(["json", "geojson"], fold_case=True, metadata={"description": "The encoding: JSON (GeoJSON)"})
 
@@ -79,6 +94,9 @@ class ItemsQuery(FormatQuery):
     bbox_crs = Choice([CRS84], data_key="bbox-crs")
     limit = Whole(1, cut=features.MAX_LIMIT, load_default=features.DEFAULT_LIMIT)
     offset = Whole(0, load_default=0)
+    datetime = Interval(metadata={"description": "An instant or an interval (open ends with ..); these collections "
+                                                 "have no time, so every feature matches (as Part 1 says)",
+                                  "example": "2026-01-01T00:00:00Z/.."})
     after = Text(metadata={"description": "Without bbox: start after the feature with this id (features then come "
                                           "in id order); `next` links carry it, so deep pages read the index from "
                                           "there rather than count to the offset"})
@@ -153,7 +171,7 @@ def landing(**_format):
         "title": "platesvc",
         "description": "Door plates, service points, police beats, culture zones, roads and divisions",
         "links": [
-            _link(_url("ogc.landing"), "self", "application/json", "This document"),
+            _link(request.url, "self", "application/json", "This document"),
             _link(_url("openapi.openapi_json"), "service-desc", OPENAPI, "The API definition"),
             _link(_url("openapi.docs"), "service-doc", "text/html", "The API documentation"),
             _link(_url("ogc.conformance"), "conformance", "application/json", "Conformance classes"),

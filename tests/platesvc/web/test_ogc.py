@@ -16,6 +16,7 @@ from platesvc.store.models import (
     Division,
     Plate,
     PoliceBeat,
+    Role,
     Road,
     ServicePoint,
 )
@@ -178,3 +179,36 @@ def test_gdal_reads_every_collection_with_paging(live_server, ogrinfo):
                               capture_output=True, text=True, check=True).stdout
         stored = db.session.scalar(select(db.func.count()).select_from(model))
         assert dump.count("OGRFeature(") == stored, collection_id
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # parsing, and the same on both
+def test_datetime_is_taken_and_ignored_by_collections_without_time(issued_app, client):
+    everything = client.get("/ogc/collections/services/items", query_string={"limit": 5}).json["features"]
+    for asked in ("2026-12-01T09:00:00+08:00", "2026-01-01T00:00:00Z/2026-12-31T23:59:59Z", "../2026-12-01T00:00:00Z",
+                  "2026-01-01T00:00:00Z/..", "2026-01-01T00:00:00Z/"):
+        answer = client.get("/ogc/collections/services/items", query_string={"limit": 5, "datetime": asked})
+        assert answer.status_code == 200 and answer.json["features"] == everything, asked
+    for wrong in ("yesterday", "../..", "2026-01-01/2026-02-01/2026-03-01"):
+        refused = client.get("/ogc/collections/services/items", query_string={"datetime": wrong})
+        assert refused.status_code == 400 and refused.json["description"].startswith("datetime"), wrong
+    assert "datetime" in {p["name"] for p in client.get("/api/v1/openapi.json").json["paths"][
+        "/ogc/collections/services/items"]["get"]["parameters"]}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_web_maps_on_other_origins_may_read_the_public_apis_only(issued_app, client, tokens):
+    origin = {"Origin": "https://map.example.org"}
+    plate_id = client.get("/ogc/collections/plates/items", query_string={"limit": 1}).json["features"][0]["id"]
+    for path in ("/ogc", "/ogc/collections", "/ogc/collections/plates/items", f"/api/v1/plates/{plate_id}",
+                 "/api/v1/nearby?lon=106.28&lat=38.47", "/tiles/plates.json", "/api/v1/openapi.json"):
+        assert client.get(path, headers=origin).headers.get("Access-Control-Allow-Origin") == "*", path
+    preflight = client.options("/ogc/collections", headers={**origin, "Access-Control-Request-Method": "GET"})
+    assert preflight.headers.get("Access-Control-Allow-Origin") == "*"
+    staff = client.get("/api/v1/staff/me", headers={**origin, "Authorization": f"Bearer {tokens[Role.VIEWER]}"})
+    assert "Access-Control-Allow-Origin" not in staff.headers  # scripts with a token call from their own machine
+
+
+def test_the_landing_page_calls_itself_by_the_url_asked(client):
+    for asked in ("/ogc", "/ogc/", "/ogc?f=json"):
+        self_link = next(link for link in client.get(asked).json["links"] if link["rel"] == "self")
+        assert self_link["href"] == f"http://localhost{asked}"
