@@ -16,8 +16,8 @@ from platesvc.store.models import (
     Division,
     Plate,
     PoliceBeat,
-    Role,
     Road,
+    Role,
     ServicePoint,
 )
 from platesvc.web.ogc import CONFORMANCE
