@@ -45,8 +45,10 @@ def tile(layer_name: str, z: int, x: int, y: int):
     layer = tiles.layer_named(layer_name)
     cache = worker().tiles
     data = read_store(lambda engine: cache.tile(engine, layer, z, x, y))
-    if not data:  # an empty tile: nothing to draw, and nothing to send
-        return Response(status=204, headers={"Cache-Control": TILE_CACHE})
+    if not data:  # an empty tile: nothing to draw, and nothing to send (so no type either)
+        empty = Response(status=204, headers={"Cache-Control": TILE_CACHE})
+        del empty.headers["Content-Type"]
+        return empty
     return revalidated(tagged(data), MVT, request, cache_control=TILE_CACHE)
 
 
