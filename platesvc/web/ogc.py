@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.maps import features
-from platesvc.web import read_store
+from platesvc.web import openapi, read_store
 from platesvc.web.openapi import OPENAPI, Blueprint
 from platesvc.web.parameters import Choice, Decimal, Text, Whole
 
@@ -172,12 +172,19 @@ def landing(**_format):
         "description": "Door plates, service points, police beats, culture zones, roads and divisions",
         "links": [
             _link(request.url, "self", "application/json", "This document"),
-            _link(_url("openapi.openapi_json"), "service-desc", OPENAPI, "The API definition"),
+            _link(_url("ogc.api_definition"), "service-desc", OPENAPI, "The API definition"),
             _link(_url("openapi.docs"), "service-doc", "text/html", "The API documentation"),
             _link(_url("ogc.conformance"), "conformance", "application/json", "Conformance classes"),
             _link(_url("ogc.collections"), "data", "application/json", "The feature collections"),
         ],
     })
+
+
+@bp.get("/api")
+@bp.answers(200, {"type": "object"}, "The OpenAPI 3 document of this OGC API, rooted here", content_type=OPENAPI)
+def api_definition():
+    """The OGC API's own OpenAPI document: its paths from /conformance down, its server this /ogc."""
+    return Response(orjson.dumps(openapi.document_under(bp.url_prefix, _url("ogc.landing"))), mimetype=OPENAPI)
 
 
 @bp.get("/conformance")

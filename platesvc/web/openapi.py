@@ -120,6 +120,15 @@ def document() -> dict:
     return current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
 
 
+def document_under(prefix: str, server: str) -> dict:
+    """The part of the document under `prefix`, rooted there: its paths without the prefix and `server`
+    as its one server (what an OGC client such as TEAM Engine reads from the landing page)."""
+    whole = document()
+    paths = {path.removeprefix(prefix) or "/": operations for path, operations in whole["paths"].items()
+             if path == prefix or path.startswith(prefix + "/") and path != prefix + "/"}
+    return {**whole, "servers": [{"url": server}], "paths": paths}
+
+
 @bp.get("/openapi.json")
 @bp.answers(200, {"type": "object"}, "OpenAPI 3", content_type=OPENAPI)
 def openapi_json():

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import shapely
+from openapi_spec_validator import validate
 from sqlalchemy import select
 
 from platesvc.maps import features
@@ -45,7 +46,14 @@ def test_landing_page_conformance_and_collections(issued_app, client):
     landing = client.get("/ogc").json
     relations = {link["rel"]: link for link in landing["links"]}
     assert {"self", "service-desc", "conformance", "data"} <= set(relations)
-    assert client.get(urlsplit(relations["service-desc"]["href"]).path).json["paths"]["/ogc/collections"]
+    described = client.get(urlsplit(relations["service-desc"]["href"]).path)
+    assert described.headers["Content-Type"] == relations["service-desc"]["type"]
+    definition = described.json  # rooted at the OGC API, as OGC's TEAM Engine reads it
+    validate(definition)
+    assert definition["servers"] == [{"url": "http://localhost/ogc"}]
+    assert {"/", "/conformance", "/collections", "/collections/{collectionId}",
+            "/collections/services/items", "/collections/{collectionId}/items/{featureId}"} <= set(definition["paths"])
+    assert not [path for path in definition["paths"] if path.startswith(("/ogc", "/api/v1", "/P/"))]
     assert client.get("/ogc/conformance").json["conformsTo"] == CONFORMANCE
     listed = client.get("/ogc/collections").json["collections"]
     assert [c["id"] for c in listed] == ["plates", "services", "services-elderly_care", "services-day_care",
