@@ -97,12 +97,13 @@ class Whole(fields.Integer):
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         text = value.translate(FULL_WIDTH).strip() if isinstance(value, str) else value
+        bounds = f"of at least {self.low}" if self.cut is not None else f"from {self.low} to {self.high}"
         if isinstance(text, bool) or not isinstance(text, str | int) or (
                 isinstance(text, str) and not (text.isascii() and text.isdigit())):
-            raise ValidationError(f"{value!r} is not a whole number from {self.low} to {self.high}")
+            raise ValidationError(f"{value!r} is not a whole number {bounds}")
         number = int(text)
         if not self.low <= number <= self.high:
-            raise ValidationError(f"{value!r} is not a whole number from {self.low} to {self.high}")
+            raise ValidationError(f"{value!r} is not a whole number {bounds}")
         return number if self.cut is None else min(number, self.cut)
 
 
