@@ -40,6 +40,6 @@ def jobs_list():
 def jobs_cancel(job_id):
     """Cancel a staff job: a queued one at once, a running one at its next step."""
     job = fail_on_domain_error(lambda: jobs.find(db.session, job_id))
-    fail_on_domain_error(lambda: jobs.cancel(db.session, current_app.config, audit.Actor.command_line(), job))
+    fail_on_domain_error(lambda: jobs.cancel(db.session, audit.Actor.command_line(), job))
     db.session.commit()
     click.echo(f"job {job.id}: {job.status}" if job.status == "cancelled" else f"job {job.id}: cancelling")

@@ -44,7 +44,6 @@ class WithoutClientKey(logging.Filter):
         return True
 
 
-
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(record, "request_id", None) or request_id.get() or "-"

@@ -54,11 +54,11 @@ HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
 UNSTARTED_SECONDS = 60  # a queued job whose runner has not begun in this long never will
 DIED = "its runner stopped before finishing (killed or crashed): nothing it did was kept"
+READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
 class JobCancelled(Exception):
     """Staff cancelled the job while it ran."""
-READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
 def _folder(config: Mapping, job_id: int) -> Path:
@@ -283,7 +283,7 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
     return job
 
 
-def cancel(session: Session, config: Mapping, actor: audit.Actor, job: StaffJob) -> None:
+def cancel(session: Session, actor: audit.Actor, job: StaffJob) -> None:
     """Cancel a job: a queued one now, a running one at its next step (not committed).
 
     :raises DataError: the job has ended already.
@@ -311,7 +311,6 @@ def reap(session: Session, config: Mapping) -> list[int]:
         log.warning("job %s: %s", job.id, DIED)
         _end(session, job, JobStatus.FAILED, DIED, audit.SYSTEM)
         if job.kind == "print":
-            session.flush()
             for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
                 log.warning("job %s: removed the unfinished print batch %s", job.id, name)
         reaped.append(job.id)
@@ -322,8 +321,8 @@ def reap(session: Session, config: Mapping) -> list[int]:
 
 def _runner_gone(job: StaffJob, state: dict | None) -> bool:
     if state is None or "pid" not in state:  # never started
-        return job.status == JobStatus.QUEUED and (datetime.now(UTC) - as_utc(job.created_at)).total_seconds() > \
-            UNSTARTED_SECONDS
+        waited = (datetime.now(UTC) - as_utc(job.created_at)).total_seconds()
+        return job.status == JobStatus.QUEUED and waited > UNSTARTED_SECONDS
     if state.get("host") == socket.gethostname() and not _alive(state["pid"]):
         return True
     return time.time() - state.get("updated", 0) > STALLED_SECONDS

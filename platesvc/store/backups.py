@@ -5,6 +5,7 @@ SQLite copies itself with its online backup API (one step, under a read lock: a 
 PostGIS is dumped by pg_dump in its custom format (a snapshot too) and restored by pg_restore.
 """
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -23,13 +24,7 @@ def backup(engine: Engine, path: str | Path) -> Path:
     partial.unlink(missing_ok=True)
     try:
         if engine.dialect.name == "sqlite":
-            source = engine.raw_connection()
-            try:
-                with sqlite3.connect(partial) as target:
-                    source.driver_connection.backup(target)
-                target.close()
-            finally:
-                source.close()
+            _copy_sqlite(engine, partial, to_file=True)
         else:
             _run(["pg_dump", "--format=custom", "--no-owner", f"--file={partial}", _libpq_url(engine)])
         partial.replace(path)
@@ -53,17 +48,18 @@ def restore(database_url: str, path: str | Path) -> None:
             raise DataError(f"the database is not empty ({len(found)} tables, such as {min(found)}): restore "
                             "into a new, empty one")
         if engine.dialect.name == "sqlite":
-            target = engine.raw_connection()
-            try:
-                with sqlite3.connect(path) as source:
-                    source.backup(target.driver_connection)
-                source.close()
-            finally:
-                target.close()
+            _copy_sqlite(engine, path, to_file=False)
         else:
             _run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_libpq_url(engine)}", str(path)])
     finally:
         engine.dispose()
+
+
+def _copy_sqlite(engine: Engine, file: Path, to_file: bool) -> None:
+    """SQLite's online backup, from `engine`'s database into `file`, or (to_file=False) the other way."""
+    with contextlib.closing(engine.raw_connection()) as database, contextlib.closing(sqlite3.connect(file)) as other:
+        source, target = (database.driver_connection, other) if to_file else (other, database.driver_connection)
+        source.backup(target)
 
 
 def _libpq_url(engine: Engine) -> str:

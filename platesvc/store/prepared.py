@@ -124,17 +124,17 @@ class PreparedRead:
         return compiled
 
     def _connection(self, engine: Engine):
-        held = self._held(engine)
-        connection = held.get(self._own_plan(engine))
+        held, own_plan = self._held(engine), self._own_plan(engine)
+        connection = held.get(own_plan)
         if connection is None:
             proxied = engine.raw_connection()  # runs the engine's connect hooks (SQLite functions, pragmas)
             connection = proxied.driver_connection
             proxied.detach()
             if engine.dialect.name == "postgresql":
                 connection.autocommit = True  # never sit idle in a transaction between scans
-                if self._own_plan(engine):  # the connection of the one-plan reads alone
+                if own_plan:  # the connection of the one-plan reads alone
                     connection.execute("SET plan_cache_mode = force_generic_plan")
-            held[self._own_plan(engine)] = connection
+            held[own_plan] = connection
         return connection
 
     def _own_plan(self, engine: Engine) -> bool:
@@ -146,7 +146,10 @@ class PreparedRead:
         engines = getattr(_THREAD, "engines", None)
         if engines is None:
             engines = _THREAD.engines = weakref.WeakKeyDictionary()
-        return engines.setdefault(engine, {})
+        held = engines.get(engine)
+        if held is None:
+            held = engines[engine] = {}
+        return held
 
     def _forget(self, engine: Engine) -> None:
         # The next connection counts its data_version afresh: every statement's remembered rows

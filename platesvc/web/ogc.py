@@ -21,7 +21,7 @@ from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.maps import features
 from platesvc.web import openapi, read_store
 from platesvc.web.openapi import OPENAPI, Blueprint
-from platesvc.web.parameters import Choice, Decimal, Text, Whole
+from platesvc.web.parameters import Choice, Decimal, Text, Whole, moment
 
 
 class OgcError(Schema):
@@ -79,7 +79,7 @@ class Interval(Text):
         if len(ends) > 2 or all(end in ("", "..") for end in ends):
             raise ValidationError(f"{text!r}: give an instant or an interval such as 2026-01-01T00:00:00Z/..")
         try:
-            moments = [None if end in ("", "..") else datetime.fromisoformat(end) for end in ends]
+            moments = [None if end in ("", "..") else moment(end) for end in ends]
         except ValueError:
             raise ValidationError(f"{text!r} is not an RFC 3339 date-time or interval") from None
         return moments[0], moments[-1]

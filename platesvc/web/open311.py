@@ -45,6 +45,7 @@ from platesvc.web import resolve
 from platesvc.web.i18n import MESSAGES, STAFF
 from platesvc.web.openapi import Blueprint
 from platesvc.web.parameters import Choice, Decimal, Form, Moment, Text
+from platesvc.web.staff import bearer_secret
 
 
 class Open311Error(Schema):
@@ -163,24 +164,24 @@ REQUEST_ID = {"in": "path", "name": "service_request_id", "example": EXAMPLE_TIC
 
 def _key_user(values) -> User | None:
     """The staff user behind `api_key` (or a Bearer token), None without one; a wrong key is an error."""
-    key = (values.get("api_key") or "").strip() or _bearer()
+    key = _key(values)
     if not key:
         return None
     user, _ = accounts.user_for_token(db.session, key)
     return user
 
 
-def _bearer() -> str:
-    scheme, _, secret = request.headers.get("Authorization", "").strip().partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" else ""
+def _key(values) -> str:
+    """The API key a request sends: `api_key` among `values`, else a Bearer token; "" for none."""
+    given = values.get("api_key")
+    return (given.strip() if isinstance(given, str) else "") or bearer_secret(request.headers.get("Authorization", ""))
 
 
 def client_account() -> str | None:
     """The account a request authenticates as, for its rate limit: the key read as `_key_user` reads it,
     from the form, a JSON body or the header; None for no key or a wrong one."""
     body = request.get_json(silent=True) if request.is_json else None
-    given = body.get("api_key") if isinstance(body, dict) else request.form.get("api_key")
-    key = (given.strip() if isinstance(given, str) else "") or _bearer()
+    key = _key(body if isinstance(body, dict) else request.form)
     try:
         return f"user:{accounts.user_for_token(db.session, key)[0].id}" if key else None
     except AuthenticationError:

@@ -162,7 +162,15 @@ class Moment(Text):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         try:
-            moment = datetime.fromisoformat(text)
+            return moment(text)
         except ValueError:
             raise ValidationError(f"{text!r} is not a W3C date-time such as 2026-12-01T09:00:00+08:00") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 date-time, in the city's time zone when it gives no offset.
+
+    :raises ValueError: not a date-time.
+    """
+    given = datetime.fromisoformat(text)
+    return given if given.tzinfo else given.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))

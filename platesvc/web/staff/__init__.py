@@ -39,10 +39,10 @@ def signed_in_user() -> User | None:
     user, how = None, None
     header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
+        secret = bearer_secret(header)
+        if not secret:
             raise AuthenticationError("send an API token as `Authorization: Bearer <token>`")
-        user, _token = accounts.user_for_token(db.session, secret.strip())
+        user, _token = accounts.user_for_token(db.session, secret)
         db.session.commit()  # the token's last use
         how = "token"
     elif "user_id" in session:
@@ -54,6 +54,12 @@ def signed_in_user() -> User | None:
             how = "session"
     request.environ[_USER], request.environ[_HOW] = user, how
     return user
+
+
+def bearer_secret(header: str) -> str:
+    """The token in an `Authorization: Bearer <token>` header (the scheme in any case), or "" for none."""
+    scheme, _, secret = header.strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
 
 
 def actor() -> audit.Actor:

@@ -97,7 +97,7 @@ def job(job_id: int):
 @requires(Role.OPERATOR)
 def cancel(job_id: int):
     """Cancel a job: a queued one at once, a running one at its next step; nothing it did is kept."""
-    jobs.cancel(db.session, current_app.config, actor(), jobs.find(db.session, job_id))
+    jobs.cancel(db.session, actor(), jobs.find(db.session, job_id))
     db.session.commit()
     return redirect(url_for("staff.jobs.job", job_id=job_id), 303)
 

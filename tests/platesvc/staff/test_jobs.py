@@ -79,7 +79,7 @@ def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued
     assert db.session.scalar(select(func.count()).select_from(PrintBatch)) == 0
     assert set(db.session.scalars(select(Plate.status))) == {PlateStatus.ISSUED}  # nothing was kept
     again = _start_print(client, csrf)  # and nothing is blocked
-    jobs.cancel(db.session, issued_app.config, SYSTEM, _job(again))
+    jobs.cancel(db.session, SYSTEM, _job(again))
     db.session.commit()
     assert _wait(lambda: _job(again).status in (JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.SUCCEEDED) and
                  _job(again).status, "the second job ending") == JobStatus.CANCELLED
@@ -103,7 +103,7 @@ def test_a_queued_job_is_cancelled_at_once_and_its_runner_then_refuses_it(app, s
                    created_by=staff[Role.OPERATOR])
     db.session.add(job)
     db.session.commit()
-    jobs.cancel(db.session, app.config, SYSTEM, job)
+    jobs.cancel(db.session, SYSTEM, job)
     db.session.commit()
     assert _job(job.id).status == JobStatus.CANCELLED
     with pytest.raises(Exception, match="not queued"):
