@@ -26,6 +26,7 @@ from platesvc.store.models import Plate
 
 BENCH_DIR = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+SERVING = "python:platesvc.ops.serving"
 
 # Lua for wrk. Plates: at random among a list (repeat scans), or walking it (first scans).
 PICK_SCRIPT = """
@@ -150,14 +151,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(target: str, workers: int, env: dict, gunicorn: Path = GUNICORN,
-                   ready_path: str = "/healthz", worker_class: str | None = None) -> tuple[subprocess.Popen, str]:
-    """A gunicorn serving `target` on a free port once it answers `ready_path`; (process, base URL)."""
+def start_gunicorn(target: str, workers: int, env: dict, gunicorn: Path = GUNICORN, ready_path: str = "/healthz",
+                   settings: str | None = SERVING) -> tuple[subprocess.Popen, str]:
+    """A gunicorn serving `target` on a free port once it answers `ready_path`; (process, base URL).
+
+    `settings`: gunicorn's config, by default the one `platesvc serve` runs with (its gevent workers), so
+    the bare baseline and our app are served alike and as in production.
+    """
     port = free_port()
     command = [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--chdir", str(BENCH_DIR),
                "--log-level", "warning", "--timeout", "120"]
-    if worker_class:
-        command += ["--worker-class", worker_class]
+    if settings:
+        command += ["--config", settings]
     server = subprocess.Popen([*_servers_cores(), *command, target], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):

@@ -103,7 +103,8 @@ def main() -> None:
         subprocess.run([str(tools / "pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
                        env=theirs_env, check=True, stdout=subprocess.DEVNULL)
         theirs, theirs_url = start_gunicorn("pygeoapi.flask_app:APP", args.workers, theirs_env,
-                                            gunicorn=tools / "gunicorn", ready_path="/conformance")
+                                            gunicorn=tools / "gunicorn", ready_path="/conformance",
+                                            settings=None)  # its own venv: gunicorn's sync workers
         try:
             box = "106.26,38.46,106.27148,38.46899"
             # A page that can hold them all, so that both count every match.

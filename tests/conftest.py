@@ -10,7 +10,13 @@ it fails.
 import os
 import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -22,6 +28,7 @@ from werkzeug.serving import make_server
 
 from gis.synthetic import generate_city
 from platesvc import create_app
+from platesvc.config import environment_for
 from platesvc.intake.demo import store_city
 from platesvc.registry.audit import SYSTEM
 from platesvc.registry.plate_ids import issue_plates
@@ -247,6 +254,45 @@ def live_server(issued_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(app):
+    """Start `platesvc serve` (gunicorn, and the job worker it starts) on the test app's settings; its URL."""
+    servers = []
+
+    def serve(workers: int = 2, **settings) -> str:
+        port = _free_port()
+        environment = {**os.environ, **environment_for({**app.config, **settings}), "PLATESVC_SECRET_KEY": "test",
+                       "PLATESVC_ACCESS_LOG": "0"}
+        servers.append(subprocess.Popen(
+            [sys.executable, "-m", "platesvc", "serve", "--port", str(port), "--workers", str(workers)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                return base
+            except OSError:
+                if time.monotonic() > deadline or servers[-1].poll() is not None:
+                    raise AssertionError("platesvc serve did not start") from None
+                time.sleep(0.1)
+
+    yield serve
+    for server in servers:
+        server.terminate()  # gunicorn's master stops its workers and the job worker
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 @pytest.fixture(scope="session")

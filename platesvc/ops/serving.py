@@ -1,6 +1,30 @@
-"""Gunicorn settings for `platesvc serve` (gunicorn --config python:platesvc.ops.serving)."""
+"""Gunicorn settings for `platesvc serve` (gunicorn --config python:platesvc.ops.serving).
 
+Workers are gevent's: a connection waiting on its client costs a greenlet, not the worker, so a few
+slow clients cannot take the service offline as they did a sync worker. A request's head must arrive
+whole within `keepalive` seconds (gunicorn's deadline for the next request on a connection), and a
+body read that waits CLIENT_IDLE_SECONDS for a byte ends the connection. Psycopg 3 waits
+cooperatively under gevent; SQLite's calls are short and run in place. The reverse proxy in front
+(README "Production") buffers as well; these hold without it.
+"""
+
+from gunicorn.workers.base_async import AsyncWorker
+from gunicorn.workers.ggevent import GeventWorker
 from prometheus_client import multiprocess
+
+CLIENT_IDLE_SECONDS = 10
+
+worker_class = "platesvc.ops.serving.PatientWorker"
+worker_connections = 1000  # per worker; beyond it a connection waits in the listen queue
+keepalive = 5
+
+
+class PatientWorker(GeventWorker):
+    """gevent's worker whose connections time out when their client stops sending."""
+
+    def handle(self, listener, client, addr):
+        client.settimeout(CLIENT_IDLE_SECONDS)  # GeventWorker would make it block for ever
+        AsyncWorker.handle(self, listener, client, addr)
 
 
 def child_exit(_server, worker) -> None:

@@ -16,6 +16,7 @@ a third of the scan's read. PostgreSQL has no such counter: there every call rea
 """
 
 import contextlib
+import sys
 import threading
 import weakref
 
@@ -24,7 +25,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 _DATA_VERSION = "PRAGMA data_version"
-_THREAD = threading.local()  # each thread's connections
+
+
+def _per_thread():
+    """A thread's own namespace, also where gevent has made threading.local one per greenlet: a server
+    worker's greenlets then share its connections (one at a time, as a sync worker's requests would)
+    rather than each opening its own."""
+    gevent = sys.modules.get("gevent.monkey")
+    if gevent is not None and gevent.is_module_patched("threading"):
+        return gevent.get_original("_thread", "_local")()
+    return threading.local()
+
+
+_THREAD = _per_thread()  # each thread's connections
 
 
 class PreparedRead:
@@ -43,7 +56,7 @@ class PreparedRead:
         self._one_plan = one_plan
         self._compiled = {}  # dialect name → compiled statement
         self._names = list(statement.selected_columns.keys())  # the row's keys, as the statement labels them
-        self._local = threading.local()  # this statement's remembered rows, per thread
+        self._local = _per_thread()  # this statement's remembered rows, per thread
 
     @property
     def names(self) -> list[str]:
