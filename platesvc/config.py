@@ -69,6 +69,8 @@ DEFAULTS = {
     # Where staff jobs keep uploads, progress and reports, and where print batches go
     # ("" is a folder in instance/); both must be shared by every worker.
     "JOBS_DIR": "",
+    # The job queue: "" is a SQLite file in JOBS_DIR (one machine); redis://… for servers on several.
+    "QUEUE_URL": "",
     "PRINT_DIR": "",
     # Logs: "json" lines, "text", or "auto" (text on a terminal, JSON otherwise); one access
     # line a request; Prometheus metrics at /metrics, open to staff tokens and these networks.

@@ -262,6 +262,30 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _environment(app, **settings) -> dict:
+    """What a process of ours needs to run on the test app's settings."""
+    return {**os.environ, **environment_for({**app.config, **settings}), "PLATESVC_SECRET_KEY": "test",
+            "PLATESVC_ACCESS_LOG": "0"}
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture
+def job_worker(app):
+    """`platesvc worker` taking the test app's jobs; the process."""
+    worker = subprocess.Popen([sys.executable, "-m", "platesvc", "worker"], env=_environment(app),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    yield worker
+    _stop(worker)
+
+
 @pytest.fixture
 def served(app):
     """Start `platesvc serve` (gunicorn, and the job worker it starts) on the test app's settings; its URL."""
@@ -269,11 +293,10 @@ def served(app):
 
     def serve(workers: int = 2, **settings) -> str:
         port = _free_port()
-        environment = {**os.environ, **environment_for({**app.config, **settings}), "PLATESVC_SECRET_KEY": "test",
-                       "PLATESVC_ACCESS_LOG": "0"}
         servers.append(subprocess.Popen(
             [sys.executable, "-m", "platesvc", "serve", "--port", str(port), "--workers", str(workers)],
-            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            env=_environment(app, **settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True))
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -287,12 +310,7 @@ def served(app):
 
     yield serve
     for server in servers:
-        server.terminate()  # gunicorn's master stops its workers and the job worker
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop(server)  # gunicorn's master stops its workers and the job worker
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from platesvc.cli import db, demo, imports, jobs, plates, serve, users
 
 def init_app(app: Flask) -> None:
     for command in (db.db_cli, demo.demo_cli, plates.plates_cli, users.users_cli, users.tokens_cli, jobs.jobs_cli,
-                    imports.import_command, serve.serve):
+                    imports.import_command, serve.serve, serve.worker):
         app.cli.add_command(command)
 
 

@@ -8,16 +8,12 @@ only what changed. The database changes only at the end, in one transaction: the
 where each plate was placed, and each plate's status moving to `printed`.
 """
 
-import contextlib
 import csv
-import ctypes
-import ctypes.util
 import json
 import multiprocessing
 import os
 import re
 import shutil
-import signal
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from gis.pinyin import place_pinyin
 from platesvc import spreadsheets
 from platesvc.errors import InvalidPlateIdError
+from platesvc.ops.processes import die_with_parent
 from platesvc.printing.artwork import (
     FileJob,
     FileResult,
@@ -64,7 +61,6 @@ DEFAULT_FORMATS = ("pdf", "svg", "csv", "xlsx")
 # A retired plate is never printed: its building is gone.
 PRINTABLE_STATUSES = tuple(status.value for status in PlateStatus if status != PlateStatus.RETIRED)
 ARTWORK_CACHE = ".artwork"
-PR_SET_PDEATHSIG = 1  # prctl(2): a signal for the child when its parent ends
 MANIFEST_COLUMNS = ("plate_id", "display_id", "url", "address", "district", "community", "road", "number",
                     "longitude", "latitude", "file", "page", "position", "sheet")
 # Already compressed inside; deflating them again costs time and saves nothing.
@@ -366,7 +362,7 @@ def _render(jobs: list[FileJob], workers: int, total: int, progress: Progress | 
         return
     # Spawned, not forked: a worker starts clean, without the parent's database connections.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=_die_with_parent)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=die_with_parent)
     try:
         # Longest roads first, so no worker is left with a long one at the end.
         futures = {pool.submit(render_file, job): job
@@ -380,16 +376,6 @@ def _render(jobs: list[FileJob], workers: int, total: int, progress: Progress | 
         pool.shutdown(cancel_futures=True)
         raise
     pool.shutdown()
-
-
-def _die_with_parent() -> None:
-    """A drawing worker ends when the process that started it does, however that ends (kill -9 too):
-    Linux's parent-death signal. Elsewhere the executor's own shutdown has to do."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:  # the parent was gone before the signal was asked for
-            os._exit(1)
 
 
 def _manifest_row(plate: _Plate, placement: tuple[str | None, int, int], sheet: str) -> dict:

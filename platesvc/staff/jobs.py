@@ -1,5 +1,6 @@
-"""Imports and print batches started from the staff pages, each run by `platesvc jobs run ID`
-in a process of its own, so it outlives the request that starts it and the worker that served it.
+"""Imports and print batches started from the staff pages: put on the job queue (queue.py) and run by its
+consumer, each in a process of its own (`platesvc jobs run ID`), so a job outlives the request that starts
+it, its memory goes back when it ends, and a kill takes that job alone.
 
 A job runs the very function the command line does (importers.import_file,
 batches.print_plates) and keeps the same summary. Its folder (under
@@ -7,12 +8,13 @@ PLATESVC_JOBS_DIR) holds the upload, the runner's log, the CSV of refused rows, 
 the runner writes as it goes: a file, because an import's one transaction holds
 SQLite's write lock until it ends.
 
-A runner that dies (kill -9, a crash, the machine) leaves its job running in the table; `reap`
-ends it as failed once its process is gone or has been silent for STALLED_SECONDS, kills
-what is left of its process group and removes a print's unfinished files. It runs before any
-job starts and whenever a job is looked at, so a dead runner never blocks the next job.
-Staff cancel a job: a queued one at once, a running one at its next step (a cancel file
-the runner looks for as it reports progress; its transaction rolls back).
+A runner that dies (kill -9, a crash) without ending its job: the consumer that waits on it ends the
+job as failed at once. Where that consumer is gone too (the machine), `reap` ends it once its process
+is gone or has been silent for STALLED_SECONDS, kills what is left of its process group and removes a
+print's unfinished files; it runs each minute in the consumer, before any job starts and whenever a job
+is looked at, so a dead runner never blocks the next job. Staff cancel a job: a queued one at once, a
+running one at its next step (a cancel file the runner looks for as it reports progress; its transaction
+rolls back).
 """
 
 import contextlib
@@ -30,6 +32,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,8 +43,9 @@ from platesvc.errors import DataError, NotFoundError, PlatesvcError
 from platesvc.intake import importers
 from platesvc.printing import batches
 from platesvc.printing.artwork import PlateStyle
-from platesvc.registry import audit
-from platesvc.store.models import JobStatus, StaffJob, User, as_utc
+from platesvc.registry import audit, lifecycle
+from platesvc.staff.queue import JobQueue, location
+from platesvc.store.models import JobStatus, PlateStatus, StaffJob, User, as_utc
 
 log = logging.getLogger(__name__)
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -52,8 +56,11 @@ INPUT_FOLDER = "input"
 CANCEL_FILE = "cancel"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
-UNSTARTED_SECONDS = 60  # a queued job whose runner has not begun in this long never will
+UNSTARTED_SECONDS = 60  # a queued job no consumer has begun in this long: none is running
 DIED = "its runner stopped before finishing (killed or crashed): nothing it did was kept"
+UNTAKEN = (f"no job worker took it within {UNSTARTED_SECONDS} s (is `platesvc worker` running?): "
+           "start it again once one runs")
+UNQUEUED = "the job queue could not be reached, so it was not started: try again, or tell the administrator"
 READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
@@ -87,7 +94,7 @@ def start_import(session: Session, config: Mapping, user: User, kind: str, uploa
                  dry_run: bool = False, retire_missing: bool = False) -> StaffJob:
     """Save an upload (a file, a Shapefile's parts, or a ZIP of them) and start importing it.
 
-    `uploads` are werkzeug FileStorage objects. Commits the queued job, then starts its runner.
+    `uploads` are werkzeug FileStorage objects. Commits the queued job, then queues it.
 
     :raises DataError: an unknown kind, nothing readable uploaded, or an import already running.
     """
@@ -95,7 +102,22 @@ def start_import(session: Session, config: Mapping, user: User, kind: str, uploa
         raise DataError(f"cannot import {kind!r}: choose one of {', '.join(importers.KINDS)}")
     params = {"kind": kind, "layer": layer or None, "crs": crs or None, "encoding": encoding or None,
               "fields": fields or {}, "dry_run": dry_run, "retire_missing": retire_missing}
-    job = _new_job(session, config, user, "import", params)
+    return _start_with_upload(session, config, user, "import", params, uploads)
+
+
+def start_marking(session: Session, config: Mapping, user: User, status: str, reason: str | None,
+                  uploads: list) -> StaffJob:
+    """Save a list of plate IDs (CSV or XLSX) and mark every plate in it, e.g. as installed, in the background.
+
+    :raises DataError: a status a list cannot mark, a missing reason, no list, or a marking already running.
+    """
+    lifecycle.check_change_many(status, reason)
+    return _start_with_upload(session, config, user, "mark", {"status": status, "reason": reason}, uploads)
+
+
+def _start_with_upload(session: Session, config: Mapping, user: User, kind: str, params: dict,
+                       uploads: list) -> StaffJob:
+    job = _new_job(session, config, user, kind, params)
     folder = Path(job.folder)
     try:
         params["path"] = str(_save_upload(uploads, folder / INPUT_FOLDER, config["IMPORT_MAX_BYTES"]))
@@ -107,7 +129,7 @@ def start_import(session: Session, config: Mapping, user: User, kind: str, uploa
         session.rollback()
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    launch(job, config)
+    _submit(session, config, job)
     return job
 
 
@@ -133,8 +155,28 @@ def start_print(session: Session, config: Mapping, user: User, selection: batche
     Path(job.folder).mkdir(parents=True)
     audit.record(session, audit.Actor.of(user), "job.started", "job", job.id, details=params)
     session.commit()
-    launch(job, config)
+    _submit(session, config, job)
     return job
+
+
+def job_queue(config: Mapping) -> JobQueue:
+    """The queue this deployment's jobs wait in."""
+    return _queue_at(location(config))
+
+
+@lru_cache(maxsize=4)
+def _queue_at(where: str) -> JobQueue:
+    return JobQueue(where, dispatch, reap)
+
+
+def _submit(session: Session, config: Mapping, job: StaffJob) -> None:
+    """Put a committed job on the queue; if the queue cannot take it, the job ends as failed, saying so."""
+    try:
+        job_queue(config).submit(job.id)
+    except Exception:
+        log.exception("job %s could not be queued", job.id)
+        _end(session, job, JobStatus.FAILED, UNQUEUED, audit.SYSTEM)
+        session.commit()
 
 
 def _save_upload(uploads: list, folder: Path, max_bytes: int) -> Path:
@@ -189,16 +231,23 @@ def _file_to_import(folder: Path) -> Path:
     return chosen[0]
 
 
-def launch(job: StaffJob, config: Mapping) -> subprocess.Popen:
-    """Start the job's runner in a process of its own, with this app's settings."""
+def dispatch(session: Session, config: Mapping, job_id: int) -> None:
+    """Run a job taken off the queue in a runner process of its own, and wait for it; a runner that ends
+    without ending its job (killed, crashed) has its job ended as failed, its leftovers removed."""
+    job = session.get(StaffJob, job_id)
+    if job is None or job.status != JobStatus.QUEUED:
+        return  # cancelled, or ended for want of a worker, while it waited
     environment = {**os.environ, **config_module.environment_for(config)}
     with open(Path(job.folder) / LOG_FILE, "ab") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "platesvc", "jobs", "run", str(job.id)],
-                                   env=environment, stdin=subprocess.DEVNULL, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    # Reaped when it ends, so a long-lived worker collects no zombies.
-    threading.Thread(target=process.wait, name=f"job-{job.id}", daemon=True).start()
-    return process
+        runner = subprocess.Popen([sys.executable, "-m", "platesvc", "jobs", "run", str(job.id)],
+                                  env=environment, stdin=subprocess.DEVNULL, stdout=log_file,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    runner.wait()
+    session.rollback()
+    job = session.get(StaffJob, job_id)
+    if job.status in ACTIVE:
+        _bury(session, config, job, _progress_file(job) or {}, DIED)
+        session.commit()
 
 
 class _Progress:
@@ -303,20 +352,24 @@ def reap(session: Session, config: Mapping) -> list[int]:
     reaped = []
     for job in list(session.scalars(select(StaffJob).where(StaffJob.status.in_(ACTIVE)))):
         state = _progress_file(job)
-        if not _runner_gone(job, state):
-            continue
-        if state and state.get("host") == socket.gethostname():
-            with contextlib.suppress(ProcessLookupError, PermissionError):  # the runner and its drawing workers
-                os.killpg(state["pid"], signal.SIGKILL)
-        log.warning("job %s: %s", job.id, DIED)
-        _end(session, job, JobStatus.FAILED, DIED, audit.SYSTEM)
-        if job.kind == "print":
-            for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
-                log.warning("job %s: removed the unfinished print batch %s", job.id, name)
-        reaped.append(job.id)
+        if _runner_gone(job, state):
+            _bury(session, config, job, state, DIED if state and "pid" in state else UNTAKEN)
+            reaped.append(job.id)
     if reaped:
         session.commit()
     return reaped
+
+
+def _bury(session: Session, config: Mapping, job: StaffJob, state: dict | None, reason: str) -> None:
+    """End a job whose runner is gone as failed, and remove what it left: its processes and unfinished files."""
+    if state and "pid" in state and state.get("host") == socket.gethostname():
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the runner and its drawing workers
+            os.killpg(state["pid"], signal.SIGKILL)
+    log.warning("job %s: %s", job.id, reason)
+    _end(session, job, JobStatus.FAILED, reason, audit.SYSTEM)
+    if job.kind == "print":
+        for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
+            log.warning("job %s: removed the unfinished print batch %s", job.id, name)
 
 
 def _runner_gone(job: StaffJob, state: dict | None) -> bool:
@@ -354,6 +407,18 @@ def _run_import(session, config, folder: Path, params: dict, progress: _Progress
             "files": {REFUSALS_FILE: str(folder / REFUSALS_FILE)}}
 
 
+def _run_marking(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
+    progress.stage("reading the list")
+    rows = lifecycle.plate_ids_in_file(params["path"])
+    progress.stage(f"marking {len(rows):,} plates {params['status']}")
+    reason = params["reason"] or (f"listed in {params['file']}" if params["status"] == PlateStatus.INSTALLED else None)
+    result = lifecycle.change_many(session, rows, params["status"], actor, reason)
+    session.commit()
+    result.write_csv(folder / REFUSALS_FILE)
+    return {"lines": result.summary(REFUSALS_FILE, shown=importers.SUMMARY_ROWS),
+            "files": {REFUSALS_FILE: str(folder / REFUSALS_FILE)}}
+
+
 def _run_print(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
     style = PlateStyle.parse(config["PLATE_SIZE"], config["PLATE_GROUND"], config["PLATE_INK"],
                              params["error_correction"] or config["PLATE_ERROR_CORRECTION"])
@@ -367,7 +432,7 @@ def _run_print(session, config, folder: Path, params: dict, progress: _Progress,
     return {"lines": result.summary(), "files": {result.archive.name: str(result.archive)}}
 
 
-_RUNNERS = {"import": _run_import, "print": _run_print}
+_RUNNERS = {"import": _run_import, "mark": _run_marking, "print": _run_print}
 
 
 def progress_of(job: StaffJob) -> dict:

@@ -1,6 +1,7 @@
 """Staff jobs under bad luck: a runner killed with -9 ends its job as failed, leaves no drawing worker and
 no half-made batch, and blocks nothing; staff cancel a job, queued or running."""
 
+import io
 import json
 import os
 import signal
@@ -14,9 +15,10 @@ from sqlalchemy import func, select
 from platesvc.registry.audit import SYSTEM
 from platesvc.staff import jobs
 from platesvc.store.database import db
-from platesvc.store.models import JobStatus, Plate, PlateStatus, PrintBatch, Role, StaffJob
+from platesvc.store.models import JobStatus, Plate, PlateStatus, PrintBatch, Role, ServicePoint, StaffJob
 
 SECONDS = 120
+KILLED_IMPORT_ROWS = 30_000  # seconds of reading and checking: it is killed on its way
 
 
 def _job(job_id: int) -> StaffJob:
@@ -56,6 +58,56 @@ def _group(pid: int) -> list[int]:
     return members
 
 
+def _ended(job_id: int) -> JobStatus:
+    return _wait(lambda: _job(job_id).status not in jobs.ACTIVE and _job(job_id).status, f"job {job_id} ending")
+
+
+def _start_import(client, csrf, source_id: str, rows: int = 1) -> int:
+    """An import of `rows` service points, the first with `source_id`."""
+    rows = "编号,名称,类别,电话,开放时间,经度,纬度\n" + "".join(
+        f"{source_id if row == 0 else f'{source_id}-{row}'},凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,"
+        f"{106.2 + row % 1000 / 10_000:.4f},{38.4 + row // 1000 / 10_000:.4f}\n" for row in range(rows))
+    started = client.post("/staff/imports", data={"csrf_token": csrf, "kind": "services",
+                                                  "files": (io.BytesIO(rows.encode("gbk")), "服务点.csv")},
+                          content_type="multipart/form-data")
+    assert started.status_code == 303, started.text
+    return int(started.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_a_job_waits_on_the_queue_until_a_worker_takes_it(seeded_app, signed_in, request):
+    client, csrf = signed_in(Role.OPERATOR)
+    job_id = _start_import(client, csrf, "QUEUED-1")
+    time.sleep(1)
+    assert _job(job_id).status == JobStatus.QUEUED  # no worker yet: it waits, and nothing is lost
+    request.getfixturevalue("job_worker")
+    assert _ended(job_id) == JobStatus.SUCCEEDED
+    assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "QUEUED-1")) == "凤凰助餐点"
+
+
+def test_an_import_runner_killed_mid_import_fails_its_job_and_keeps_nothing(seeded_app, signed_in, job_worker):
+    client, csrf = signed_in(Role.OPERATOR)
+    before = db.session.scalar(select(func.count()).select_from(ServicePoint))
+    job_id = _start_import(client, csrf, "KILLED-1", rows=KILLED_IMPORT_ROWS)
+    state = _wait(lambda: (found := jobs.progress_of(_job(job_id))).get("pid") and found, "the import starting")
+    os.kill(state["pid"], signal.SIGKILL)
+    killed = time.monotonic()
+    assert _ended(job_id) == JobStatus.FAILED and time.monotonic() - killed < 5  # at once, not in minutes
+    assert "killed or crashed" in _job(job_id).error
+    assert db.session.scalar(select(func.count()).select_from(ServicePoint)) == before  # nothing was kept
+    assert _ended(_start_import(client, csrf, "AFTER-1")) == JobStatus.SUCCEEDED  # and nothing is blocked
+
+
+def test_a_job_the_queue_cannot_take_is_failed_saying_so(seeded_app, signed_in, monkeypatch):
+    client, csrf = signed_in(Role.OPERATOR)
+
+    def unreachable(_queue, _job_id):
+        raise ConnectionError("connection refused")
+    monkeypatch.setattr(jobs.JobQueue, "submit", unreachable)
+    job_id = _start_import(client, csrf, "UNQUEUED-1")
+    assert _job(job_id).status == JobStatus.FAILED and _job(job_id).error == jobs.UNQUEUED
+    assert jobs.UNQUEUED in client.get(f"/staff/jobs/{job_id}").text
+
+
 def _start_print(client, csrf) -> int:
     started = client.post("/staff/prints", data={"csrf_token": csrf, "everything": "1", "status": "issued",
                                                  "format": ["pdf", "png"]})
@@ -64,7 +116,8 @@ def _start_print(client, csrf) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
-def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued_app, signed_in, plate_font):
+def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued_app, signed_in, plate_font,
+                                                                         job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     job_id = _start_print(client, csrf)
     pid = _drawing(job_id)["pid"]
@@ -85,7 +138,8 @@ def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued
                  _job(again).status, "the second job ending") == JobStatus.CANCELLED
 
 
-def test_a_running_print_is_cancelled_at_its_next_step_and_keeps_nothing(issued_app, signed_in, plate_font):
+def test_a_running_print_is_cancelled_at_its_next_step_and_keeps_nothing(issued_app, signed_in, plate_font,
+                                                                          job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     job_id = _start_print(client, csrf)
     _drawing(job_id)
