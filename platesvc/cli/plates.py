@@ -131,8 +131,7 @@ def plates_status(plate_id, status, reason, merged_into):
 
 
 @plates_cli.command("mark")
-@click.argument("status", type=click.Choice([PlateStatus.INSTALLED.value, PlateStatus.DAMAGED.value,
-                                              PlateStatus.MISSING.value]))
+@click.argument("status", type=click.Choice([status.value for status in lifecycle.BULK_STATUSES]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--reason", help="Why, for every plate listed (required for damaged and missing).")
 def plates_mark(status, path, reason):

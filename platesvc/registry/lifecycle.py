@@ -7,6 +7,7 @@ missing one; it is `installed` again once mounted. A plate is `retired` when its
 building is demolished or merged into another; its ID stays reserved for good.
 """
 
+import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gis.files import SOURCE_ROW, FileReadError, read_features
+from platesvc import spreadsheets
 from platesvc.errors import ConflictError, DataError, InvalidPlateIdError, NotFoundError
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
@@ -38,6 +40,8 @@ AFTER_PRINTING = {S.ISSUED: S.PRINTED, S.DAMAGED: S.REPLACED, S.MISSING: S.REPLA
 REASON_REQUIRED = frozenset({S.DAMAGED, S.MISSING, S.RETIRED})
 DEFAULT_REASONS = {S.INSTALLED: "mounted on the building", S.PRINTED: "printed", S.REPLACED: "replacement printed"}
 PLATE_ID_COLUMNS = ("plate_id", "id", "plate", "门牌编号", "编号", "门牌二维码编号")
+BULK_MAX_ROWS = 1_000_000  # a list of every plate in a large city; a province's is split by county
+BULK_STATUSES = (S.INSTALLED, S.DAMAGED, S.MISSING)  # what a list of plates marks: the field crews' news
 
 
 def allowed_next(status: str) -> list[str]:
@@ -131,12 +135,38 @@ class BulkResult:
     unchanged: list[str] = field(default_factory=list)  # already in that status
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text as given, reason)
 
-    def summary(self) -> list[str]:
-        """What was done and, row by row, what was refused and why."""
-        lines = [f"  refused row {row} ({text}): {reason}" for row, text, reason in self.refused]
+    def summary(self, refusals_path: str | Path | None = None, shown: int | None = None) -> list[str]:
+        """What was done and, row by row, what was refused and why (the first `shown` rows, the rest in the file
+        at `refusals_path`)."""
+        lines = [f"  refused row {row} ({text}): {reason}" for row, text, reason in self.refused[:shown]]
+        if shown is not None and len(self.refused) > shown:
+            lines.append(f"  … and {len(self.refused) - shown} more refused rows")
         lines.append(f"marked {len(self.changed)} plates {self.status}; {len(self.unchanged)} were {self.status} "
                      f"already; {len(self.refused)} refused" + (", listed above" if self.refused else ""))
+        if refusals_path and self.refused:
+            lines.append(f"every refused row, with its reason: {refusals_path}")
         return lines
+
+    def write_csv(self, path: Path) -> None:
+        """Every refused row with its reason (UTF-8 with BOM, so Excel reads the Chinese)."""
+        with open(path, "w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["row", "plate_id", "reason"])
+            writer.writerows(spreadsheets.row(refusal) for refusal in self.refused)
+
+
+def check_change_many(to_status: str, reason: str | None) -> None:
+    """Refuse at once a bulk change that could not run: an unknown or single-plate status, or a missing reason.
+
+    :raises DataError: saying which.
+    """
+    target = _target(to_status)
+    if target == S.RETIRED:
+        raise DataError("retire plates one at a time: each building's demolition or merger has its own reason")
+    if target not in BULK_STATUSES:
+        raise DataError(f"a list of plates can be marked {', '.join(BULK_STATUSES)}; {target.value} comes with "
+                        "printing and replacing")
+    _reason(target, reason)
 
 
 def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: str, actor: audit.Actor,
@@ -148,9 +178,8 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
 
     :raises DataError: an unknown status, a missing reason, or retiring (one plate at a time, with its reason).
     """
+    check_change_many(to_status, reason)
     target = _target(to_status)
-    if target == S.RETIRED:
-        raise DataError("retire plates one at a time: each building's demolition or merger has its own reason")
     reason = _reason(target, reason)
     result = BulkResult(target.value)
     listed: dict[str, tuple[int, str]] = {}
@@ -203,6 +232,8 @@ def plate_ids_in_file(path: str | Path) -> list[tuple[int, str]]:
     column = next((by_name[name] for name in PLATE_ID_COLUMNS if name in by_name), columns[0] if columns else None)
     if column is None or table.empty:
         raise DataError(f"{Path(path).name} lists no plate IDs")
+    if len(table) > BULK_MAX_ROWS:
+        raise DataError(f"{Path(path).name} lists {len(table):,} rows: at most {BULK_MAX_ROWS:,} a list; split it")
     return [(int(row), str(text).strip()) for row, text in zip(table[SOURCE_ROW], table[column])
             if isinstance(text, str) and text.strip()]
 

@@ -170,6 +170,7 @@ STAFF = {
     "report_kinds": {"plate_damaged": "门牌损坏", "plate_missing": "门牌丢失", "plate_wrong": "门牌地址错误",
                      "info_wrong": "页面信息有误"},
     "report_statuses": {"received": "待处理", "assigned": "处理中", "resolved": "已解决", "rejected": "已关闭"},
+    "job_kinds": {"import": "导入", "mark": "批量标记", "print": "打印"},
     "job_statuses": {"queued": "排队中", "running": "进行中", "succeeded": "已完成", "failed": "失败",
                      "cancelled": "已取消"},
     "categories": MESSAGES["zh"]["categories"],

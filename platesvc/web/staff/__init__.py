@@ -4,10 +4,7 @@ requires, and the pages and JSON API staff work through. Everything under /staff
 """
 
 import functools
-import tempfile
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, session
@@ -117,15 +114,6 @@ def _local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return f"{as_utc(moment).astimezone(ZoneInfo(current_app.config['TIMEZONE'])):%Y-%m-%d %H:%M}"
-
-
-@contextmanager
-def uploaded_file(upload):
-    """An uploaded file saved under a temporary name with its own suffix (what readers go by), then removed."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / ("upload" + Path(upload.filename or "").suffix.lower())
-        upload.save(path)
-        yield path
 
 
 @bp.errorhandler(AuthenticationError)

@@ -19,6 +19,7 @@ from platesvc.web.staff.reports import VIEWS
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff",
                description="For staff's scripts: send Authorization: Bearer <token>")
 STATISTICS_DAYS = 30
+BULK_API_MAX_PLATES = 10_000  # checked in the request; about a second's work
 
 
 def staff_only(role: Role):
@@ -45,9 +46,11 @@ class StatusChange(Body):
 
 
 class BulkStatusChange(Body):
-    status = Choice(PlateStatus, required=True)
+    status = Choice(lifecycle.BULK_STATUSES, required=True)
     reason = Text()
-    plates = fields.List(Text(), required=True, validate=validate.Length(min=1))
+    plates = fields.List(Text(), required=True, validate=validate.Length(min=1, max=BULK_API_MAX_PLATES),
+                         metadata={"description": f"At most {BULK_API_MAX_PLATES:,} a request: a longer list is "
+                                                  "uploaded on the bulk page, where it runs as a job"})
 
 
 class ReportChange(Body):

@@ -12,16 +12,15 @@ from platesvc.errors import DataError
 from platesvc.registry import lifecycle
 from platesvc.registry.audit import recent
 from platesvc.scan import counts
-from platesvc.staff import plate_records, reports
+from platesvc.staff import jobs, plate_records, reports
 from platesvc.store.database import db
 from platesvc.store.models import PlateStatus, Role
 from platesvc.web.parameters import Form, Whole, parse
 from platesvc.web.resident.pages import map_page
-from platesvc.web.staff import actor, page, requires, uploaded_file
+from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("plates", __name__)
 QUIET_DAYS = 30  # an installed plate nobody scanned for this long may be gone or unreadable
-BULK_STATUSES = (PlateStatus.INSTALLED, PlateStatus.DAMAGED, PlateStatus.MISSING)
 
 
 def _today():
@@ -100,26 +99,22 @@ def change_status(plate_text: str):
 @bp.get("/plates/bulk")
 @requires(Role.OPERATOR)
 def bulk_form():
-    return page("bulk.html", statuses=[s.value for s in BULK_STATUSES], report=None)
+    return page("bulk.html", statuses=[status.value for status in lifecycle.BULK_STATUSES],
+                max_rows=lifecycle.BULK_MAX_ROWS)
 
 
 @bp.post("/plates/bulk")
 @requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")
 def bulk():
-    """Mark every plate in an uploaded list (CSV or XLSX of plate IDs), e.g. as installed; refused rows are listed."""
-    status = request.form.get("status", PlateStatus.INSTALLED)
-    if status not in set(BULK_STATUSES):
-        raise DataError(f"status {status!r}: choose one of {', '.join(BULK_STATUSES)}")
+    """Mark every plate in an uploaded list (CSV or XLSX of plate IDs), e.g. as installed, as a job: the job page
+    gives what changed and each refused row with its reason."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise DataError("choose a CSV or XLSX file listing plate IDs")
-    with uploaded_file(upload) as path:
-        rows = lifecycle.plate_ids_in_file(path)
-    reason = request.form.get("reason", "").strip() or (
-        f"listed in {upload.filename}" if status == PlateStatus.INSTALLED else None)
-    report = lifecycle.change_many(db.session, rows, status, actor(), reason)
-    db.session.commit()
-    return page("bulk.html", statuses=[s.value for s in BULK_STATUSES], report=report)
+    job = jobs.start_marking(db.session, current_app.config, signed_in_user(),
+                             request.form.get("status", PlateStatus.INSTALLED),
+                             request.form.get("reason", "").strip() or None, [upload])
+    return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
 
 
 @bp.get("/map")

@@ -24,6 +24,7 @@ from platesvc.store.models import (
     ServicePoint,
     StaffJob,
 )
+from platesvc.web.staff.api import BULK_API_MAX_PLATES
 from tests.conftest import STAFF_PASSWORD, csrf_token
 
 JOB_SECONDS = 180
@@ -108,7 +109,7 @@ def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in
     assert "installed" in page.text and "operator-user" in page.text and "mounted on the building" in page.text
 
 
-def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in):
+def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in, job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     plates = db.session.scalars(select(Plate).order_by(Plate.id).limit(3)).all()
     for plate in plates[:2]:
@@ -118,11 +119,26 @@ def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in):
     answer = client.post("/staff/plates/bulk", data={
         "csrf_token": csrf, "status": "installed",
         "file": (io.BytesIO(listing.encode("gbk")), "安装清单.csv")}, content_type="multipart/form-data")
-    assert answer.status_code == 200
-    assert "已标记为已安装：2 块" in answer.text and "未变更：2 块" in answer.text
-    assert "it can become printed" in answer.text and "nonsense" in answer.text
+    assert answer.status_code == 303
+    page = _finished(client, answer.headers["Location"])
+    assert "marked 2 plates installed; 0 were installed already; 2 refused" in page
+    assert "it can become printed" in page and "nonsense" in page
+    refusals = client.get(re.search(r'href="([^"]+/files/refused-rows.csv)"', page).group(1))
+    assert "nonsense" in refusals.data.decode("utf-8-sig")
     db.session.rollback()
     assert db.session.get(Plate, plates[1].id).status == PlateStatus.INSTALLED
+    assert "listed in 安装清单.csv" in client.get(f"/staff/plates/{plates[1].id}").text
+
+
+def test_a_list_that_cannot_mark_is_refused_before_it_is_queued(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    for status, said in (("retired", "one at a time"), ("printed", "can be marked"), ("damaged", "say why")):
+        answer = client.post("/staff/plates/bulk", data={
+            "csrf_token": csrf, "status": status, "file": (io.BytesIO(b"plate_id\nx\n"), "list.csv")},
+            content_type="multipart/form-data")
+        assert answer.status_code == 422 and said in answer.text, status
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
 
 
 def test_installed_plates_nobody_scans_are_listed_for_a_check_on_site(issued_app, signed_in):
@@ -179,7 +195,7 @@ def test_editing_an_officer_and_a_note_shows_on_the_next_scan(issued_app, signed
     assert "新的标题" in after.text
 
 
-def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seeded_app, signed_in, tmp_path):
+def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seeded_app, signed_in, job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     rows = ("编号,名称,类别,电话,开放时间,经度,纬度\n"
             "WEB-1,凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,106.28,38.47\n"
@@ -221,7 +237,7 @@ def test_a_print_of_every_plate_needs_its_own_choice(issued_app, signed_in):
     assert 'name="everything"' in client.get("/staff/prints/new").text
 
 
-def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, signed_in, plate_font):
+def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, signed_in, plate_font, job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     road = db.session.execute(select(Road.name, func.count()).join(Building, Building.road_id == Road.id)
                               .group_by(Road.name).order_by(func.count(), Road.name).limit(1)).first()[0]
@@ -272,3 +288,17 @@ def test_admins_create_users_and_others_cannot(app, signed_in):
     operator, csrf = signed_in(Role.OPERATOR)
     assert operator.post("/staff/users", data={"csrf_token": csrf, "username": "sneaky", "role": "admin",
                                                "password": "a long enough password"}).status_code == 403
+
+
+def test_the_status_api_marks_at_most_its_limit_a_request_and_only_what_a_list_may(issued_app, tokens):
+    client = issued_app.test_client()
+    headers = {"Authorization": f"Bearer {tokens[Role.OPERATOR]}"}
+    plate_id = db.session.scalar(select(Plate.id).limit(1))
+    too_many = client.post("/api/v1/staff/plates/status", headers=headers,
+                           json={"status": "installed", "plates": [plate_id] * (BULK_API_MAX_PLATES + 1)})
+    assert too_many.status_code == 400 and "plates" in too_many.text
+    printed = client.post("/api/v1/staff/plates/status", headers=headers, json={"status": "printed",
+                                                                               "plates": [plate_id]})
+    assert printed.status_code == 400 and "status" in printed.text  # printing prints; a list does not
+    db.session.rollback()
+    assert db.session.get(Plate, plate_id).status == PlateStatus.ISSUED
