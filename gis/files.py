@@ -15,6 +15,7 @@ XLSX sheet at once, so those come whole (Excel holds at most 1,048,576 rows anyw
 import codecs
 import csv
 import struct
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +40,11 @@ LATITUDE_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "y坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "图形")
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 reads GBK and GB2312 too
 # A file's shape is checked before it is read, so a hostile one costs no memory: more columns
-# than any register needs, or a table's first line (its column names) longer than this.
+# than any register needs, a line of a CSV (its column names, or a row: a cell) longer than any
+# register's, or a workbook that unpacks to more than this.
 MAX_COLUMNS = 1000
-MAX_HEADER_BYTES = 2 ** 20
+MAX_LINE_BYTES = 2 ** 20
+MAX_WORKBOOK_BYTES = 2 ** 30
 
 
 class FileReadError(ValueError):
@@ -102,16 +105,50 @@ def _check_columns(path: Path, count: int) -> None:
 
 
 def _table_columns(path: Path, encoding: str | None, layer: str | None) -> int:
-    """How many columns a CSV's first line names (read alone), or an XLSX sheet has (GDAL's count)."""
+    """How many columns a CSV's first line names (its lines checked first), or an XLSX sheet has (GDAL's count,
+    once its unpacked size is checked)."""
     if path.suffix.lower() == ".xlsx":
+        _check_workbook(path)
         return _layer_columns(path, layer)
+    _check_lines(path)
     with open(path, "rb") as data:
-        first = data.readline(MAX_HEADER_BYTES + 1)
-    if len(first) > MAX_HEADER_BYTES:
-        raise FileReadError(f"{path.name}: its first line, the column names, is over {MAX_HEADER_BYTES // 2 ** 20} "
-                            "MiB: is it a table?")
+        first = data.readline(MAX_LINE_BYTES + 1)
     text = first.decode(encoding or "utf-8", errors="replace")
     return len(next(csv.reader([text]), []))
+
+
+def _check_lines(path: Path) -> None:
+    """Refuse a CSV with a line over MAX_LINE_BYTES, read a block at a time."""
+    line, line_start, offset = 1, 0, 0  # the line being read, where it began
+    with open(path, "rb") as data:
+        while block := data.read(2 ** 22):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A) + offset
+            lengths = np.diff(ends, prepend=line_start - 1) if len(ends) else np.empty(0)
+            too_long = np.flatnonzero(lengths > MAX_LINE_BYTES + 1)
+            if len(too_long):
+                _refuse_line(path, line + int(too_long[0]))
+            if len(ends):
+                line, line_start = line + len(ends), int(ends[-1]) + 1
+            offset += len(block)
+            if offset - line_start > MAX_LINE_BYTES:
+                _refuse_line(path, line)
+
+
+def _refuse_line(path: Path, line: int) -> None:
+    what = "its first line, the column names," if line == 1 else f"its line {line:,}"
+    raise FileReadError(f"{path.name}: {what} is over {MAX_LINE_BYTES // 2 ** 20} MiB (no register's cell is that "
+                        "long): is it a table?")
+
+
+def _check_workbook(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as workbook:
+            unpacked = sum(member.file_size for member in workbook.infolist())
+    except zipfile.BadZipFile as error:
+        raise FileReadError(f"{path.name} is not an Excel workbook (.xlsx) that can be opened") from error
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise FileReadError(f"{path.name} unpacks to {unpacked / 2 ** 30:.1f} GiB: a workbook here may unpack to at "
+                            f"most {MAX_WORKBOOK_BYTES // 2 ** 30} GiB; give the table as CSV")
 
 
 def _layer_columns(path: Path, layer: str | None) -> int:
@@ -127,6 +164,26 @@ def list_layers(path: str | Path) -> list[str]:
     return [str(name) for name, _ in pyogrio.list_layers(path)]
 
 
+def _gdal_read(path: Path, layer: str | None, **options) -> gpd.GeoDataFrame:
+    """pyogrio's read, its failures told as what they mean to whoever gave the file."""
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, **options)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
+        layers = _readable_layers(path)
+        if layer is not None and layers and layer not in layers:
+            raise FileReadError(f"{path.name}: no layer {layer!r}; it has {', '.join(layers)}") from error
+        # GDAL's own words name its internal paths; a damaged file or an XML bomb ends here too.
+        raise FileReadError(f"{path.name} cannot be read as GIS data: the file is damaged or is not what its "
+                            "name says") from error
+
+
+def _readable_layers(path: Path) -> list[str]:
+    try:
+        return list_layers(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return []
+
+
 def _read_layer(path: Path, layer: str | None, encoding: str | None,
                 chunk_rows: int | None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
     if layer is None and path.suffix.lower() == ".gpkg":
@@ -137,13 +194,7 @@ def _read_layer(path: Path, layer: str | None, encoding: str | None,
         encoding = _dbf_encoding(path.with_suffix(".dbf"))
     done = 0
     while True:
-        try:
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, skip_features=done,
-                                           max_features=chunk_rows)
-        except pyogrio.errors.DataLayerError as error:
-            raise FileReadError(f"{path.name}: no layer {layer!r}; it has {', '.join(list_layers(path))}") from error
-        except pyogrio.errors.DataSourceError as error:
-            raise FileReadError(f"{path.name} cannot be opened as GIS data: {error}") from error
+        frame = _gdal_read(path, layer, encoding=encoding, skip_features=done, max_features=chunk_rows)
         if done and not len(frame):
             return
         frame[SOURCE_ROW] = np.arange(done + 1, done + len(frame) + 1)
@@ -186,8 +237,7 @@ def _read_table(path: Path, encoding: str | None, layer: str | None, require_geo
     if path.suffix.lower() == ".xlsx":
         # GDAL guesses whether row 1 holds names (with text under text it guesses wrong) and
         # the cell types (an ID typed as a number would lose its leading zeros): say both.
-        tables = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False, HEADERS="FORCE",
-                                         FIELD_TYPES="STRING")]
+        tables = [_gdal_read(path, layer, read_geometry=False, HEADERS="FORCE", FIELD_TYPES="STRING")]
         encoding = None
     else:
         encoding = _text_encoding(path, encoding)

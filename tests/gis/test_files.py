@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -192,3 +193,53 @@ def test_a_table_of_more_columns_than_the_limit_is_refused_naming_it(tmp_path):
     path.write_text(",".join(f"列{n}" for n in range(2000)) + "\n" + "," * 1999 + "\n", encoding="utf-8")
     with pytest.raises(FileReadError, match="2,000 columns: a file here may have at most 1,000"):
         read_features(path, require_geometry=False)
+
+
+def _entity_bomb_xlsx(path) -> None:
+    """A workbook whose one cell is a billion laughs: ten nested entities, each ten of the one below."""
+    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+    main = "http://schemas.openxmlformats.org/"
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{main}package/2006/content-types"><Default Extension="rels" '
+                               f'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                               f'<Default Extension="xml" ContentType="application/xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{main}package/2006/relationships"><Relationship Id="r1" '
+                       f'Type="{main}officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                       f'</Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}spreadsheetml/2006/main" xmlns:r="{main}officeDocument/2006/'
+                           f'relationships"><sheets><sheet name="S" sheetId="1" r:id="r1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{main}package/2006/relationships"><Relationship '
+                                      f'Id="r1" Type="{main}officeDocument/2006/relationships/worksheet" '
+                                      f'Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]><worksheet '
+                                    f'xmlns="{main}spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" '
+                                    f't="inlineStr"><is><t>plate_id</t></is></c></row><row r="2"><c r="A2" '
+                                    f't="inlineStr"><is><t>&a9;</t></is></c></row></sheetData></worksheet>',
+    }
+    with zipfile.ZipFile(path, "w") as workbook:
+        for name, text in parts.items():
+            workbook.writestr(name, text)
+
+
+def test_an_entity_bomb_workbook_is_refused_as_a_damaged_file(tmp_path):
+    """GDAL's XML reader stops the expansion; its error (a CRSError, of all things) is told as the file's fault."""
+    _entity_bomb_xlsx(tmp_path / "list.xlsx")
+    with pytest.raises(FileReadError, match="list.xlsx cannot be read as GIS data: the file is damaged"):
+        read_features(tmp_path / "list.xlsx", require_geometry=False)
+
+
+def test_a_table_with_a_cell_longer_than_any_register_s_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("编号,名称\n1,凤凰助餐点\n2," + "长" * 400_000 + "\n3,x\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="long.csv: its line 3 is over 1 MiB"):
+        read_features(path, require_geometry=False)
+    path.write_text("编号,名称\n1,凤凰助餐点\n2," + "长" * 400_000, encoding="utf-8")  # no newline at the end
+    with pytest.raises(FileReadError, match="its line 3 is over 1 MiB"):
+        read_features(path, require_geometry=False)
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    _entity_bomb_xlsx(tmp_path / "list.xlsx")
+    monkeypatch.setattr("gis.files.MAX_WORKBOOK_BYTES", 1000)
+    with pytest.raises(FileReadError, match="a workbook here may unpack to at most"):
+        read_features(tmp_path / "list.xlsx", require_geometry=False)
