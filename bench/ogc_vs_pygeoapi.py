@@ -130,7 +130,7 @@ def main() -> None:
 
     ours_rate, theirs_rate = statistics.median(rates["ours"]), statistics.median(rates["pygeoapi"])
     ratio = ours_rate / theirs_rate
-    print(f"\ngunicorn, {args.workers} sync workers each, PostGIS, 1 km boxes, "
+    print(f"\ngunicorn, {args.workers} workers each (ours gevent, theirs sync), PostGIS, 1 km boxes, "
           f"{args.rounds} rounds of {args.seconds} s")
     print(f"  platesvc /ogc items   {ours_rate:8.0f} req/s")
     print(f"  pygeoapi {PYGEOAPI_VERSION} items {theirs_rate:8.0f} req/s")

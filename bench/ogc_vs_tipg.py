@@ -126,7 +126,7 @@ def main() -> None:
         finally:
             stop(ours, theirs)
 
-    print(f"\nPostGIS, {args.buildings} buildings; gunicorn {args.workers} sync workers against uvicorn "
+    print(f"\nPostGIS, {args.buildings} buildings; gunicorn {args.workers} gevent workers against uvicorn "
           f"{args.workers} workers; wrk ({pinned()}); {args.rounds} rounds of {args.seconds} s; medians")
     ok = True
     for kind, label in (("items", "items, 1 km box, limit 100"), ("tile", "z15 plate tile")):

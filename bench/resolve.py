@@ -101,8 +101,8 @@ def main() -> None:
         finally:
             stop(bare, app)
 
-    print(f"\ngunicorn, {args.workers} sync workers, wrk 1 thread × {args.connections} connections ({pinned()}), "
-          f"{args.rounds} rounds of {args.seconds} s each, every one paired with a bare run; "
+    print(f"\ngunicorn, {args.workers} gevent workers (as platesvc serve), wrk 1 thread × {args.connections} "
+          f"connections ({pinned()}), {args.rounds} rounds of {args.seconds} s each, every one paired with a bare run; "
           f"repeat scans among {len(hot)} plates; medians")
     below = []
     for kind, label in LABELS.items():

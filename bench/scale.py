@@ -229,7 +229,7 @@ def load(size: Size, args, tmp: Path, bare_url: str) -> None:
 
 def report(large: Size, small: Size, args) -> bool:
     ok = True
-    print(f"\nPostGIS, gunicorn {args.workers} sync workers, wrk 1 thread × {args.connections} connections "
+    print(f"\nPostGIS, gunicorn {args.workers} gevent workers, wrk 1 thread × {args.connections} connections "
           f"({pinned()}), {args.rounds} rounds of {args.seconds} s, each paired with a bare run; medians")
     for size in (large, small):
         for stage, what in size.timings.items():
