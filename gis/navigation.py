@@ -61,3 +61,29 @@ def app_urls(location: dict[str, list[float]], name: str, address: str = "") -> 
         # geo: URI (RFC 5870), WGS84, with the label Android map apps show.
         "geo": f"geo:{wgs_lat},{wgs_lon}?q={wgs_lat},{wgs_lon}({label})",
     }
+
+
+def walking_urls(origin: dict[str, list[float]], origin_name: str, destination: dict[str, list[float]],
+                 destination_name: str) -> dict[str, str]:
+    """One URL per app that opens walking directions from `origin` to `destination` (as location() gives
+    them), each in its app's datum; geo: URIs have no routes, so that one opens the destination."""
+    from_lon, from_lat = origin["gcj02"]
+    to_lon, to_lat = destination["gcj02"]
+    from_bd_lon, from_bd_lat = origin["bd09"]
+    to_bd_lon, to_bd_lat = destination["bd09"]
+    start, end = quote(origin_name, safe=""), quote(destination_name, safe="")
+    return {
+        # Amap URI API, navigation: from/to are lon,lat,name in GCJ-02; mode=walk.
+        "amap": f"https://uri.amap.com/navigation?from={from_lon},{from_lat},{start}&to={to_lon},{to_lat},{end}"
+                f"&mode=walk&src={SOURCE}&coordinate=gaode&callnative=1",
+        # Baidu URI API, direction: latlng:lat,lng|name:…, BD-09; mode=walking.
+        "baidu": f"https://api.map.baidu.com/direction?origin=latlng:{from_bd_lat},{from_bd_lon}|name:{start}"
+                 f"&destination=latlng:{to_bd_lat},{to_bd_lon}|name:{end}&mode=walking&output=html"
+                 f"&coord_type=bd09ll&src=webapp.{SOURCE}",
+        # Tencent URI API, routeplan: fromcoord/tocoord are lat,lng in GCJ-02; type=walk.
+        "tencent": f"https://apis.map.qq.com/uri/v1/routeplan?type=walk&from={start}&fromcoord={from_lat},{from_lon}"
+                   f"&to={end}&tocoord={to_lat},{to_lon}&referer={SOURCE}",
+        # Apple Maps: saddr/daddr are lat,lon (GCJ-02 in China); dirflg=w walks.
+        "apple": f"https://maps.apple.com/?saddr={from_lat},{from_lon}&daddr={to_lat},{to_lon}&dirflg=w",
+        "geo": app_urls(destination, destination_name)["geo"],
+    }

@@ -2,7 +2,8 @@
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
-from platesvc.errors import RetiredPlateError, UnknownPlateError
+from gis.navigation import walking_urls
+from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.models import ServiceCategory
@@ -17,6 +18,10 @@ bp = Blueprint("pages", __name__, errors=HTML, errors_type="text/html",
 # Read by choose_language on every page (a language it does not have falls back, as Accept-Language does).
 LANG = {"in": "query", "name": "lang", "schema": {"type": "string", "enum": list(LANGUAGES)},
         "description": "Language; otherwise Accept-Language, then Chinese"}
+CARE = {"in": "query", "name": "care", "schema": {"type": "string", "enum": ["0", "1"]},
+        "description": "Care mode (长辈版: larger text and taps, fewer items) on or off, remembered in a cookie"}
+CARE_COOKIE = "care"
+CARE_COOKIE_DAYS = 365
 
 
 def resident_page(*answers):
@@ -24,7 +29,7 @@ def resident_page(*answers):
     def decorate(view):
         for status, description in answers:
             view = bp.page(status, description)(view)
-        return bp.doc(parameters=[LANG])(view)
+        return bp.doc(parameters=[LANG, CARE])(view)
     return decorate
 
 
@@ -33,18 +38,31 @@ class LookUp(Form):
 
 
 def render_page(template: str, status: int = 200, **context):
-    """A resident page in the language the request asks for, with its validator."""
+    """A resident page in the language and mode the request asks for, with its validator."""
     lang = choose_language(request)
-    return _page(tagged(_html(template, lang, **context)), status)
+    return _page(tagged(_html(template, lang, care_mode(), **context)), status)
 
 
-def _html(template: str, lang: str, **context) -> str:
-    return render_template(template, lang=lang, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
+def care_mode() -> bool:
+    """Whether the page is asked for in care mode: ?care=1 or 0, else as the cookie remembers."""
+    asked = request.args.get("care")
+    if asked in ("0", "1"):
+        return asked == "1"
+    return request.cookies.get(CARE_COOKIE) == "1"
+
+
+def _html(template: str, lang: str, care: bool, **context) -> str:
+    return render_template(template, lang=lang, care=care, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
                            distance=lambda metres: distance_text(metres, lang), display=_display, **context)
 
 
 def _page(body: Tagged, status: int = 200):
-    return revalidated(body, "text/html", request, status, vary="Accept-Language")
+    response = revalidated(body, "text/html", request, status, vary="Accept-Language, Cookie")
+    asked = request.args.get("care")
+    if asked in ("0", "1"):  # remembered, so every later page and scan keeps the mode
+        response.set_cookie(CARE_COOKIE, asked, max_age=CARE_COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response
 
 
 def _display(canonical: str) -> str:
@@ -60,26 +78,43 @@ def plate(plate_text: str):
     resolution = resolve(plate_text)
     plate_id = resolution.plate_id.canonical
     worker().scans.record(plate_id)
-    lang = choose_language(request)
+    lang, care = choose_language(request), care_mode()
 
     def render() -> str:
         # One url_for for all the service links: it costs more than the rest of a link.
         to_service = url_for("pages.route_to_service", plate_text=plate_id, service_id=0)[:-1]
-        return _html("plate.html", lang, plate=resolution.document, to_service=to_service,
-                     report_link=url_for("reports.report_form", plate_text=plate_id))
+        return _html("plate.html", lang, care, plate=resolution.document, to_service=to_service,
+                     report_link=url_for("reports.report_form", plate_text=plate_id),
+                     report_status_link=url_for("reports.look_up"),
+                     help_link=url_for("pages.help_now", plate_text=plate_id))
 
-    return _page(rendered(resolution, "html", lang, render=render))
+    return _page(rendered(resolution, "html", lang, "care" if care else "", render=render))
+
+
+@bp.get("/p/<plate_text>/help")
+@bp.get("/P/<plate_text>/help", parameters=[PLATE_ID])
+@resident_page((200, "The page"), (404, "Not found"), (410, "Retired"))
+def help_now(plate_text: str):
+    """Help now (紧急求助): 110, 120 and the community officer to call, with the address to tell them (also /p/)."""
+    document = resolve(plate_text).document
+    return render_page("help.html", plate=document, plate_link=url_for("pages.plate", plate_text=document["id"]))
 
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
 @bp.get("/P/<plate_text>/to/<int:service_id>", parameters=[PLATE_ID])
 @resident_page((200, "The links"), (404, "No such plate or service point"), (410, "Retired"))
 def route_to_service(plate_text: str, service_id: int):
-    """Links into each map app for one service point (also /p/)."""
+    """Walking directions in each map app from the plate's door to one service point (also /p/)."""
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
-    return render_page("route_to_service.html", service=service.shown.entry, plate_text=plate_text)
+    plate = resolve(plate_text).document
+    entry = service.shown.entry
+    listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
+    return render_page("route_to_service.html", service=entry, plate_text=plate["id"], origin=plate["address"]["short"],
+                       distance_m=listed[0]["distance_m"] if listed else None,
+                       routes=walking_urls(plate["location"], plate["address"]["short"], entry["location"],
+                                           entry["name"]))
 
 
 @bp.get("/map")
@@ -110,10 +145,21 @@ def look_up(typed: str):
 @bp.errorhandler(UnknownPlateError)
 def unknown_plate(error: UnknownPlateError):
     typed = request.view_args.get("plate_text", "") if request.view_args else ""
-    return render_page("plate_not_found.html", 404, typed=typed, suggestions=error.suggestions)
+    suggestions = [found for found in map(_described, error.suggestions) if found]
+    return render_page("plate_not_found.html", 404, typed=typed, suggestions=suggestions)
 
 
 @bp.errorhandler(RetiredPlateError)
 def retired_plate(error: RetiredPlateError):
     worker().scans.record(error.plate_id)
-    return render_page("plate_retired.html", 410, plate_id=error.plate_id, successor=error.successor)
+    return render_page("plate_retired.html", 410, plate_id=error.plate_id,
+                       successor=_described(error.successor) if error.successor else None)
+
+
+def _described(plate_id: str) -> dict | None:
+    """A plate as a resident can choose it: its address beside its ID (None if it is not to be offered)."""
+    try:
+        document = resolve(plate_id).document
+    except PlatesvcError:
+        return None
+    return {"id": document["id"], "display_id": document["display_id"], "address": document["address"]["full"]}

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select
 
+from gis.navigation import walking_urls
 from platesvc.registry.audit import SYSTEM
 from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import parse_plate_id
@@ -56,7 +57,8 @@ def test_the_page_shows_address_officer_services_and_help_lines(issued_app, clie
     assert 'href="tel:12345"' in html
     for url in document["navigation"].values():
         assert url.replace("&", "&amp;") in html
-    assert "<script" not in html  # works with scripts off because it has none
+    # Works with scripts off: its one script only reveals the read-aloud button.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/read-aloud.js" defer>']
 
 
 def test_the_whole_page_is_light_and_asks_no_other_host(issued_app, client):
@@ -113,7 +115,7 @@ def test_scans_are_counted_per_plate_per_day_and_nothing_else(issued_app, client
     assert columns == {"plate_id", "day", "count"}  # no address, agent or time of day
 
 
-def test_each_service_has_a_page_of_links_into_every_map_app(issued_app, client):
+def test_each_service_has_a_page_of_walking_routes_from_the_door_in_every_map_app(issued_app, client):
     plate = _plate()
     document = client.get(f"/api/v1/plates/{plate.id}").json
     service = document["nearest"]["elderly_care"][0]
@@ -122,7 +124,8 @@ def test_each_service_has_a_page_of_links_into_every_map_app(issued_app, client)
     assert f'href="{link}"' in html
     page = client.get(link)
     assert page.status_code == 200 and service["name"] in page.text
-    for url in service["navigation"].values():
+    routes = walking_urls(document["location"], document["address"]["short"], service["location"], service["name"])
+    for url in routes.values():
         assert url.replace("&", "&amp;") in page.text
     assert client.get(f"/P/{plate.id}/to/999999").status_code == 404
 
