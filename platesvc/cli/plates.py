@@ -141,8 +141,7 @@ def plates_mark(status, path, reason):
     (a mistyped ID, a plate not yet printed) is listed with the reason.
     """
     rows = fail_on_domain_error(lambda: lifecycle.plate_ids_in_file(path))
-    if not reason and status == PlateStatus.INSTALLED:
-        reason = f"listed in {Path(path).name}"
+    reason = lifecycle.list_reason(status, reason, Path(path).name)
     with click.progressbar(rows, label="plates checked", file=sys.stderr) as bar:
         result = lifecycle.change_many(db.session, bar, status, audit.Actor.command_line(), reason)
     db.session.commit()

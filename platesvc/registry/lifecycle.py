@@ -155,8 +155,9 @@ class BulkResult:
             writer.writerows(spreadsheets.row(refusal) for refusal in self.refused)
 
 
-def check_change_many(to_status: str, reason: str | None) -> None:
-    """Refuse at once a bulk change that could not run: an unknown or single-plate status, or a missing reason.
+def check_change_many(to_status: str, reason: str | None) -> tuple[PlateStatus, str]:
+    """The status and reason a bulk change runs with; refused at once if it could not run: an unknown or
+    single-plate status, or a missing reason.
 
     :raises DataError: saying which.
     """
@@ -166,7 +167,12 @@ def check_change_many(to_status: str, reason: str | None) -> None:
     if target not in BULK_STATUSES:
         raise DataError(f"a list of plates can be marked {', '.join(BULK_STATUSES)}; {target.value} comes with "
                         "printing and replacing")
-    _reason(target, reason)
+    return target, _reason(target, reason)
+
+
+def list_reason(to_status: str, reason: str | None, list_name: str) -> str | None:
+    """The reason a list's plates are marked with: the one given, or for an installation, the list's name."""
+    return reason or (f"listed in {list_name}" if to_status == S.INSTALLED else None)
 
 
 def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: str, actor: audit.Actor,
@@ -178,9 +184,7 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
 
     :raises DataError: an unknown status, a missing reason, or retiring (one plate at a time, with its reason).
     """
-    check_change_many(to_status, reason)
-    target = _target(to_status)
-    reason = _reason(target, reason)
+    target, reason = check_change_many(to_status, reason)
     result = BulkResult(target.value)
     listed: dict[str, tuple[int, str]] = {}
     for row, text in rows:

@@ -45,7 +45,7 @@ from platesvc.printing import batches
 from platesvc.printing.artwork import PlateStyle
 from platesvc.registry import audit, lifecycle
 from platesvc.staff.queue import JobQueue, location
-from platesvc.store.models import JobStatus, PlateStatus, StaffJob, User, as_utc
+from platesvc.store.models import JobStatus, StaffJob, User, as_utc
 
 log = logging.getLogger(__name__)
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -411,7 +411,7 @@ def _run_marking(session, config, folder: Path, params: dict, progress: _Progres
     progress.stage("reading the list")
     rows = lifecycle.plate_ids_in_file(params["path"])
     progress.stage(f"marking {len(rows):,} plates {params['status']}")
-    reason = params["reason"] or (f"listed in {params['file']}" if params["status"] == PlateStatus.INSTALLED else None)
+    reason = lifecycle.list_reason(params["status"], params["reason"], params["file"])
     result = lifecycle.change_many(session, rows, params["status"], actor, reason)
     session.commit()
     result.write_csv(folder / REFUSALS_FILE)

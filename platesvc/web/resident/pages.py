@@ -45,10 +45,14 @@ def render_page(template: str, status: int = 200, **context):
 
 def care_mode() -> bool:
     """Whether the page is asked for in care mode: ?care=1 or 0, else as the cookie remembers."""
+    asked = _care_asked()
+    return (asked or request.cookies.get(CARE_COOKIE)) == "1"
+
+
+def _care_asked() -> str | None:
+    """The care mode this request switches to ("1" on, "0" off), if it switches."""
     asked = request.args.get("care")
-    if asked in ("0", "1"):
-        return asked == "1"
-    return request.cookies.get(CARE_COOKIE) == "1"
+    return asked if asked in ("0", "1") else None
 
 
 def _html(template: str, lang: str, care: bool, **context) -> str:
@@ -58,8 +62,8 @@ def _html(template: str, lang: str, care: bool, **context) -> str:
 
 def _page(body: Tagged, status: int = 200):
     response = revalidated(body, "text/html", request, status, vary="Accept-Language, Cookie")
-    asked = request.args.get("care")
-    if asked in ("0", "1"):  # remembered, so every later page and scan keeps the mode
+    asked = _care_asked()
+    if asked:  # remembered, so every later page and scan keeps the mode
         response.set_cookie(CARE_COOKIE, asked, max_age=CARE_COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
                             secure=request.is_secure)
     return response
