@@ -6,9 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Beyond Python: a CJK font to outline plate text with (printing), and for the tests Chromium
 # (browser tests), poppler-utils (pdftoppm reads printed sheets back for the QR decoder) and
-# gdal-bin (ogrinfo, a real OGC API - Features client).
+# gdal-bin (ogrinfo, a real OGC API - Features client), nginx (the reverse proxy example, run by a test).
 FONT_PACKAGES := fonts-noto-cjk
-TEST_PACKAGES := chromium poppler-utils gdal-bin
+TEST_PACKAGES := chromium poppler-utils gdal-bin nginx
 
 # MapLibre GL JS for /map, from the npm registry (package-lock.json), served from static/vendor.
 VENDOR := static/vendor/maplibre-gl
