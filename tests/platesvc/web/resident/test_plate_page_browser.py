@@ -140,6 +140,7 @@ def test_the_page_works_with_scripts_off_and_in_english(live_server, client, bro
     page.goto(f"{live_server}/P/{document['id']}")
     assert page.get_by_role("link", name="Call the community officer").is_visible()
     assert page.get_by_text(document["address"]["full"]).is_visible()
-    page.get_by_text("中文").click()
+    with page.expect_navigation():  # is_visible does not wait, so the Chinese page must have loaded
+        page.get_by_text("中文").click()
     assert page.get_by_role("link", name="拨打社区民警").is_visible()
     context.close()
