@@ -146,6 +146,8 @@ class City:
     beats: gpd.GeoDataFrame  # source_id, name, station, officer, phone
     services: gpd.GeoDataFrame  # source_id, name, category, phone, hours
     culture: gpd.GeoDataFrame  # source_id, title, body, road (zones have a polygon, road notes none)
+    # division_code, window_name, window_address, window_hours, window_phone, hotline; the window's point
+    assistance: gpd.GeoDataFrame
 
     @cached_property
     def buildings(self) -> gpd.GeoDataFrame:
@@ -224,6 +226,8 @@ def generate_city(buildings: int = DEFAULT_BUILDINGS, seed: int = 1) -> City:
         beats=_beats(communities, subdistricts, rng).to_crs(WGS84),
         services=_services(districts, subdistricts, communities, placed, rng).to_crs(WGS84),
         culture=_culture(roads).to_crs(WGS84),
+        # Its own random stream, so that adding it left the rest of every seed's city as it was.
+        assistance=_assistance(districts, subdistricts, placed, np.random.default_rng([seed, 1])).to_crs(WGS84),
     )
 
 
@@ -594,6 +598,28 @@ def _services(districts, subdistricts, communities, buildings, rng) -> gpd.GeoDa
     services = gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
     services.insert(0, "source_id", [f"DEMO-S{i + 1:05d}" for i in range(len(services))])
     return services
+
+
+def _assistance(districts, subdistricts, buildings, rng) -> gpd.GeoDataFrame:
+    """Each subdistrict's one-stop window (一门受理) in its service centre, beside one of its buildings,
+    and each district's assistance hotline."""
+    xy = _building_xy(buildings)
+    members_of = buildings.groupby("subdistrict_code").indices
+    rows = []
+    for sub in subdistricts.itertuples():
+        members = members_of.get(sub.code)
+        if members is None:
+            continue
+        beside = members[rng.integers(len(members))]
+        road, number = buildings["road"].iloc[beside], buildings["number"].iloc[beside]
+        rows.append({"division_code": sub.code, "window_name": sub.name + "便民服务中心",
+                     "window_address": f"{road}{number}号" if road else None,
+                     "window_hours": "工作日 09:00-12:00, 14:00-17:30", "window_phone": _phone(rng),
+                     "hotline": None, "geometry": shapely.Point(*(xy[beside] + rng.uniform(-4, 4, 2)))})
+    for district in districts.itertuples():
+        rows.append({"division_code": district.code, "window_name": None, "window_address": None,
+                     "window_hours": None, "window_phone": None, "hotline": _phone(rng), "geometry": None})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
 
 
 def _culture(roads) -> gpd.GeoDataFrame:

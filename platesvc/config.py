@@ -26,6 +26,13 @@ DEFAULTS = {
         {"name": "养老服务热线", "name_en": "Elderly care hotline", "phone": "12349"},
         {"name": "报警", "name_en": "Police", "phone": "110"},
     ],
+    # Social assistance (社会救助) on every plate page: the app residents apply in, a link that opens it where
+    # the deployment has one (a WeChat URL Link https://wxaurl.cn/… or URL Scheme weixin://dl/business/?t=…),
+    # and the hotline where a district has none of its own. Windows and district hotlines: the staff pages.
+    "ASSISTANCE_APP": "宁夏救助通",
+    "ASSISTANCE_APP_EN": "Ningxia Jiuzhutong",
+    "ASSISTANCE_APP_URL": "",
+    "ASSISTANCE_HOTLINE": "12345",
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this

@@ -30,5 +30,6 @@ def demo_seed(buildings, seed, if_empty):
     click.echo(
         f"seeded the demo city: {len(city.divisions)} divisions, {len(city.roads)} roads, "
         f"{len(city.building_table)} buildings, {len(city.beats)} police beats, "
-        f"{len(city.services)} service points, {len(city.culture)} culture notes")
+        f"{len(city.services)} service points, {len(city.culture)} culture notes, "
+        f"{len(city.assistance)} assistance offices")
     click.echo("next: `platesvc plates issue` gives every building its plate ID")

@@ -44,11 +44,12 @@ def store_city(session: Session, city: City, stage: Stage = lambda _: None,
         stage(f"storing {len(city.building_table)} buildings")
         with indexes_built_after(session, ["buildings"]):  # the database is empty: see seed_demo_city
             loading.load_building_chunks(session, city.building_chunks(loading.BUILDING_CHUNK_ROWS), progress)
-        stage(f"storing {len(city.beats)} police beats, {len(city.services)} service points "
-              f"and {len(city.culture)} culture notes")
+        stage(f"storing {len(city.beats)} police beats, {len(city.services)} service points, "
+              f"{len(city.culture)} culture notes and {len(city.assistance)} assistance offices")
         loading.load_beats(session, city.beats)
         loading.load_services(session, city.services)
         loading.load_culture(session, city.culture)
+        loading.load_assistance(session, city.assistance)
         stage("linking every building to its beat, culture zones and nearest services")
         links.refresh_links(session)
         session.commit()

@@ -21,6 +21,7 @@ from platesvc.errors import DataError
 from platesvc.store.bulk_writes import Progress, insert_rows
 from platesvc.store.geometry import encode_geometries
 from platesvc.store.models import (
+    AssistanceOffice,
     Building,
     BuildingStatus,
     CultureNote,
@@ -259,3 +260,22 @@ def load_culture(session: Session, frame: gpd.GeoDataFrame) -> int:
         session.add(note)
     session.flush()
     return len(frame)
+
+
+def load_assistance(session: Session, frame: gpd.GeoDataFrame) -> int:
+    """Assistance offices with division_code, window_name, window_address, window_hours, window_phone,
+    hotline, and the window's point (or none)."""
+    _require_wgs84(frame)
+    division_ids = dict(session.execute(select(Division.code, Division.id)).all())
+    rows = []
+    for code, name, address, hours, phone, hotline, point in zip(
+            _values(frame, "division_code"), _values(frame, "window_name"), _values(frame, "window_address"),
+            _values(frame, "window_hours"), _values(frame, "window_phone"), _values(frame, "hotline"),
+            frame.geometry.to_numpy()):
+        if code not in division_ids:
+            raise DataError(f"assistance office of division {code}: no such division")
+        rows.append({"division_id": division_ids[code], "window_name": name, "window_address": address,
+                     "window_hours": hours, "window_phone": phone, "hotline": hotline,
+                     "window_point": point if point is not None and not point.is_empty else None})
+    insert_rows(session, AssistanceOffice, rows)
+    return len(rows)

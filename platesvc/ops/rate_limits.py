@@ -56,10 +56,12 @@ def _limits(open311_client: Callable[[], str | None]) -> dict[str, object]:
     so it is generous.
     """
     scans = limiter.shared_limit(_setting("RATELIMIT_SCANS"), scope="scans")
+    reports = limiter.shared_limit(_setting("RATELIMIT_REPORTS"), scope="reports")
     return {
         "pages.plate": scans,
         "api.plate": scans,
-        "reports.submit": limiter.shared_limit(_setting("RATELIMIT_REPORTS"), scope="reports"),
+        "reports.submit": reports,
+        "reports.add_to": reports,
         "open311.create_request": limiter.limit(_setting("RATELIMIT_OPEN311"),
                                                 key_func=lambda: open311_client() or get_remote_address()),
         "staff.sign_in.sign_in": (limiter.limit(_setting("RATELIMIT_SIGN_IN")),

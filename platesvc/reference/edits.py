@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session
 from platesvc.errors import DataError, NotFoundError
 from platesvc.reference import links
 from platesvc.registry import audit
-from platesvc.store.models import CultureNote, Officer, PoliceBeat, ServiceCategory, ServicePoint
+from platesvc.store.models import (
+    AssistanceOffice,
+    CultureNote,
+    Division,
+    DivisionLevel,
+    Officer,
+    PoliceBeat,
+    ServiceCategory,
+    ServicePoint,
+)
 from platesvc.store.spatial import district_containing
 
 PHONE = re.compile(r"^[0-9+][0-9 ()+\-]{1,30}$")
@@ -50,6 +59,16 @@ def search_notes(session: Session, text: str) -> list[CultureNote]:
         query = query.where(or_(CultureNote.title.contains(text, autoescape=True),
                                 CultureNote.body.contains(text, autoescape=True)))
     return list(session.scalars(query))
+
+
+def search_assistance(session: Session, text: str) -> list[tuple[Division, AssistanceOffice | None]]:
+    """Districts and subdistricts (name or code holding `text`), each with its assistance office if it has one."""
+    query = (select(Division, AssistanceOffice).outerjoin(AssistanceOffice)
+             .where(Division.level.in_([DivisionLevel.DISTRICT, DivisionLevel.SUBDISTRICT]))
+             .order_by(Division.code).limit(LIST_LIMIT))
+    if text:
+        query = query.where(or_(Division.name.contains(text, autoescape=True), Division.code.startswith(text)))
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _text(value: str | None, field: str, max_length: int, required: bool = True) -> str | None:
@@ -172,6 +191,56 @@ def edit_note(session: Session, actor: audit.Actor, note: CultureNote, title: st
     if changed:
         session.flush()
         audit.record(session, actor, "note.edited", "note", note.id, details=changed)
+
+
+@dataclass(frozen=True)
+class AssistanceFields:
+    window_name: str | None
+    window_address: str | None
+    window_hours: str | None
+    window_phone: str | None
+    window_point: tuple[float, float] | None  # longitude, latitude
+    hotline: str | None
+
+
+def save_assistance(session: Session, actor: audit.Actor, division: Division, fields: AssistanceFields) -> bool:
+    """Set a district's or subdistrict's assistance window and hotline; whether anything changed."""
+    if division.level == DivisionLevel.COMMUNITY:
+        raise DataError(f"{division.name} is a community: windows and hotlines belong to subdistricts and districts")
+    values = {"window_name": _text(fields.window_name, "window name", 100, required=False),
+              "window_address": _text(fields.window_address, "window address", 200, required=False),
+              "window_hours": _text(fields.window_hours, "window hours", 100, required=False),
+              "window_phone": _phone(fields.window_phone), "window_point": None,
+              "hotline": _phone(fields.hotline)}
+    if values["window_name"] is None and any(values[name] for name in ("window_address", "window_hours",
+                                                                     "window_phone")):
+        raise DataError("give the window a name (what residents look for at the service centre)")
+    if fields.window_point is not None:
+        if values["window_name"] is None:
+            raise DataError("give the window a name before its place")
+        lon, lat = fields.window_point
+        if district_containing(session, lon, lat) is None:
+            raise DataError(f"{lon}, {lat} lies outside every district of the city")
+        values["window_point"] = shapely.Point(lon, lat)
+    office = session.get(AssistanceOffice, division.id)
+    if office is None:
+        if not any(value is not None for value in values.values()):
+            return False
+        office = AssistanceOffice(division_id=division.id)
+        session.add(office)
+    old_point = office.window_point
+    if old_point is not None and values["window_point"] is not None and old_point.equals(values["window_point"]):
+        values.pop("window_point")
+    changed = _changes(office, values)
+    if not changed:
+        return False
+    session.flush()
+    if "window_point" in changed:
+        point = values["window_point"]
+        changed["window_point"] = [[old_point.x, old_point.y] if old_point is not None else None,
+                                   [point.x, point.y] if point is not None else None]
+    audit.record(session, actor, "assistance.edited", "division", division.code, details=changed)
+    return True
 
 
 def find(session: Session, model, record_id: int):

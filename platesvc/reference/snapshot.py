@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from gis.navigation import app_urls, location
 from platesvc.store import generations
 from platesvc.store.models import (
+    AssistanceOffice,
     CultureNote,
     Division,
     DivisionLevel,
@@ -81,15 +82,29 @@ def service_row(row, lon: float, lat: float) -> ServiceRow:
 
 
 @dataclass(frozen=True)
+class AssistanceRow:
+    """A division's social-assistance window and hotline, as stored."""
+
+    window_name: str | None
+    window_address: str | None
+    window_hours: str | None
+    window_phone: str | None
+    window_lon: float | None
+    window_lat: float | None
+    hotline: str | None
+
+
+@dataclass(frozen=True)
 class ReferenceSnapshot:
     generation: int
     district_names: dict[str, str]  # division code → name
-    communities: dict[int, tuple[str, str | None]]  # community id → (name, subdistrict name)
+    communities: dict[int, tuple[str, str | None, str | None]]  # community id → (name, subdistrict name, code)
     roads: dict[int, tuple[str, str]]  # road id → (name, pinyin)
     police: dict[int, dict]  # beat id → the page's police block
     services: dict[int, ServiceRow]
     road_notes: dict[str, list[dict]]  # by road name: a note is about every segment of the road
     zone_notes: dict[int, list[dict]]
+    assistance: dict[str, AssistanceRow]  # division code → its window and hotline
 
 
 def load_snapshot(connection: Connection) -> ReferenceSnapshot:
@@ -98,6 +113,7 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
     divisions = connection.execute(select(Division.id, Division.code, Division.name, Division.level,
                                           Division.parent_id)).all()
     names = {row.id: row.name for row in divisions}
+    codes = {row.id: row.code for row in divisions}
     police = {}
     for beat in connection.execute(select(PoliceBeat.id, PoliceBeat.name, PoliceBeat.station)):
         police[beat.id] = {"beat": beat.name, "station": beat.station, "officer": None, "phone": None,
@@ -118,16 +134,23 @@ def load_snapshot(connection: Connection) -> ReferenceSnapshot:
             zone_notes[note.zone_id].append(entry)
     services = {row.id: service_row(row, row.geom.x, row.geom.y)
                 for row in connection.execute(select(*SERVICE_COLUMNS, ServicePoint.geom))}
+    assistance = {}
+    for office in connection.execute(select(AssistanceOffice)):
+        point = office.window_point
+        assistance[codes[office.division_id]] = AssistanceRow(
+            office.window_name, office.window_address, office.window_hours, office.window_phone,
+            point.x if point is not None else None, point.y if point is not None else None, office.hotline)
     return ReferenceSnapshot(
         generation=generation,
         district_names={row.code: row.name for row in divisions if row.level == DivisionLevel.DISTRICT},
-        communities={row.id: (row.name, names.get(row.parent_id)) for row in divisions
+        communities={row.id: (row.name, names.get(row.parent_id), codes.get(row.parent_id)) for row in divisions
                      if row.level == DivisionLevel.COMMUNITY},
         roads=roads,
         police=police,
         services=services,
         road_notes=dict(road_notes),
         zone_notes=dict(zone_notes),
+        assistance=assistance,
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from platesvc.errors import DataError, NotFoundError
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import ALPHABET, check_value, normalize
-from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User
+from platesvc.store.models import ReportAddition, ReportKind, ReportStatus, ResidentReport, User
 
 MAX_DESCRIPTION = 1000
 PHOTO_LONG_SIDE = 2048  # pixels: enough to see a plate's damage, small enough to keep
@@ -121,6 +121,34 @@ def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place,
     return report
 
 
+def open_reports_of(session: Session, plate_id: str, limit: int = 5) -> list[ResidentReport]:
+    """The plate's open reports, newest first: what a second resident may add to rather than report again."""
+    return list(session.scalars(
+        select(ResidentReport).where(ResidentReport.plate_id == plate_id, ResidentReport.status.in_(OPEN))
+        .order_by(ResidentReport.created_at.desc(), ResidentReport.id.desc()).limit(limit)))
+
+
+def add_to_report(session: Session, actor: audit.Actor, report: ResidentReport, description: str | None = None,
+                  photo: bytes | None = None) -> ReportAddition:
+    """Another resident's word on an open report (none at all says "I see it too"); not committed.
+
+    :raises DataError: the report is closed (report it afresh), too long a description, an unreadable photo.
+    """
+    if report.status not in OPEN:
+        raise DataError("this report has been closed since: if the problem is still there, report it again")
+    description = (description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise DataError(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+    addition = ReportAddition(report_id=report.id, description=description,
+                              photo=clean_photo(photo) if photo else None)
+    session.add(addition)
+    report.updated_at = datetime.now(UTC)
+    session.flush()
+    audit.record(session, actor, "report.added_to", "report", report.ticket,
+                 details={"addition": addition.id, "photo": photo is not None, "described": description is not None})
+    return addition
+
+
 def find_report(session: Session, text: str) -> ResidentReport:
     """:raises NotFoundError: no such report."""
     report = session.scalar(select(ResidentReport).where(ResidentReport.ticket == parse_ticket(text)))
@@ -176,5 +204,15 @@ def counts_by_status(session: Session) -> dict[str, int]:
     return {status.value: 0 for status in ReportStatus} | dict(rows)
 
 
-def photo_of(session: Session, report: ResidentReport) -> bytes | None:
-    return session.scalar(select(ResidentReport.photo).where(ResidentReport.id == report.id))
+def photo_of(session: Session, report: ResidentReport, addition_id: int | None = None) -> bytes | None:
+    """The report's photo, or that of one of its additions."""
+    if addition_id is None:
+        return session.scalar(select(ResidentReport.photo).where(ResidentReport.id == report.id))
+    return session.scalar(select(ReportAddition.photo).where(ReportAddition.report_id == report.id,
+                                                              ReportAddition.id == addition_id))
+
+
+def additions_with_photos(session: Session, report: ResidentReport) -> set[int]:
+    """Which of the report's additions came with a photo (without reading the photos)."""
+    return set(session.scalars(select(ReportAddition.id).where(ReportAddition.report_id == report.id,
+                                                              ReportAddition.photo.is_not(None))))

@@ -14,6 +14,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from platesvc.store.models import (
+    AssistanceOffice,
     CultureNote,
     CultureZone,
     Division,
@@ -26,7 +27,7 @@ from platesvc.store.models import (
 from platesvc.store.prepared import PreparedRead
 
 WATCHED = frozenset(model.__tablename__ for model in (
-    Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote))
+    Division, Road, PoliceBeat, Officer, ServicePoint, CultureZone, CultureNote, AssistanceOffice))
 CURRENT = select(Generations.reference).where(Generations.id == 1)
 _CURRENT = PreparedRead(CURRENT)  # no session for it: it is asked alongside answers that need none
 _BUMPED = "platesvc_generation_bumped"  # in this (sub)transaction

@@ -264,6 +264,24 @@ class ServicePoint(Base):
     geom: Mapped[Point] = mapped_column(GeometryColumn("POINT"))
 
 
+class AssistanceOffice(Base):
+    """Where a division's residents apply for social assistance (社会救助): a subdistrict's one-stop
+    window (一门受理), a district's hotline, or both. A plate page shows its subdistrict's window and
+    its district's hotline, each falling back to the other level and then to the city-wide settings."""
+
+    __tablename__ = "assistance_offices"
+
+    division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id", ondelete="CASCADE"), primary_key=True)
+    window_name: Mapped[str | None] = mapped_column(String(100))
+    window_address: Mapped[str | None] = mapped_column(String(200))
+    window_hours: Mapped[str | None] = mapped_column(String(100))
+    window_phone: Mapped[str | None] = mapped_column(String(32))
+    window_point: Mapped[Point | None] = mapped_column(GeometryColumn("POINT"))
+    hotline: Mapped[str | None] = mapped_column(String(32))
+
+    division: Mapped[Division] = relationship()
+
+
 class CultureZone(Base):
     """A block or area with local-culture notes (街区特色)."""
 
@@ -422,6 +440,19 @@ class ResidentReport(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     assignee: Mapped[User | None] = relationship()
+    additions: Mapped[list["ReportAddition"]] = relationship(order_by="ReportAddition.id")
+
+
+class ReportAddition(Base):
+    """A second resident's word on an open report (此门牌已有人报告): a note or a photo, nothing about them."""
+
+    __tablename__ = "report_additions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("resident_reports.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # JPEG, stripped of its metadata
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class StaffJob(Base):

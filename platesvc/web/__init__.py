@@ -3,7 +3,9 @@
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
 from flask import Flask, current_app, jsonify, render_template, request
@@ -21,6 +23,7 @@ from platesvc.ops.metrics import process_metrics
 from platesvc.reference.snapshot import ReferenceSnapshot
 from platesvc.scan.resolve import Resolution, resolve_plate
 from platesvc.store.database import db
+from platesvc.store.models import as_utc
 from platesvc.web.caching import GZIP_FROM_BYTES, Tagged
 from platesvc.web.i18n import MESSAGES, choose_language
 from platesvc.web.middleware import RequestWrapper
@@ -65,6 +68,13 @@ def rendered(resolution: Resolution, *kind: str, render: Callable[[], str]) -> T
     return worker().renders.get(resolution.snapshot, (*kind, *resolution.source), render)
 
 
+def local_time(moment: datetime | None) -> str:
+    """A stored timestamp in the city's own time, to the minute (the `local` filter of every template)."""
+    if moment is None:
+        return ""
+    return f"{as_utc(moment).astimezone(ZoneInfo(current_app.config['TIMEZONE'])):%Y-%m-%d %H:%M}"
+
+
 def reference_snapshot() -> ReferenceSnapshot:
     """This worker's snapshot of the reference data, as the store holds it now."""
     return worker().reads.run_on(worker().references.current, primary=_from_staff())
@@ -85,6 +95,7 @@ def init_app(app: Flask) -> None:
     from platesvc.web.staff import api as staff_api
 
     app.url_map.converters["int"] = BoundedInteger  # before any route is added
+    app.add_template_filter(local_time, "local")
     openapi.init_app(app, [health.bp, api.bp, ogc.bp, tiles.bp, pages.bp, reports.bp, open311.bp, staff_api.bp])
     staff.init_app(app)
     rate_limits.init_app(app, open311_client=open311.client_account)

@@ -32,10 +32,10 @@ class Location(Schema):
 class AppUrls(fields.Dict):
     """A link into each map app, carrying the datum it expects."""
 
-    def __init__(self, **kwargs):
-        super().__init__(keys=fields.String(), values=fields.String(), metadata={
-            "description": "A link into each map app (amap, baidu, tencent, apple, geo), in the datum it expects"},
-            **kwargs)
+    def __init__(self, description: str = "A link into each map app (amap, baidu, tencent, apple, geo), in the "
+                                          "datum it expects", **kwargs):
+        super().__init__(keys=fields.String(), values=fields.String(), metadata={"description": description},
+                         **kwargs)
 
 
 class Service(Schema):
@@ -87,6 +87,28 @@ class Hotline(Schema):
     phone = fields.String()
 
 
+class AssistanceApp(Schema):
+    name = fields.String(required=True, metadata={"description": "The app residents apply in (a WeChat mini-program)"})
+    name_en = fields.String()
+    url = fields.String(allow_none=True, metadata={"description": "A link that opens it, where there is one"})
+
+
+class AssistanceWindow(Schema):
+    name = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    hours = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    location = fields.Nested(Location, allow_none=True)
+    routes = AppUrls("Walking directions from the plate in each app (geo: the window itself)", allow_none=True)
+
+
+class Assistance(Schema):
+    app = fields.Nested(AssistanceApp, required=True)
+    window = fields.Nested(AssistanceWindow, required=True, allow_none=True,
+                           metadata={"description": "The subdistrict's one-stop window (else the district's)"})
+    hotline = fields.String(required=True, metadata={"description": "The district's assistance hotline"})
+
+
 class Plate(Schema):
     id = fields.String(required=True)
     display_id = fields.String(required=True)
@@ -99,6 +121,7 @@ class Plate(Schema):
     police = fields.Nested(Police, required=True, allow_none=True)
     nearest = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(Service)), required=True,
                           metadata={"description": "By category, nearest first"})
+    assistance = fields.Nested(Assistance, required=True, metadata={"description": "Applying for social assistance"})
     hotlines = fields.List(fields.Nested(Hotline), required=True)
 
 

@@ -89,7 +89,7 @@ def plate(plate_text: str):
         to_service = url_for("pages.route_to_service", plate_text=plate_id, service_id=0)[:-1]
         return _html("plate.html", lang, care, plate=resolution.document, to_service=to_service,
                      report_link=url_for("reports.report_form", plate_text=plate_id),
-                     report_status_link=url_for("reports.look_up"),
+                     report_status_link=url_for("reports.look_up", plate=plate_id, lang=lang),
                      help_link=url_for("pages.help_now", plate_text=plate_id))
 
     return _page(rendered(resolution, "html", lang, "care" if care else "", render=render))

@@ -4,8 +4,6 @@ requires, and the pages and JSON API staff work through. Everything under /staff
 """
 
 import functools
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -17,7 +15,7 @@ from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import accounts
 from platesvc.staff.reports import display_ticket
 from platesvc.store.database import db
-from platesvc.store.models import Role, User, as_utc
+from platesvc.store.models import Role, User
 from platesvc.web import i18n
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -109,13 +107,6 @@ def page(template: str, status: int = 200, **context):
         user.role, role), Role=Role, words=i18n.STAFF, **context), status
 
 
-def _local_time(moment: datetime | None) -> str:
-    """A stored timestamp in the city's own time, to the minute."""
-    if moment is None:
-        return ""
-    return f"{as_utc(moment).astimezone(ZoneInfo(current_app.config['TIMEZONE'])):%Y-%m-%d %H:%M}"
-
-
 @bp.errorhandler(AuthenticationError)
 def _sign_in_first(error: AuthenticationError):
     body, status = page("sign_in.html", 401, message=error.message, next_url=request.full_path.rstrip("?"))
@@ -139,7 +130,6 @@ def init_app(app) -> None:
     app.add_template_global(generate_csrf, "csrf_token")
     app.add_template_filter(display_ticket, "ticket")  # KX7M-2Q9H-1
     app.add_template_filter(lambda plate_id: parse_plate_id(plate_id).display, "plate")  # 640104-0A3KX-D
-    app.add_template_filter(_local_time, "local")
     app.register_blueprint(bp)  # the staff API's blueprint goes into the API document (web/openapi.py)
 
 

@@ -1,11 +1,22 @@
-"""Staff pages for the reference data residents see: service points, police beats and officers, culture notes."""
+"""Staff pages for the reference data residents see: service points, police beats and officers, culture notes,
+and where each division's residents apply for social assistance."""
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 
 from platesvc.reference import edits
-from platesvc.reference.edits import ServiceFields
+from platesvc.reference.edits import AssistanceFields, ServiceFields
 from platesvc.store.database import db
-from platesvc.store.models import CultureNote, Officer, PoliceBeat, Role, ServiceCategory, ServicePoint
+from platesvc.store.models import (
+    AssistanceOffice,
+    CultureNote,
+    Division,
+    Officer,
+    PoliceBeat,
+    Role,
+    ServiceCategory,
+    ServicePoint,
+)
+from platesvc.web import resolve
 from platesvc.web.parameters import Decimal, Form, parse
 from platesvc.web.staff import actor, page, requires
 
@@ -143,3 +154,40 @@ def edit_note(note_id: int):
     db.session.commit()
     flash("已保存")
     return redirect(url_for("staff.data.note", note_id=note.id), 303)
+
+
+@bp.get("/assistance")
+@requires(Role.VIEWER)
+def assistance():
+    text = request.args.get("q", "").strip()
+    return page("assistance.html", divisions=edits.search_assistance(db.session, text), query=text,
+                limit=edits.LIST_LIMIT, default_hotline=current_app.config["ASSISTANCE_HOTLINE"])
+
+
+@bp.get("/assistance/<int:division_id>")
+@requires(Role.VIEWER)
+def assistance_office(division_id: int):
+    division = edits.find(db.session, Division, division_id)
+    return page("assistance_office.html", division=division, office=db.session.get(AssistanceOffice, division.id))
+
+
+@bp.post("/assistance/<int:division_id>")
+@requires(Role.OPERATOR)
+def edit_assistance(division_id: int):
+    division = edits.find(db.session, Division, division_id)
+    form = request.form
+    address = form.get("window_address")
+    point = None
+    if form.get("plate", "").strip():  # placed at a building: staff know its plate, seldom its coordinates
+        document = resolve(form["plate"]).document
+        point = tuple(document["location"]["wgs84"])
+        address = address if (address or "").strip() else document["address"]["short"]
+    elif form.get("longitude", "").strip() or form.get("latitude", "").strip():  # both, or neither
+        place = parse(ServicePlace(), "form")
+        point = (place["longitude"], place["latitude"])
+    changed = edits.save_assistance(db.session, actor(), division, AssistanceFields(
+        form.get("window_name"), address, form.get("window_hours"), form.get("window_phone"), point,
+        form.get("hotline")))
+    db.session.commit()
+    flash(f"已保存{division.name}的社会救助信息" if changed else "没有改动")
+    return redirect(url_for("staff.data.assistance_office", division_id=division.id), 303)

@@ -31,16 +31,19 @@ def report(ticket: str):
     staff = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
     return page("report.html", report=found, ticket=reports.display_ticket(found.ticket),
                 history=audit.history(db.session, "report", found.ticket), staff=staff,
-                statuses=list(ReportStatus), has_photo=reports.photo_of(db.session, found) is not None)
+                statuses=list(ReportStatus), has_photo=reports.photo_of(db.session, found) is not None,
+                addition_photos=reports.additions_with_photos(db.session, found))
 
 
 @bp.get("/reports/<ticket>/photo")
+@bp.get("/reports/<ticket>/additions/<int:addition_id>/photo")
 @requires(Role.VIEWER)
-def photo(ticket: str):
+def photo(ticket: str, addition_id: int | None = None):
+    """The report's photo, or that of a resident's addition to it."""
     found = reports.find_report(db.session, ticket)
-    data = reports.photo_of(db.session, found)
+    data = reports.photo_of(db.session, found, addition_id)
     if data is None:
-        raise NotFoundError(f"report {ticket} has no photo")
+        raise NotFoundError(f"report {ticket} has no such photo")
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 

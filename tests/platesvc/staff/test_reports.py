@@ -6,7 +6,7 @@ import re
 
 import pytest
 from PIL import Image
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from platesvc.errors import NotFoundError
 from platesvc.registry.plate_ids import parse_plate_id
@@ -189,3 +189,55 @@ def test_a_mistyped_ticket_is_not_found(issued_app, client):
     typo = ticket[:3] + ("7" if ticket[3] != "7" else "8") + ticket[4:]
     with pytest.raises(NotFoundError, match="not a report ticket"):
         reports.parse_ticket(typo)
+
+
+def test_a_second_resident_adds_to_the_open_report_rather_than_filing_it_again(issued_app, signed_in):
+    plate = _plate()
+    first = issued_app.test_client()
+    ticket = re.search(r"/reports/([^?]+)", _report_from_the_page(first, plate.id).headers["Location"]).group(1)
+
+    second = issued_app.test_client()
+    form = second.get(f"/P/{plate.id}/report")
+    assert "已有人报告此门牌损坏，处理中" in form.text and f"/reports/{ticket}" in form.text
+    add = re.search(r'action="([^"]*/report/[^"?]+)[^"]*"', form.text).group(1)
+    added = second.post(add, data={"description": "我也看到了，右下角碎了",
+                                   "photo": (io.BytesIO(_photo_with_location()), "IMG_0002.jpg")},
+                        content_type="multipart/form-data")
+    assert added.status_code == 303 and ticket in added.headers["Location"]
+    assert "已补充到这份报告" in second.get(added.headers["Location"]).text
+    assert second.post(add, data={"description": ""}).status_code == 303  # "I see it too", no words
+    stored = _stored(ticket)
+    assert [addition.description for addition in stored.additions] == ["我也看到了，右下角碎了", None]
+    photo = Image.open(io.BytesIO(reports.photo_of(db.session, stored, stored.additions[0].id)))
+    assert photo.format == "JPEG" and not photo.getexif()
+    assert db.session.scalar(select(func.count()).select_from(ResidentReport)) == 1  # no second report
+    assert "另有 2 位居民补充了这份报告" in first.get(f"/reports/{ticket}").text
+
+    # Each browser goes from the plate page straight to the report it sent or added to; others to the box.
+    for resident in (first, second):
+        link = re.search(r'href="(/reports/\?plate=[^"]+)"', resident.get(f"/P/{plate.id}").text).group(1)
+        assert ticket in resident.get(link.replace("&amp;", "&")).headers["Location"]
+    assert issued_app.test_client().get(f"/reports/?plate={plate.id}").status_code == 200
+
+    operator, csrf = signed_in(Role.OPERATOR)
+    page = operator.get(f"/staff/reports/{ticket}")
+    assert "我也看到了，右下角碎了" in page.text and "只表示也遇到了" in page.text
+    photo_link = re.search(r'href="([^"]*/additions/\d+/photo)"', page.text).group(1)
+    assert operator.get(photo_link).mimetype == "image/jpeg"
+    assert operator.get(photo_link.replace(f"/{stored.additions[0].id}/", f"/{stored.additions[1].id}/")
+                        ).status_code == 404
+    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == stored.ticket)
+                              .order_by(AuditEvent.id)).all() == ["report.received", "report.added_to",
+                                                                  "report.added_to"]
+
+    # Once closed, an addition is refused with the form, saying why, and a new report may be made.
+    operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved",
+                                                     "public_notes": "已更换"})
+    late = second.post(add, data={"description": "还是坏的"})
+    assert late.status_code == 422 and "closed" in late.text and 'name="kind"' in late.text
+    assert "已有人报告" not in second.get(f"/P/{plate.id}/report").text
+    other = db.session.scalars(select(Plate).order_by(Plate.id).offset(1).limit(1)).one()
+    elsewhere = second.post(add.replace(plate.id, other.id), data={"description": ""})
+    assert elsewhere.status_code == 404 and elsewhere.mimetype == "text/html" and 'name="kind"' in elsewhere.text
+    assert second.post(f"/P/{plate.id}/report/KX7M-2Q9D-4", data={"description": ""}).status_code == 404
+    assert second.post(add, data={}).status_code == 422  # not the form at all

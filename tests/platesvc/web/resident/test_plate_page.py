@@ -7,12 +7,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect, select
 
 from gis.navigation import walking_urls
+from platesvc import create_app
 from platesvc.registry.audit import SYSTEM
 from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.scan.counts import scans_by_day
 from platesvc.store.database import db
 from platesvc.store.models import Plate
+from tests.conftest import app_config
 
 PAGE_BUDGET = 50 * 1024
 
@@ -149,3 +151,17 @@ def test_scan_counts_are_written_in_the_background(issued_app):
         time.sleep(0.1)
     with db.engine.connect() as connection:
         assert list(scans_by_day(connection, plate).values()) == [2]
+
+
+def test_the_page_says_how_to_apply_for_assistance_here(issued_app, client, database_url, tmp_path):
+    plate = _plate(2)
+    document = client.get(f"/api/v1/plates/{plate.id}").json
+    window, page = document["assistance"]["window"], client.get(f"/P/{plate.id}").text
+    assert window["name"] in page and f'href="tel:{window["phone"]}"' in page
+    assert f'href="tel:{document["assistance"]["hotline"]}"' in page and "“宁夏救助通”小程序" in page
+    assert window["routes"]["amap"].replace("&", "&amp;") in page  # walking there from this door
+    assert "weixin://" not in page  # no link to the app where the deployment has none
+    configured = create_app(app_config(database_url, tmp_path, ASSISTANCE_APP_URL="weixin://dl/business/?t=demo",
+                                       ASSISTANCE_APP_EN="Jiuzhutong")).test_client()
+    assert 'href="weixin://dl/business/?t=demo"' in configured.get(f"/P/{plate.id}?lang=zh").text
+    assert "“Jiuzhutong”" in configured.get(f"/P/{plate.id}?lang=en").text

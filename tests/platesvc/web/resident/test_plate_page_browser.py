@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from platesvc.registry.audit import RESIDENT, SYSTEM
+from platesvc.registry.lifecycle import retire_building
+from platesvc.staff import reports
 from platesvc.store.database import db
 from platesvc.store.models import Plate
 
@@ -117,14 +120,22 @@ def test_read_aloud_shows_where_the_browser_can_speak_and_stays_hidden_without_s
 def test_every_resident_page_passes_axe_in_both_languages(live_server, client, browser):
     document = _plate_with_officer(client)
     plate_id, service = document["id"], document["nearest"]["elderly_care"][0]["id"]
+    retired, successor = db.session.scalars(select(Plate).where(Plate.id != plate_id).order_by(Plate.id).limit(2))
+    retire_building(db.session, retired.building, SYSTEM, "merged", successor.building)
+    reported = reports.submit_report(db.session, RESIDENT, "plate_damaged", reports.Place(plate_id, None, None, None))
+    db.session.commit()
     axe = AXE.read_text() if AXE.exists() else pytest.fail(f"{AXE} is missing: make install puts it there")
+    # The report form, with an open report to add to; the look-up, listing what this browser sent.
     pages = [f"/P/{plate_id}", f"/P/{plate_id}?care=1", f"/P/{plate_id}?care=0", f"/P/{plate_id}/help",
-             f"/P/{plate_id}/to/{service}", f"/P/{plate_id}/report", "/reports/", f"/P/{plate_id[:-1]}0"]
+             f"/P/{plate_id}/to/{service}", f"/P/{plate_id}/report", "/reports/",
+             f"/reports/{reports.display_ticket(reported.ticket)}", f"/P/{plate_id[:-1]}0", f"/P/{retired.id}"]
     context = browser.new_context(viewport=PHONE, bypass_csp=True)  # for axe's own script only
+    context.add_cookies([{"name": "my_reports", "value": f"{plate_id}.{reported.ticket}", "url": live_server}])
     page = context.new_page()
     found = {}
     for path, lang in itertools.product(pages, ("zh", "en")):
-        page.goto(f"{live_server}{path}{'&' if '?' in path else '?'}lang={lang}")
+        answer = page.goto(f"{live_server}{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert answer.status in (200, 404, 410), (path, answer.status)
         page.add_script_tag(content=axe)
         violations = page.evaluate("async () => (await axe.run()).violations.map(v => v.id + ': ' + v.help)")
         if violations:
@@ -143,4 +154,24 @@ def test_the_page_works_with_scripts_off_and_in_english(live_server, client, bro
     with page.expect_navigation():  # is_visible does not wait, so the Chinese page must have loaded
         page.get_by_text("中文").click()
     assert page.get_by_role("link", name="拨打社区民警").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320, 360])
+def test_the_report_form_fits_a_small_screen_with_a_large_file_picker(live_server, client, browser, width):
+    plate_id = _plate_with_officer(client)["id"]
+    reports.submit_report(db.session, RESIDENT, "plate_missing", reports.Place(plate_id, None, None, None))
+    db.session.commit()
+    context = browser.new_context(viewport={"width": width, "height": 640}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/P/{plate_id}/report")
+    assert page.get_by_text("已有人报告此门牌丢失，处理中").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    pickers = page.locator("input[type=file]")
+    assert pickers.count() == 2  # one to add to the open report, one for a new one
+    for index in range(pickers.count()):
+        assert pickers.nth(index).bounding_box()["height"] >= 48
+    for control in page.locator("button, .choice, textarea").all():
+        box = control.bounding_box()
+        assert box["height"] >= 48 and box["x"] >= 0 and box["x"] + box["width"] <= width
     context.close()

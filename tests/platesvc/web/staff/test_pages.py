@@ -12,9 +12,13 @@ from sqlalchemy import func, select
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.database import db
 from platesvc.store.models import (
+    AssistanceOffice,
+    AuditEvent,
     Building,
     BuildingNearest,
     CultureNote,
+    Division,
+    DivisionLevel,
     JobStatus,
     Officer,
     Plate,
@@ -193,6 +197,64 @@ def test_editing_an_officer_and_a_note_shows_on_the_next_scan(issued_app, signed
     after = resident.get(f"/P/{plate.id}", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and "马新警" in after.text and 'href="tel:0951-1234567"' in after.text
     assert "新的标题" in after.text
+
+
+def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_residents_then_see_them(
+        issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    plate, elsewhere = _plate(), db.session.scalars(select(Plate).order_by(Plate.id.desc()).limit(1)).one()
+    building = plate.building
+    subdistrict, district = building.community.parent, db.session.scalar(
+        select(Division).where(Division.code == building.division_code))
+    listed = client.get("/staff/assistance?q=" + subdistrict.name)
+    assert listed.status_code == 200 and subdistrict.name in listed.text
+    resident = issued_app.test_client()
+    before = resident.get(f"/P/{plate.id}")
+
+    # Placed at a building by its plate (staff know that, not coordinates); its address comes with it.
+    saved = client.post(f"/staff/assistance/{subdistrict.id}", data={
+        "csrf_token": csrf, "window_name": "测试街道便民服务中心", "window_address": "",
+        "window_hours": "工作日 9:00-17:00", "window_phone": "0951-6100000",
+        "plate": parse_plate_id(elsewhere.id).display, "hotline": ""})
+    assert saved.status_code == 303
+    assert client.post(f"/staff/assistance/{district.id}", data={
+        "csrf_token": csrf, "hotline": "0951-6200000"}).status_code == 303
+    office = db.session.get(AssistanceOffice, subdistrict.id)
+    assert office.window_point.distance(elsewhere.building.point) < 1e-5 and office.window_address
+    shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
+    assert shown["window"]["name"] == "测试街道便民服务中心" and shown["hotline"] == "0951-6200000"
+    assert shown["window"]["address"] == office.window_address and shown["app"]["name"] == "宁夏救助通"
+    assert "mode=walk" in shown["window"]["routes"]["amap"]
+    page = resident.get(f"/P/{plate.id}", headers={"If-None-Match": before.headers["ETag"]})
+    assert page.status_code == 200 and "测试街道便民服务中心" in page.text and 'href="tel:0951-6200000"' in page.text
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assistance.edited")).all()
+    assert {event.subject_id for event in events} == {subdistrict.code, district.code}
+
+    # Refused, each with its reason, and nothing changed by the refusal.
+    for form, reason in (({"window_phone": "call me", "window_name": "x"}, "phone"),
+                         ({"window_address": "somewhere"}, "name"),
+                         ({"window_name": "x", "longitude": "106.3"}, "latitude"),
+                         ({"window_name": "x", "longitude": "116.4", "latitude": "39.9"}, "outside every district"),
+                         ({"window_name": "x", "plate": "640104-00000-0"}, "plate")):
+        refused = client.post(f"/staff/assistance/{subdistrict.id}", data={"csrf_token": csrf, **form})
+        assert refused.status_code in (400, 404, 422) and reason in refused.text, (form, refused.text[:300])
+    community = db.session.scalar(select(Division).where(Division.level == DivisionLevel.COMMUNITY))
+    assert client.post(f"/staff/assistance/{community.id}", data={"csrf_token": csrf, "hotline": "12345"}
+                       ).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(AssistanceOffice, subdistrict.id).window_name == "测试街道便民服务中心"
+
+    # Emptied, the district's window stands in, and with none there, the city's hotline.
+    client.post(f"/staff/assistance/{subdistrict.id}", data={"csrf_token": csrf})
+    client.post(f"/staff/assistance/{district.id}", data={"csrf_token": csrf, "window_name": "区民政局救助科"})
+    shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
+    assert shown["window"]["name"] == "区民政局救助科" and shown["window"]["routes"] is None
+    client.post(f"/staff/assistance/{district.id}", data={"csrf_token": csrf})
+    shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
+    assert shown["window"] is None and shown["hotline"] == issued_app.config["ASSISTANCE_HOTLINE"]
+    assert "窗口地址可拨打" in resident.get(f"/P/{plate.id}").text
+    viewer, _ = signed_in(Role.VIEWER)
+    assert viewer.post(f"/staff/assistance/{district.id}", data={"hotline": "1"}).status_code == 403
 
 
 def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seeded_app, signed_in, job_worker):
