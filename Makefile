@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python bench/seed_and_issue.py
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
+	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/print_plates.py
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
 	$(BIN)/python bench/ogc_vs_tipg.py

@@ -1,4 +1,5 @@
-"""The baseline the resolve bench compares against: Flask returning a constant JSON."""
+"""The baselines the benches compare against: Flask returning a constant JSON (resolve.py), and a page
+with nothing on it (lighthouse.py)."""
 
 from flask import Flask, jsonify
 
@@ -9,3 +10,10 @@ app = Flask(__name__)
 @app.get("/healthz")
 def constant():
     return jsonify(status="ok", service="platesvc")
+
+
+@app.get("/page")
+def empty_page():
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Baseline</title></head>'
+            "<body><main><h1>Baseline</h1><p>A page with nothing on it.</p></main></body></html>")
