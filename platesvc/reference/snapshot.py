@@ -93,6 +93,19 @@ class AssistanceRow:
     window_lat: float | None
     hotline: str | None
 
+    @property
+    def window(self) -> dict | None:
+        """What pages and answers show of the window, None without one; made once per stored row."""
+        return _window(self) if self.window_name else None
+
+
+@lru_cache(maxsize=SERVICE_ENTRIES_KEPT)
+def _window(row: AssistanceRow) -> dict:
+    where = location(row.window_lon, row.window_lat) if row.window_lon is not None else None
+    return {"name": row.window_name, "address": row.window_address, "hours": row.window_hours,
+            "phone": row.window_phone, "location": where,
+            "navigation": app_urls(where, row.window_name) if where else None}
+
 
 @dataclass(frozen=True)
 class ReferenceSnapshot:

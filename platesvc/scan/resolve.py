@@ -17,7 +17,7 @@ from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from gis.navigation import app_urls, location, walking_urls
+from gis.navigation import app_urls, location
 from platesvc.errors import InvalidPlateIdError, RetiredPlateError, UnknownPlateError
 from platesvc.reference.snapshot import ReferenceCache, ReferenceSnapshot
 from platesvc.registry.addresses import format_address
@@ -79,7 +79,7 @@ class Resolution:
             "culture": _culture(plate, snapshot),
             "police": snapshot.police.get(plate["beat_id"]),
             "nearest": _nearest(plate["nearest"], snapshot),
-            "assistance": _assistance(plate, snapshot, config, where, address["short"]),
+            "assistance": _assistance(plate, snapshot, config),
             "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
         }
 
@@ -162,24 +162,17 @@ def _address(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
     }
 
 
-def _assistance(plate: dict, snapshot: ReferenceSnapshot, config: Mapping, where: dict, origin: str) -> dict:
+def _assistance(plate: dict, snapshot: ReferenceSnapshot, config: Mapping) -> dict:
     """How to apply for social assistance here: the app, the subdistrict's window and the district's
     hotline, each level falling back to the other and the hotline to the city's."""
     subdistrict = snapshot.communities.get(plate["community_id"], (None, None, None))[2]
     offices = [snapshot.assistance[code] for code in (subdistrict, plate["division_code"])
                if code in snapshot.assistance]
-    window = next((office for office in offices if office.window_name), None)
-    shown = None
-    if window is not None:
-        shown = {"name": window.window_name, "address": window.window_address, "hours": window.window_hours,
-                 "phone": window.window_phone, "location": None, "routes": None}
-        if window.window_lon is not None:
-            shown["location"] = location(window.window_lon, window.window_lat)
-            shown["routes"] = walking_urls(where, origin, shown["location"], window.window_name)
+    window = next((office.window for office in offices if office.window_name), None)
     return {
         "app": {"name": config["ASSISTANCE_APP"], "name_en": config["ASSISTANCE_APP_EN"],
                 "url": config["ASSISTANCE_APP_URL"] or None},
-        "window": shown,
+        "window": window,
         "hotline": next((office.hotline for office in offices if office.hotline), config["ASSISTANCE_HOTLINE"]),
     }
 

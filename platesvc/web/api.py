@@ -99,7 +99,7 @@ class AssistanceWindow(Schema):
     hours = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     location = fields.Nested(Location, allow_none=True)
-    routes = AppUrls("Walking directions from the plate in each app (geo: the window itself)", allow_none=True)
+    navigation = AppUrls(allow_none=True)
 
 
 class Assistance(Schema):

@@ -90,7 +90,8 @@ def plate(plate_text: str):
         return _html("plate.html", lang, care, plate=resolution.document, to_service=to_service,
                      report_link=url_for("reports.report_form", plate_text=plate_id),
                      report_status_link=url_for("reports.look_up", plate=plate_id, lang=lang),
-                     help_link=url_for("pages.help_now", plate_text=plate_id))
+                     help_link=url_for("pages.help_now", plate_text=plate_id),
+                     assistance_route=url_for("pages.route_to_assistance", plate_text=plate_id))
 
     return _page(rendered(resolution, "html", lang, "care" if care else "", render=render))
 
@@ -115,10 +116,28 @@ def route_to_service(plate_text: str, service_id: int):
     plate = resolve(plate_text).document
     entry = service.shown.entry
     listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
-    return render_page("route_to_service.html", service=entry, plate_text=plate["id"], origin=plate["address"]["short"],
-                       distance_m=listed[0]["distance_m"] if listed else None,
-                       routes=walking_urls(plate["location"], plate["address"]["short"], entry["location"],
-                                           entry["name"]))
+    return _route_page(plate, entry, MESSAGES[choose_language(request)]["categories"][entry["category"]],
+                       listed[0]["distance_m"] if listed else None)
+
+
+@bp.get("/p/<plate_text>/assistance")
+@bp.get("/P/<plate_text>/assistance", parameters=[PLATE_ID])
+@resident_page((200, "The links"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
+def route_to_assistance(plate_text: str):
+    """Walking directions in each map app from the plate's door to its social-assistance window (also /p/)."""
+    plate = resolve(plate_text).document
+    window = plate["assistance"]["window"]
+    if window is None or window["location"] is None:
+        abort(404)
+    return _route_page(plate, window, MESSAGES[choose_language(request)]["assistance_window"])
+
+
+def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = None):
+    """The walking-route page from the plate's door to `place` (a service point or a window, as shown)."""
+    return render_page("route_to_service.html", service=place, kind=kind, plate_text=plate["id"],
+                       origin=plate["address"]["short"], distance_m=distance_m,
+                       routes=walking_urls(plate["location"], plate["address"]["short"], place["location"],
+                                           place["name"]))
 
 
 @bp.get("/map")

@@ -159,7 +159,10 @@ def test_the_page_says_how_to_apply_for_assistance_here(issued_app, client, data
     window, page = document["assistance"]["window"], client.get(f"/P/{plate.id}").text
     assert window["name"] in page and f'href="tel:{window["phone"]}"' in page
     assert f'href="tel:{document["assistance"]["hotline"]}"' in page and "“宁夏救助通”小程序" in page
-    assert window["routes"]["amap"].replace("&", "&amp;") in page  # walking there from this door
+    assert f'href="/P/{plate.id}/assistance?lang=zh"' in page  # walking there from this door:
+    expected = walking_urls(document["location"], document["address"]["short"], window["location"], window["name"])
+    route = client.get(f"/P/{plate.id}/assistance").text
+    assert all(url.replace("&", "&amp;") in route for url in expected.values()) and window["address"] in route
     assert "weixin://" not in page  # no link to the app where the deployment has none
     configured = create_app(app_config(database_url, tmp_path, ASSISTANCE_APP_URL="weixin://dl/business/?t=demo",
                                        ASSISTANCE_APP_EN="Jiuzhutong")).test_client()

@@ -224,7 +224,8 @@ def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_r
     shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
     assert shown["window"]["name"] == "测试街道便民服务中心" and shown["hotline"] == "0951-6200000"
     assert shown["window"]["address"] == office.window_address and shown["app"]["name"] == "宁夏救助通"
-    assert "mode=walk" in shown["window"]["routes"]["amap"]
+    route = resident.get(f"/P/{plate.id}/assistance")
+    assert route.status_code == 200 and "mode=walk" in route.text and "测试街道便民服务中心" in route.text
     page = resident.get(f"/P/{plate.id}", headers={"If-None-Match": before.headers["ETag"]})
     assert page.status_code == 200 and "测试街道便民服务中心" in page.text and 'href="tel:0951-6200000"' in page.text
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assistance.edited")).all()
@@ -248,7 +249,8 @@ def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_r
     client.post(f"/staff/assistance/{subdistrict.id}", data={"csrf_token": csrf})
     client.post(f"/staff/assistance/{district.id}", data={"csrf_token": csrf, "window_name": "区民政局救助科"})
     shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
-    assert shown["window"]["name"] == "区民政局救助科" and shown["window"]["routes"] is None
+    assert shown["window"]["name"] == "区民政局救助科" and shown["window"]["navigation"] is None
+    assert resident.get(f"/P/{plate.id}/assistance").status_code == 404  # a window with no place has no route
     client.post(f"/staff/assistance/{district.id}", data={"csrf_token": csrf})
     shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
     assert shown["window"] is None and shown["hotline"] == issued_app.config["ASSISTANCE_HOTLINE"]
