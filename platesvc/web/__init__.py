@@ -159,10 +159,13 @@ def _wants_page() -> bool:
 
 
 def _http_error(error: HTTPException):
+    # No route matched, or no such method: an OGC or Open311 client still gets its shape of error.
     if request.path == "/ogc" or request.path.startswith("/ogc/"):
-        # no route matched, or no such method: an OGC client still gets its shape of error
         from platesvc.web import ogc
         return ogc.http_error(error)
+    if request.path.startswith("/open311/"):
+        from platesvc.web import open311
+        return open311.http_error(error)
     headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if _wants_page():
         lang = choose_language(request)

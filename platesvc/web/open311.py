@@ -1,4 +1,7 @@
-"""Open311 GeoReport v2 (JSON): city 12345 systems send residents' reports and read their status.
+"""Open311 GeoReport v2: city 12345 systems send residents' reports and read their status.
+
+Every resource comes as `.json` or `.xml` (the spec's two formats), errors too; `discovery`
+says where and in what.
 
 Service codes are the report kinds. POST /requests.json needs an `api_key`: an API
 token of any staff user (an account made for the 12345 system). A report may name its
@@ -9,9 +12,10 @@ gives every field but the description and the photo URL.
 """
 
 from datetime import UTC, datetime, timedelta
+from xml.etree.ElementTree import Element, tostring
 from zoneinfo import ZoneInfo
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from webargs.fields import DelimitedList
@@ -27,7 +31,6 @@ from platesvc.errors import (
     UnknownPlateError,
 )
 from platesvc.registry import audit
-from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import accounts
 from platesvc.staff.reports import (
     CLOSED,
@@ -53,8 +56,16 @@ class Open311Error(Schema):
     description = fields.String(required=True)
 
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2", errors=Open311Error(many=True),
+XML = "text/xml"
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2", errors=Open311Error(many=True), also_as=XML,
                description="Open311 GeoReport v2: residents' reports for the city's 12345 system")
+FORMAT = {"in": "path", "name": "format", "example": "json", "schema": {"type": "string", "enum": ["json", "xml"]},
+          "description": "json or xml"}
+# In XML a list is an element of elements named for one of its items.
+ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "endpoints": "endpoint",
+         "formats": "format", "attributes": "attribute"}
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-04T00:00:00Z"  # when what this endpoint offers last changed
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
 DESCRIPTIONS = {
@@ -152,6 +163,21 @@ class Open311Request(Schema):
     media_url = fields.String(allow_none=True)
 
 
+class Open311Endpoint(Schema):
+    specification = fields.String(required=True)
+    url = fields.String(required=True)
+    changeset = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["production", "test"]))
+    formats = fields.List(fields.String(), required=True)
+
+
+class Open311Discovery(Schema):
+    changeset = fields.String(required=True)
+    contact = fields.String(required=True)
+    key_service = fields.String(required=True)
+    endpoints = fields.List(fields.Nested(Open311Endpoint), required=True)
+
+
 class Open311Received(Schema):
     service_request_id = fields.String(required=True)
     service_notice = fields.String()
@@ -188,31 +214,40 @@ def client_account() -> str | None:
         return None
 
 
-@bp.get("/services.json")
+@bp.get("/discovery.<any(json, xml):format>", parameters=[FORMAT])
+@bp.answers(200, Open311Discovery, "Where the endpoint is and what it speaks")
+@bp.refuses(404, "Neither json nor xml")
+def discovery(format: str):
+    """Service discovery: this endpoint, its specification and formats."""
+    return _answer({"changeset": CHANGESET, "contact": current_app.config["OPEN311_AGENCY"],
+                    "key_service": "api_key: a staff API token from the city's plate office", "endpoints": [{
+                        "specification": SPECIFICATION, "url": url_for("open311.discovery", format=format,
+                                                                       _external=True).rsplit("/", 1)[0],
+                        "changeset": CHANGESET, "type": "production", "formats": [XML, "application/json"]}]},
+                   "discovery")
+
+
+@bp.get("/services.<any(json, xml):format>", parameters=[FORMAT])
 @bp.arguments(Jurisdiction, location="query", as_kwargs=True)
 @bp.answers(200, Open311Service(many=True), "The kinds of report taken")
-def services(**_jurisdiction):
+@bp.refuses(404, "Neither json nor xml")
+def services(format: str, **_jurisdiction):
     """The kinds of report taken."""
     names = MESSAGES["zh"]["report_kinds"]
-    return jsonify([{"service_code": kind.value, "service_name": STAFF["report_kinds"][kind], "description":
+    return _answer([{"service_code": kind.value, "service_name": STAFF["report_kinds"][kind], "description":
                      f"{names[kind]}：{DESCRIPTIONS[kind]}", "metadata": False, "type": "realtime",
-                     "keywords": "门牌,二维码", "group": "门牌"} for kind in ReportKind])
+                     "keywords": "门牌,二维码", "group": "门牌"} for kind in ReportKind], "services")
 
 
-@bp.get("/services/<service_code>.json", parameters=[SERVICE_CODE])
+@bp.get("/services/<service_code>.<any(json, xml):format>", parameters=[SERVICE_CODE, FORMAT])
 @bp.arguments(Jurisdiction, location="query", as_kwargs=True)
 @bp.answers(200, Open311Definition, "The definition")
-def service_definition(service_code: str, **_jurisdiction):
+@bp.refuses(404, "No such service, or neither json nor xml")
+def service_definition(service_code: str, format: str, **_jurisdiction):
     """A service's definition (no extra attributes)."""
-    _kind(service_code)
-    return jsonify({"service_code": service_code, "attributes": []})
-
-
-def _kind(code: str | None) -> ReportKind:
-    try:
-        return ReportKind(code or "")
-    except ValueError:
-        raise BadParameterError("service_code", f"{code!r} is none of {', '.join(ReportKind)}") from None
+    if service_code not in set(ReportKind):
+        raise NotFoundError(f"no service {service_code!r}: the services are {', '.join(ReportKind)}")
+    return _answer({"service_code": service_code, "attributes": []}, "service_definition")
 
 
 def _place(values: dict) -> Place:
@@ -234,12 +269,13 @@ def _place(values: dict) -> Place:
     return Place(None, lon, lat, address)
 
 
-@bp.post("/requests.json")
+@bp.post("/requests.<any(json, xml):format>", parameters=[FORMAT])
 @bp.arguments(NewRequest, location="json_or_form")
 @bp.answers(201, Open311Received(many=True), "Received")
+@bp.refuses(404, "Neither json nor xml")
 @bp.refuses(403, "No api_key, or a wrong one")
 @bp.refuses(429, "Too many requests from this client; Retry-After says when to try again")
-def create_request(values: dict):
+def create_request(values: dict, format: str):
     """Submit a report (api_key required; personal fields are dropped)."""
     user = _key_user(values)
     if user is None:
@@ -253,23 +289,25 @@ def create_request(values: dict):
         db.session.rollback()
         raise BadParameterError("description", error.message) from error
     db.session.commit()
-    return jsonify([{"service_request_id": display_ticket(report.ticket),
-                     "service_notice": "已受理，将由门牌管理部门处理", "account_id": None}]), 201
+    return _answer([{"service_request_id": display_ticket(report.ticket),
+                     "service_notice": "已受理，将由门牌管理部门处理", "account_id": None}], "service_requests", 201)
 
 
-@bp.get("/requests.json")
+@bp.get("/requests.<any(json, xml):format>", parameters=[FORMAT])
 @bp.arguments(RequestsQuery, location="query")
 @bp.answers(200, Open311Request(many=True), "Requests, newest first")
+@bp.refuses(404, "Neither json nor xml")
 @bp.refuses(403, "A wrong api_key")
-def list_requests(asked: dict):
+def list_requests(asked: dict, format: str):
     """Reports by ticket, or by date, kind and status (the last 90 days by default)."""
     full = _key_user(asked) is not None
     query = select(ResidentReport)
     if asked.get("service_request_id"):
         query = query.where(ResidentReport.ticket.in_(asked["service_request_id"][:MAX_REQUESTS]))
     else:
-        end = asked.get("end_date") or datetime.now(UTC)
-        start = asked.get("start_date") or end - timedelta(days=DEFAULT_DAYS)
+        # In UTC, as stored: SQLite would compare the local time's digits and drop the offset.
+        end = (asked.get("end_date") or datetime.now(UTC)).astimezone(UTC)
+        start = (asked.get("start_date") or end - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
         query = query.where(ResidentReport.created_at >= start, ResidentReport.created_at <= end)
         if asked.get("service_code"):
             query = query.where(ResidentReport.kind.in_(asked["service_code"]))
@@ -278,22 +316,22 @@ def list_requests(asked: dict):
             query = query.where(ResidentReport.status.in_(
                 [s.value for s in ReportStatus if ("closed" if s in CLOSED else "open") in chosen]))
     reports = db.session.scalars(query.order_by(ResidentReport.created_at.desc()).limit(MAX_REQUESTS))
-    return jsonify([_request(report, full) for report in reports])
+    return _answer([_request(report, full) for report in reports], "service_requests")
 
 
-@bp.get("/requests/<service_request_id>.json", parameters=[REQUEST_ID])
+@bp.get("/requests/<service_request_id>.<any(json, xml):format>", parameters=[REQUEST_ID, FORMAT])
 @bp.arguments(Keyed, location="query")
 @bp.answers(200, Open311Request(many=True), "The request")
 @bp.refuses(403, "A wrong api_key")
-@bp.refuses(404, "No such report")
-def one_request(asked: dict, service_request_id: str):
+@bp.refuses(404, "No such report, or neither json nor xml")
+def one_request(asked: dict, service_request_id: str, format: str):
     """One report."""
     full = _key_user(asked) is not None
     ticket = parse_ticket(service_request_id)
     report = db.session.scalar(select(ResidentReport).where(ResidentReport.ticket == ticket))
     if report is None:
         return _errors(404, f"no request {service_request_id}")
-    return jsonify([_request(report, full)])
+    return _answer([_request(report, full)], "service_requests")
 
 
 def _request(report: ResidentReport, full: bool) -> dict:
@@ -310,7 +348,7 @@ def _request(report: ResidentReport, full: bool) -> dict:
         "updated_datetime": as_utc(report.updated_at).astimezone(zone).isoformat(timespec="seconds"),
         "expected_datetime": None,
         "address": report.address,
-        "address_id": parse_plate_id(report.plate_id).display if report.plate_id else None,
+        "address_id": report.plate_id,  # as it was posted: the canonical plate ID
         "zipcode": None,
         "lat": report.latitude,
         "long": report.longitude,
@@ -321,8 +359,32 @@ def _request(report: ResidentReport, full: bool) -> dict:
     return answer
 
 
+def _answer(body, root: str, status: int = 200, headers=()) -> Response:
+    """`body` (a list or an object) as JSON, or as XML under `root` when the path ends in .xml."""
+    if (request.view_args or {}).get("format") != "xml":
+        response = jsonify(body)
+        response.status_code = status
+        response.headers.extend(list(headers))
+        return response
+    document = b'<?xml version="1.0" encoding="utf-8"?>' + tostring(_element(root, body))
+    return Response(document, status, list(headers), mimetype=XML)
+
+
+def _element(tag: str, value) -> Element:
+    element = Element(tag)
+    if isinstance(value, dict):
+        element.extend(_element(key, child) for key, child in value.items())
+    elif isinstance(value, list):
+        element.extend(_element(ITEMS[tag], child) for child in value)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif value is not None:  # null is an empty element
+        element.text = str(value)
+    return element
+
+
 def _errors(status: int, description: str, headers=()):
-    return jsonify([{"code": status, "description": description}]), status, list(headers)
+    return _answer([{"code": status, "description": description}], "errors", status, headers)
 
 
 @bp.errorhandler(PlatesvcError)
@@ -332,6 +394,7 @@ def _domain_error(error: PlatesvcError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
+def http_error(error: HTTPException):
+    """Also the app's answer under /open311 where no route matched (web/__init__.py)."""
     return _errors(error.code, error.description,
                    [(name, value) for name, value in error.get_headers() if name != "Content-Type"])

@@ -59,9 +59,10 @@ class Blueprint(flask_smorest.Blueprint):
                                              "json_or_form": "application/x-www-form-urlencoded"}
 
     def __init__(self, *args, errors: type[Schema] | Schema = Error, errors_type: str = "application/json",
-                 **kwargs):
+                 also_as: str | None = None, **kwargs):
+        """`also_as`: a second media type every answer and refusal may come in (Open311's XML)."""
         super().__init__(*args, **kwargs)
-        self.errors, self.errors_type = errors, errors_type
+        self.errors, self.errors_type, self.also_as = errors, errors_type, also_as
 
     def arguments(self, schema, **kwargs):
         # One instance for every request: webargs would build a schema class afresh on each (77 µs for items).
@@ -73,14 +74,22 @@ class Blueprint(flask_smorest.Blueprint):
 
     def refuses(self, status: int, description: str, schema=None):
         """Document a refusal this view gives, in the blueprint's error shape."""
-        return self.alt_response(status, schema=schema or self.errors, description=description,
-                                 content_type=self.errors_type)
+        return self._also(status, self.alt_response(status, schema=schema or self.errors, description=description,
+                                                    content_type=self.errors_type))
 
     def answers(self, status: int, schema=None, description: str | None = None, content_type: str | None = None,
                 headers: dict | None = None):
         """Document an answer of the normal flow (the view builds it: often pre-encoded)."""
-        return self.alt_response(status, schema=schema, description=description or HTTPStatus(status).phrase,
-                                 content_type=content_type, headers=headers, success=True)
+        return self._also(status, self.alt_response(
+            status, schema=schema, description=description or HTTPStatus(status).phrase, content_type=content_type,
+            headers=headers, success=True))
+
+    def _also(self, status: int, documented):
+        """`documented`, and the answer also in the blueprint's second media type if it has one."""
+        if self.also_as is None:
+            return documented
+        also = self.doc(responses={status: {"content": {self.also_as: {"schema": {"type": "string"}}}}})
+        return lambda view: also(documented(view))
 
     def page(self, status: int, description: str):
         """Document an HTML page as an answer."""

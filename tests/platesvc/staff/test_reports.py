@@ -3,6 +3,8 @@ worked through by staff, and followed by the resident with a ticket."""
 
 import io
 import re
+from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree
 
 import pytest
 from PIL import Image
@@ -12,7 +14,7 @@ from platesvc.errors import NotFoundError
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff import reports
 from platesvc.store.database import db
-from platesvc.store.models import AuditEvent, Plate, ReportStatus, ResidentReport, Role
+from platesvc.store.models import AuditEvent, Plate, ReportKind, ReportStatus, ResidentReport, Role
 
 
 def _plate() -> Plate:
@@ -96,7 +98,7 @@ def test_open311_lists_the_services_and_takes_a_request_with_an_api_key(issued_a
     assert {s["service_code"] for s in services} == {"plate_damaged", "plate_missing", "plate_wrong", "info_wrong"}
     assert all(s["metadata"] is False and s["type"] == "realtime" for s in services)
     plate = _plate()
-    request = {"service_code": "plate_missing", "address_id": parse_plate_id(plate.id).display,
+    request = {"service_code": "plate_missing", "address_id": plate.id,
                "description": "门牌不见了", "email": "resident@example.com", "phone": "13900000000",
                "first_name": "张", "jurisdiction_id": "yinchuan.gov.cn"}
     assert client.post("/open311/v2/requests.json", data=request).status_code == 403
@@ -110,7 +112,7 @@ def test_open311_lists_the_services_and_takes_a_request_with_an_api_key(issued_a
     assert "resident@example.com" not in str([getattr(stored, c.key) for c in inspect(ResidentReport).attrs])
 
     public = client.get(f"/open311/v2/requests/{ticket}.json").json[0]
-    assert public["status"] == "open" and public["address_id"] == parse_plate_id(plate.id).display
+    assert public["status"] == "open" and public["address_id"] == plate.id  # as posted
     assert "description" not in public
     keyed = client.get(f"/open311/v2/requests/{ticket}.json?api_key={tokens[Role.VIEWER]}").json[0]
     assert keyed["description"] == "门牌不见了"
@@ -152,6 +154,58 @@ def test_open311_takes_a_json_object_and_refuses_any_other_json(issued_app, clie
     nested = client.post("/open311/v2/requests.json", json={
         "service_code": "info_wrong", "address_string": {"road": "光明巷"}, "api_key": tokens[Role.OPERATOR]})
     assert nested.status_code == 400 and "address_string" in nested.json[0]["description"]
+
+
+def test_open311_speaks_xml_as_well_as_json_and_says_so_in_discovery(issued_app, client, tokens):
+    plate = _plate()
+    for format in ("json", "xml"):
+        found = client.get(f"/open311/v2/discovery.{format}")
+        assert found.status_code == 200
+    endpoint = client.get("/open311/v2/discovery.json").json["endpoints"][0]
+    assert endpoint["url"].endswith("/open311/v2") and set(endpoint["formats"]) == {"text/xml", "application/json"}
+    discovery = ElementTree.fromstring(client.get("/open311/v2/discovery.xml").data)
+    assert discovery.tag == "discovery" and discovery.find("endpoints/endpoint/url").text == endpoint["url"]
+
+    services = client.get("/open311/v2/services.xml")
+    assert services.mimetype == "text/xml"
+    listed = ElementTree.fromstring(services.data)
+    assert listed.tag == "services" and {s.findtext("service_code") for s in listed.findall("service")} == set(
+        ReportKind)
+    assert listed.find("service/metadata").text == "false"
+    definition = ElementTree.fromstring(client.get("/open311/v2/services/plate_damaged.xml").data)
+    assert definition.tag == "service_definition" and definition.find("attributes") is not None
+    for format in ("json", "xml"):
+        unknown = client.get(f"/open311/v2/services/plate_stolen.{format}")
+        assert unknown.status_code == 404 and "plate_stolen" in unknown.text
+
+    made = client.post("/open311/v2/requests.xml", data={"service_code": "plate_damaged", "address_id": plate.id,
+                                                         "api_key": tokens[Role.VIEWER]})
+    assert made.status_code == 201 and made.mimetype == "text/xml"
+    ticket = ElementTree.fromstring(made.data).findtext("request/service_request_id")
+    one = ElementTree.fromstring(client.get(f"/open311/v2/requests/{ticket}.xml").data)
+    assert one.tag == "service_requests" and one.findtext("request/address_id") == plate.id
+    assert one.find("request/expected_datetime").text is None  # null is an empty element
+    refused = client.post("/open311/v2/requests.xml", data={"service_code": "plate_damaged"})
+    assert refused.status_code == 403 and ElementTree.fromstring(refused.data).findtext("error/code") == "403"
+
+
+def test_open311_dates_keep_their_offset_on_every_backend(issued_app, client, tokens):
+    made = client.post("/open311/v2/requests.json", data={"service_code": "plate_damaged", "address_id": _plate().id,
+                                                          "api_key": tokens[Role.VIEWER]})
+    ticket = made.json[0]["service_request_id"]
+    received = datetime.fromisoformat(client.get(f"/open311/v2/requests/{ticket}.json").json[0]["requested_datetime"])
+    assert received.utcoffset() == timedelta(hours=8)  # told in the city's time
+
+    def found(**dates) -> bool:
+        listed = client.get("/open311/v2/requests.json", query_string=dates).json
+        return ticket in [r["service_request_id"] for r in listed]
+
+    for offset in (timedelta(hours=8), timedelta(0), timedelta(hours=-5)):
+        at = received.astimezone(timezone(offset))
+        assert found(start_date=(at - timedelta(minutes=1)).isoformat())
+        assert not found(start_date=(at + timedelta(minutes=1)).isoformat()), offset
+        assert found(end_date=(at + timedelta(minutes=1)).isoformat())
+        assert not found(end_date=(at - timedelta(minutes=1)).isoformat()), offset
 
 
 def test_staff_work_the_queue_and_the_resident_sees_the_answer(issued_app, signed_in, staff):

@@ -10,7 +10,8 @@ from platesvc.store.models import Role
 
 # What residents and map clients reach without an account, by endpoint (or blueprint, ending in ".").
 PUBLIC = ("static", "health.healthz", "health.readyz", "api.plate", "api.nearby", "openapi.", "ogc.", "tiles.",
-          "pages.", "reports.", "open311.services", "open311.service_definition", "open311.list_requests",
+          "pages.", "reports.", "open311.discovery",
+          "open311.services", "open311.service_definition", "open311.list_requests",
           "open311.one_request", "staff.sign_in.",
           "open311.create_request")  # needs an api_key, refused with Open311's 403 (test_reports.py)
 # Staff may change these of their own with any role; every other change needs an operator at least.
