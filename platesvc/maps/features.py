@@ -11,12 +11,15 @@ on every server.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, literal, select
+from pygeofilter import ast
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, literal, select, union_all
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
+from gis.crs import OutputCrs
+from platesvc.maps.filters import condition as cql_condition
 from platesvc.registry.plate_ids import plate_url
 from platesvc.store.models import (
     Building,
@@ -31,7 +34,7 @@ from platesvc.store.models import (
     ServicePoint,
 )
 from platesvc.store.prepared import PreparedRead
-from platesvc.store.spatial import BBox, bound_box, box_values, spatial_store
+from platesvc.store.spatial import STORED, BBox, bound_box, box_values, spatial_store
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
@@ -177,22 +180,33 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
 
 def items(engine: Engine, collection: Collection, config: Mapping, bbox: BBox | None = None,
           filters: Mapping[str, str] | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0,
-          after=None) -> Page:
+          after=None, output: OutputCrs = STORED, cql: ast.Node | None = None,
+          sortby: tuple[tuple[str, bool], ...] = (), selected: tuple[str, ...] | None = None) -> Page:
     """One page of features meeting the box and equal to every filter, and how many match in all.
 
     With a box, features come in the order the store's index finds them in it (on PostGIS,
     nearest the box's middle first), from `offset`: a page costs the same however many
-    features the box holds. Without one, in key order, after the key `after` or from `offset`.
+    features the box holds. A box across the antimeridian (west above east) is its two halves,
+    in key order. Without one, in key order, after the key `after` or from `offset`. The box is
+    CRS84; the features are written in `output`. `cql`, a CQL2 filter's tree, narrows them further
+    (its statements are built for this request alone). `sortby` ((property, descending), ...)
+    orders them instead, then by key; `selected` names the properties written (None: all).
     """
     filters = filters or {}
     store = spatial_store(engine)
-    shape = (store, collection, config["PUBLIC_URL"], tuple(filters), bbox is not None)
-    keyset = after is not None and bbox is None
+    shape = (store, collection, config["PUBLIC_URL"], tuple(filters), _box_kind(bbox))
+    keyset = after is not None and bbox is None and not sortby
     cap = max(limit, MATCH_COUNT_LIMIT)
     params = {"limit": limit + 1, "offset": 0 if keyset else offset, "after": after, "cap": cap + 1,
               **{f"filter_{i}": value for i, value in enumerate(filters.values())},
               **(box_values(bbox) if bbox is not None else {})}
-    rows = _page(*shape, keyset).all(engine, **params)
+    page, count = _page, _count
+    if cql is not None:  # a condition of its own: not a shape worth keeping
+        where = cql_condition(cql, collection.properties_for(config), store, collection.model,
+                              collection.geometry_column)
+        page = partial(_page.__wrapped__, where=where)
+        count = partial(_count.__wrapped__, where=where)
+    rows = page(*shape, keyset, output, sortby, selected).all(engine, **params)
     more = len(rows) > limit  # one more than asked for: a next page has something
     rows = rows[:limit]
     if not more and not keyset and (rows or not offset):
@@ -200,19 +214,20 @@ def items(engine: Engine, collection: Collection, config: Mapping, bbox: BBox | 
     elif more and not keyset and offset + limit >= cap:
         matched = None  # more than the cap, as this page shows: not worth counting
     else:
-        counted = _count(*shape).all(engine, **params)[0][0]
+        counted = count(*shape).all(engine, **params)[0][0]
         matched = counted if counted <= cap else None
-    return Page(store.features(rows), matched, rows[-1][-1] if rows else None, more)
+    return Page(store.features(rows, output), matched, rows[-1][-1] if rows else None, more)
 
 
-def item(engine: Engine, collection: Collection, config: Mapping, feature_id: str) -> str | None:
-    """One feature's GeoJSON text by its id, or None."""
+def item(engine: Engine, collection: Collection, config: Mapping, feature_id: str,
+         output: OutputCrs = STORED, selected: tuple[str, ...] | None = None) -> str | None:
+    """One feature's GeoJSON text by its id (its geometry in `output`, the properties `selected`), or None."""
     key = collection.parse_key(feature_id)
     if key is None:
         return None
     store = spatial_store(engine)
-    rows = _item(store, collection, config["PUBLIC_URL"]).all(engine, key=key)
-    return store.features(rows)[0] if rows else None
+    rows = _item(store, collection, config["PUBLIC_URL"], output, selected).all(engine, key=key)
+    return store.features(rows, output)[0] if rows else None
 
 
 def extent(engine: Engine, collection: Collection) -> BBox | None:
@@ -226,23 +241,49 @@ def extent(engine: Engine, collection: Collection) -> BBox | None:
 _SHAPES = 512
 
 
-def _matching(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool) -> Select:
-    """The keys of the features meeting the box and the filters (bound as min_x… and filter_0…)."""
+BOX, ACROSS = "box", "across the antimeridian"
+
+
+def _box_kind(bbox: BBox | None) -> str | None:
+    if bbox is None:
+        return None
+    return ACROSS if bbox[0] > bbox[2] else BOX
+
+
+def _matching(store, collection: Collection, public_url: str, filters: tuple[str, ...],
+              bbox: str | None, where: ColumnElement | None = None) -> Select:
+    """The keys of the features meeting the box (a BOX or ACROSS, bound as min_x…), the filters
+    (bound as filter_0…) and `where`."""
     query = collection.joins(select(collection.key.label("key"))).where(*collection.conditions)
-    if bbox:
+    if where is not None:
+        query = query.where(where)
+    if bbox == BOX:
         query = store.within(query, collection.model, collection.geometry_column, bound_box())
+    elif bbox == ACROSS:  # the box east of the antimeridian and the box west of it, each from the index
+        min_x, min_y, max_x, max_y = bound_box()
+        halves = [store.within(collection.joins(select(collection.key)), collection.model, collection.geometry_column,
+                               half)
+                  for half in ((min_x, min_y, 180.0, max_y), (-180.0, min_y, max_x, max_y))]
+        query = query.where(collection.key.in_(union_all(*halves)))
     properties = collection.properties_for({"PUBLIC_URL": public_url})
     return query.where(*(collection.matches(properties, name, bindparam(f"filter_{i}"))
                          for i, name in enumerate(filters)))
 
 
 @lru_cache(maxsize=_SHAPES)
-def _page(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool,
-          keyset: bool) -> PreparedRead:
+def _page(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: str | None,
+          keyset: bool, output: OutputCrs, sortby: tuple[tuple[str, bool], ...] = (),
+          selected: tuple[str, ...] | None = None, where: ColumnElement | None = None) -> PreparedRead:
     """Feature columns and key of a page's features, in order: `limit` of them from `offset`, or after
     the key `after` (`keyset`, without a box)."""
-    matching = _matching(store, collection, public_url, filters, bbox)
-    if bbox:
+    matching = _matching(store, collection, public_url, filters, bbox, where)
+    properties = collection.properties_for({"PUBLIC_URL": public_url})
+    if sortby:
+        # Nulls last either way, where each backend would put them at its own end.
+        ordered = matching.order_by(*((store.in_code_point_order(properties[name]).desc() if descending
+                                       else store.in_code_point_order(properties[name])).nulls_last()
+                                      for name, descending in sortby), collection.key)
+    elif bbox == BOX:
         ordered = store.in_index_order(matching, collection.model, collection.geometry_column, bound_box(),
                                        collection.key)
     else:
@@ -252,22 +293,27 @@ def _page(store, collection: Collection, public_url: str, filters: tuple[str, ..
     else:
         ordered = ordered.offset(bindparam("offset", type_=Integer))
     page = ordered.limit(bindparam("limit", type_=Integer))
-    columns = store.feature_columns(collection.key, collection.geometry,
-                                    collection.properties_for({"PUBLIC_URL": public_url}))
+    columns = store.feature_columns(collection.key, collection.geometry, _selected(properties, selected), output)
     # The page's own rows make its features: the order and limit apply before they are written.
     return PreparedRead(page.with_only_columns(*columns, collection.key.label("key")), one_plan=True)
 
 
 @lru_cache(maxsize=_SHAPES)
-def _count(store, collection: Collection, public_url: str, filters: tuple[str, ...], bbox: bool) -> PreparedRead:
+def _count(store, collection: Collection, public_url: str, filters: tuple[str, ...],
+           bbox: str | None, where: ColumnElement | None = None) -> PreparedRead:
     """How many features match, counting no further than `cap`."""
-    matching = _matching(store, collection, public_url, filters, bbox).limit(bindparam("cap", type_=Integer))
+    matching = _matching(store, collection, public_url, filters, bbox, where).limit(bindparam("cap", type_=Integer))
     return PreparedRead(select(func.count()).select_from(matching.subquery()), one_plan=True)
 
 
 @lru_cache(maxsize=_SHAPES)
-def _item(store, collection: Collection, public_url: str) -> PreparedRead:
-    columns = store.feature_columns(collection.key, collection.geometry, collection.properties_for(
-        {"PUBLIC_URL": public_url}))
+def _item(store, collection: Collection, public_url: str, output: OutputCrs,
+          selected: tuple[str, ...] | None) -> PreparedRead:
+    columns = store.feature_columns(collection.key, collection.geometry, _selected(collection.properties_for(
+        {"PUBLIC_URL": public_url}), selected), output)
     return PreparedRead(collection.joins(select(*columns)).where(
         collection.key == bindparam("key", type_=collection.key.type), *collection.conditions))
+
+
+def _selected(properties: Mapping[str, ColumnElement], selected: tuple[str, ...] | None) -> dict:
+    return dict(properties) if selected is None else {name: properties[name] for name in selected}

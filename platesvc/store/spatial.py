@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Select,
+    String,
     and_,
     bindparam,
     column,
@@ -35,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
+from gis.crs import CRS84, OFFERED, OutputCrs
 from gis.geojson import geometry_texts
 from gis.nearest import bbox_around
 from gis.tiles import BUFFER, EXTENT, encode_layer
@@ -43,7 +45,7 @@ from platesvc.store.models import Building, BuildingStatus, Division, DivisionLe
 from platesvc.store.spatial_index import rtree_table
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
-FEATURE_DECIMALS = 7  # GeoJSON coordinates to 7 decimals of a degree: about a centimetre
+STORED = OFFERED[CRS84]  # GeoJSON's own: longitude, latitude, 7 decimals (about a centimetre, RFC 7946 §11.2)
 
 
 class SpatialStore:
@@ -75,13 +77,27 @@ class SpatialStore:
         """A box holding every geometry of the column, found without reading the table; None if empty."""
         raise NotImplementedError
 
-    def feature_columns(self, key: ColumnElement, geometry: ColumnElement,
-                        properties: Mapping[str, ColumnElement]) -> list[ColumnElement]:
-        """Columns that `features` turns into one GeoJSON Feature text per row."""
+    def relation(self, model, column_name: str, predicate: str, geometry: shapely.Geometry) -> ColumnElement:
+        """The condition that a row's geometry stands in `predicate` (INTERSECTS, WITHIN, CONTAINS, DISJOINT,
+        TOUCHES, CROSSES, OVERLAPS, EQUALS: CQL2's names, the row's geometry first) to `geometry` (CRS84),
+        answered from the index wherever the predicate allows."""
         raise NotImplementedError
 
-    def features(self, rows: Sequence) -> list[str]:
-        """Rows selected with `feature_columns`, each as GeoJSON Feature text."""
+    def like(self, text: ColumnElement, pattern: str, case_sensitive: bool = True) -> ColumnElement:
+        """SQL's LIKE (`%`, `_`, and `\\` to escape them), case-sensitive as the standard has it on both backends."""
+        raise NotImplementedError
+
+    def in_code_point_order(self, text: ColumnElement) -> ColumnElement:
+        """`text` compared (<, BETWEEN…) by code point, as both backends then agree, whatever the locale."""
+        return text
+
+    def feature_columns(self, key: ColumnElement, geometry: ColumnElement, properties: Mapping[str, ColumnElement],
+                        output: OutputCrs = STORED) -> list[ColumnElement]:
+        """Columns that `features` turns into one GeoJSON Feature text per row, its geometry in `output`."""
+        raise NotImplementedError
+
+    def features(self, rows: Sequence, output: OutputCrs = STORED) -> list[str]:
+        """Rows selected with `feature_columns` for `output`, each as GeoJSON Feature text."""
         raise NotImplementedError
 
     def coordinates(self, geometry: ColumnElement) -> list[ColumnElement]:
@@ -142,14 +158,30 @@ class PostgisStore(SpatialStore):
                 return tuple(float(value) for value in found)
         return None
 
-    def feature_columns(self, key, geometry, properties):
+    def relation(self, model, column_name, predicate, geometry):
+        other = func.ST_GeomFromWKB(literal(shapely.to_wkb(geometry), LargeBinary), SRID)
+        return getattr(func, f"ST_{predicate.title()}")(getattr(model, column_name), other)  # each uses GiST
+
+    def like(self, text, pattern, case_sensitive=True):
+        return text.like(pattern, escape="\\") if case_sensitive else text.ilike(pattern, escape="\\")
+
+    def in_code_point_order(self, text):
+        return text.collate("C") if isinstance(text.type, String) else text
+
+    def feature_columns(self, key, geometry, properties, output=STORED):
         pairs = [part for name, value in properties.items() for part in (literal(name), value)]
+        if "POINT" not in getattr(geometry.type, "geometry_type", ""):
+            geometry = func.ST_ForcePolygonCCW(geometry)  # RFC 7946's winding; lines pass through unchanged
+        if not output.stored:
+            geometry = func.ST_Transform(geometry, output.epsg)
+            if output.northing_first:
+                geometry = func.ST_FlipCoordinates(geometry)
         feature = func.concat('{"type":"Feature","id":', func.to_json(key), ',"geometry":',
-                              func.ST_AsGeoJSON(geometry, FEATURE_DECIMALS), ',"properties":',
+                              func.ST_AsGeoJSON(geometry, output.decimals), ',"properties":',
                               func.json_build_object(*pairs), "}")
         return [feature.label("feature")]
 
-    def features(self, rows):
+    def features(self, rows, output=STORED):
         return [row[0] for row in rows]
 
     def coordinates(self, geometry):
@@ -213,13 +245,30 @@ class SqliteStore(SpatialStore):
         return (float(bounds[:, 0].min()), float(bounds[:, 2].min()), float(bounds[:, 1].max()),
                 float(bounds[:, 3].max()))
 
-    def feature_columns(self, key, geometry, properties):
+    def relation(self, model, column_name, predicate, geometry):
+        tested = func.ST_Relates(getattr(model, column_name), literal(shapely.to_wkb(geometry), LargeBinary),
+                                 predicate) == 1
+        if predicate == "DISJOINT":  # the one predicate the index cannot narrow
+            return tested
+        index = _rtree(model, column_name)
+        min_x, min_y, max_x, max_y = geometry.bounds
+        near = select(index.c.id).where(index.c.max_x >= min_x, index.c.min_x <= max_x, index.c.max_y >= min_y,
+                                        index.c.min_y <= max_y)
+        return and_(model.id.in_(near), tested)
+
+    def like(self, text, pattern, case_sensitive=True):
+        if not case_sensitive:  # SQLite's LIKE folds ASCII case, as ILIKE does
+            return text.like(pattern, escape="\\")
+        return text.op("GLOB", is_comparison=True)(glob_pattern(pattern))
+
+    def feature_columns(self, key, geometry, properties, output=STORED):
         pairs = [part for name, value in properties.items() for part in (literal(name), value)]
         return [func.json_quote(key).label("id"), type_coerce(geometry, LargeBinary).label("geometry"),
                 func.json_object(*pairs).label("properties")]
 
-    def features(self, rows):
-        geometries = geometry_texts([row[1] for row in rows], FEATURE_DECIMALS)
+    def features(self, rows, output=STORED):
+        geometries = geometry_texts([row[1] for row in rows], output.decimals,
+                                    None if output.stored else output.from_wgs84)
         return [f'{{"type":"Feature","id":{row[0]},"geometry":{geometry},"properties":{row[2]}}}'
                 for row, geometry in zip(rows, geometries, strict=True)]
 
@@ -245,6 +294,24 @@ _STORES = {"postgresql": PostgisStore(), "sqlite": SqliteStore()}
 
 
 _BOX = ("min_x", "min_y", "max_x", "max_y")
+
+
+def glob_pattern(like: str) -> str:
+    """A LIKE pattern (`%`, `_`, `\\` escaping) as the GLOB pattern that matches the same texts, case and all."""
+    out, escaped = [], False
+    for character in like:
+        if escaped:
+            out.append(f"[{character}]" if character in "*?[" else character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character == "%":
+            out.append("*")
+        elif character == "_":
+            out.append("?")
+        else:
+            out.append(f"[{character}]" if character in "*?[" else character)
+    return "".join(out)
 
 
 def bound_box() -> tuple:

@@ -6,6 +6,8 @@ that rebuilds an indexed table in batch mode drops its triggers and must call
 create_spatial_index again.
 """
 
+from functools import lru_cache
+
 import shapely
 
 
@@ -61,13 +63,30 @@ def _intersects_box(wkb: bytes | None, min_x: float, min_y: float, max_x: float,
     return int(shapely.intersects(shapely.from_wkb(wkb), shapely.box(min_x, min_y, max_x, max_y)))
 
 
+RELATIONS = {"INTERSECTS": shapely.intersects, "DISJOINT": shapely.disjoint, "CONTAINS": shapely.contains,
+             "WITHIN": shapely.within, "TOUCHES": shapely.touches, "CROSSES": shapely.crosses,
+             "OVERLAPS": shapely.overlaps, "EQUALS": shapely.equals}
+
+
+@lru_cache(maxsize=8)
+def _literal(wkb: bytes) -> shapely.Geometry:
+    return shapely.from_wkb(wkb)  # one filter's literal, read once for all the rows it is tested against
+
+
+def _relates(wkb: bytes | None, other: bytes | None, predicate: str) -> int | None:
+    if wkb is None or other is None or predicate not in RELATIONS:
+        return None
+    return int(RELATIONS[predicate](shapely.from_wkb(wkb), _literal(bytes(other))))
+
+
 def sqlite_functions() -> dict:
     """name → (number of arguments, function) for one connection: the bounds the R*Tree triggers
-    read (each connection has its own memo), and the exact test of a geometry against a box."""
+    read (each connection has its own memo), and the exact tests of a geometry against a box and against
+    another geometry (CQL2's spatial predicates)."""
     bounds = _Bounds()
 
     def bound(index):
         return 1, lambda wkb: None if wkb is None else bounds.of(wkb)[index]
 
     return {"ST_MinX": bound(0), "ST_MinY": bound(1), "ST_MaxX": bound(2), "ST_MaxY": bound(3),
-            "ST_IntersectsBox": (5, _intersects_box)}
+            "ST_IntersectsBox": (5, _intersects_box), "ST_Relates": (3, _relates)}

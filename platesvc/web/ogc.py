@@ -6,6 +6,7 @@ so following links reads the key index from there however deep the page; with on
 follow the spatial index's order by offset (features.py). A client's own offset still works.
 """
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,8 +18,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 from werkzeug.exceptions import HTTPException
 
+from gis.crs import CRS84, OFFERED, OutputCrs
 from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
 from platesvc.maps import features
+from platesvc.maps import filters as cql
 from platesvc.web import openapi, read_store
 from platesvc.web.openapi import OPENAPI, Blueprint
 from platesvc.web.parameters import Choice, Decimal, Text, Whole, moment
@@ -30,14 +33,28 @@ class OgcError(Schema):
 
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc", errors=OgcError,
-               description="OGC API - Features: Core, GeoJSON, OpenAPI 3.0")
+               description="OGC API - Features: Core, GeoJSON, OpenAPI 3.0; Part 2, coordinate reference "
+                           "systems; Part 3, CQL2 filters")
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA = "application/schema+json"
 GEOJSON = "application/geo+json"
 COLLECTION_ID = {"in": "path", "name": "collectionId", "example": "services",
                  "schema": {"type": "string", "enum": list(features.COLLECTIONS)}}
@@ -45,29 +62,46 @@ FEATURE_ID = {"in": "path", "name": "featureId", "example": 1}
 
 
 class BBox(DelimitedList):
-    """minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS84."""
+    """Four numbers (six with heights): the lower corner, then the upper, in `bbox-crs`'s axis order."""
 
     def __init__(self, **kwargs):
-        super().__init__(Decimal(-180, 180), validate=validate.Length(4, 6),
-                         metadata={"description": "minLon,minLat,maxLon,maxLat (WGS84)",
+        super().__init__(Decimal(-math.inf, math.inf), validate=validate.Length(4, 6),
+                         metadata={"description": "minLon,minLat,maxLon,maxLat in CRS84 (minLon above maxLon "
+                                                  "crosses the antimeridian); in another bbox-crs, its axis order "
+                                                  "(EPSG:4326 and 4490 latitude first, 4544 northing first)",
                                    "example": [106.2, 38.4, 106.3, 38.5]}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> features.BBox:
         try:
             numbers = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError:
-            raise ValidationError(f"{value!r}: give minLon,minLat,maxLon,maxLat") from None
+            raise ValidationError(f"{value!r}: give four numbers, minLon,minLat,maxLon,maxLat in CRS84") from None
         if len(numbers) == 6:  # with heights, which plates and services do not have
             numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
         if len(numbers) != 4:
-            raise ValidationError(f"{value!r}: give minLon,minLat,maxLon,maxLat")
-        min_x, min_y, max_x, max_y = numbers
-        if not -90 <= min_y <= max_y <= 90:
-            raise ValidationError(f"{value!r}: longitudes must lie in -180…180 and latitudes in -90…90, "
-                                  "south before north")
-        if min_x > max_x:
-            raise ValidationError(f"{value!r}: a box across the antimeridian is not supported")
+            raise ValidationError(f"{value!r}: give four numbers, minLon,minLat,maxLon,maxLat in CRS84")
+        return tuple(numbers)
+
+
+def _box_in_crs84(numbers: tuple[float, ...], given: OutputCrs) -> features.BBox:
+    """A bbox as given in `given` (bbox-crs), as the CRS84 box the store is asked for.
+
+    :raises BadParameterError: corners out of order or out of range.
+    """
+    min_x, min_y, max_x, max_y = given.bbox_to_wgs84(numbers)
+    if not given.geographic:
+        if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+            raise BadParameterError("bbox", f"{numbers}: give the lower corner, then the upper one")
         return min_x, min_y, max_x, max_y
+    if not (-90 <= min_y <= max_y <= 90 and -180 <= min_x <= 180 and -180 <= max_x <= 180):
+        raise BadParameterError("bbox", f"{','.join(f'{n:g}' for n in numbers)}: longitudes must lie in -180…180 "
+                                        "and latitudes in -90…90, south before north")
+    return min_x, min_y, max_x, max_y  # west above east: across the antimeridian, as OGC allows
+
+
+SORTBY = "Queryables to order by, each +name (ascending, the default) or -name (descending); then by id"
+CRS_CHOICE = {"description": "Any of the collection's crs (an OGC URI); CRS84 unless given",
+              "example": CRS84}
 
 
 class Interval(Text):
@@ -89,9 +123,24 @@ class FormatQuery(Schema):
     f = Choice(["json", "geojson"], fold_case=True, metadata={"description": "The encoding: JSON (GeoJSON)"})
 
 
-class ItemsQuery(FormatQuery):
+class FeatureQuery(FormatQuery):
+    crs = Choice(list(OFFERED), metadata={**CRS_CHOICE, "description": "The CRS of the geometry answered (Part 2; "
+                                                                       "the Content-Crs header says it)"})
+    properties = DelimitedList(Text(), metadata={"description": "Only these properties (comma-separated)",
+                                                 "example": []})
+
+
+class ItemsQuery(FeatureQuery):
     bbox = BBox()
-    bbox_crs = Choice([CRS84], data_key="bbox-crs")
+    bbox_crs = Choice(list(OFFERED), data_key="bbox-crs", metadata={**CRS_CHOICE, "description": "The CRS of bbox"})
+    filter = Text(metadata={"description": "A CQL2 condition on the collection's queryables (Part 3): comparisons, "
+                                           "LIKE, BETWEEN, IN, IS NULL, AND, OR, NOT, S_INTERSECTS, S_WITHIN and the "
+                                           "other S_ predicates with a WKT, GeoJSON or BBOX literal in CRS84",
+                            "example": "S_INTERSECTS(geometry, BBOX(106.2, 38.4, 106.3, 38.5))"})
+    filter_lang = Choice(list(cql.LANGUAGES), data_key="filter-lang",
+                         metadata={"description": "cql2-text (the default) or cql2-json"})
+    filter_crs = Choice([CRS84], data_key="filter-crs", metadata={"description": "The CRS of the filter's geometry"})
+    sortby = DelimitedList(Text(), metadata={"description": SORTBY})
     limit = Whole(1, cut=features.MAX_LIMIT, load_default=features.DEFAULT_LIMIT)
     offset = Whole(0, load_default=0)
     datetime = Interval(metadata={"description": "An instant or an interval (open ends with ..); these collections "
@@ -108,7 +157,12 @@ def items_query(collection: features.Collection) -> ItemsQuery:
                for name in collection.filterable}
     error_messages = {"unknown": f"is not a parameter of {collection.id} items; filter by one of "
                                  f"{', '.join(collection.filterable)}"}
-    return type(f"{collection.id.title()}ItemsQuery", (ItemsQuery,), {**filters, "error_messages": error_messages})()
+    first = collection.filterable[0]  # this collection's own examples
+    own = {"sortby": DelimitedList(Text(), metadata={"description": SORTBY, "example": [f"-{first}"]}),
+           "properties": DelimitedList(Text(), metadata={"description": "Only these properties (comma-separated)",
+                                                         "example": [first]})}
+    return type(f"{collection.id.title()}ItemsQuery", (ItemsQuery,),
+                {**filters, **own, "error_messages": error_messages})()
 
 
 class Link(Schema):
@@ -134,6 +188,7 @@ class CollectionInfo(Schema):
     description = fields.String()
     itemType = fields.String()
     crs = fields.List(fields.String())
+    storageCrs = fields.String()
     links = fields.List(fields.Nested(Link), required=True)
     extent = fields.Dict()
 
@@ -230,21 +285,26 @@ def _items_of(collection: features.Collection):
 
 def _items(wanted: features.Collection, query: dict) -> Response:
     collection_id = wanted.id
-    limit, offset, bbox = query["limit"], query["offset"], query.get("bbox")
+    limit, offset, output = query["limit"], query["offset"], OFFERED[query.get("crs", CRS84)]
+    bbox = _box_in_crs84(query["bbox"], OFFERED[query.get("bbox_crs", CRS84)]) if "bbox" in query else None
     after = None
     if "after" in query:
         after = wanted.parse_key(query["after"])
         if after is None:
             raise BadParameterError("after", f"{query['after']!r} is not the id of a feature of {collection_id}")
     filters = {name: query[name] for name in wanted.filterable if name in query}
+    condition = cql.parse(query["filter"], query.get("filter_lang", "cql2-text")) if "filter" in query else None
     config = current_app.config
-    page = read_store(lambda engine: features.items(engine, wanted, config, bbox, filters, limit, offset, after))
+    sortby = _sortby(wanted, query.get("sortby", ()))
+    selected = _selected(wanted, query.get("properties"))
+    page = read_store(lambda engine: features.items(engine, wanted, config, bbox, filters, limit, offset, after,
+                                                    output, condition, sortby, selected))
     items_url = _items_url(collection_id)
     links = [_link(items_url(offset, after), "self", GEOJSON, "This page"),
              _link(_url("ogc.collection", collectionId=collection_id), "collection",
                    "application/json", "The collection")]
     if page.more:
-        links.append(_link(items_url(offset + limit, None if bbox else page.last_key), "next", GEOJSON,
+        links.append(_link(items_url(offset + limit, None if bbox or sortby else page.last_key), "next", GEOJSON,
                            "Next page"))
     if offset > 0:
         links.append(_link(items_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
@@ -257,7 +317,7 @@ def _items(wanted: features.Collection, query: dict) -> Response:
         "links": links,
     })
     head["features"] = [orjson.Fragment(feature) for feature in page.encoded]  # GeoJSON the store wrote
-    return Response(orjson.dumps(head), mimetype=GEOJSON)
+    return Response(orjson.dumps(head), mimetype=GEOJSON, headers={"Content-Crs": f"<{output.uri}>"})
 
 
 for _collection_items in features.COLLECTIONS.values():
@@ -265,16 +325,35 @@ for _collection_items in features.COLLECTIONS.values():
         _items_of(_collection_items))
 
 
-@bp.get("/collections/<collectionId>/items/<featureId>", parameters=[COLLECTION_ID, FEATURE_ID])
+@bp.get("/collections/<collectionId>/queryables", parameters=[COLLECTION_ID])
 @bp.arguments(FormatQuery, location="query", as_kwargs=True)
+@bp.answers(200, {"type": "object"}, "What a filter may name, as JSON Schema", content_type=SCHEMA)
+@bp.refuses(404, "No such collection")
+def queryables(collectionId: str, **_format):
+    """The properties a filter may name, and the geometry (Part 3)."""
+    wanted = _collection(collectionId)
+    geometry = {"title": "The feature's geometry", "format": f"geometry-{wanted.geometry_type.lower()}",
+                "x-ogc-role": "primary-geometry"}
+    properties = {cql.GEOMETRY: geometry}
+    properties.update({name: {"title": name, "type": kind} for name, kind in cql.queryables(
+        wanted.properties_for(current_app.config)).items()})
+    return Response(orjson.dumps({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _url("ogc.queryables", collectionId=wanted.id), "type": "object", "title": wanted.title,
+        "properties": properties, "additionalProperties": False}), mimetype=SCHEMA)
+
+
+@bp.get("/collections/<collectionId>/items/<featureId>", parameters=[COLLECTION_ID, FEATURE_ID])
+@bp.arguments(FeatureQuery, location="query", as_kwargs=True)
 @bp.answers(200, Feature, "The Feature", content_type=GEOJSON)
 @bp.refuses(404, "No such collection or feature")
-def item(collectionId: str, featureId: str, **_format):
+def item(collectionId: str, featureId: str, crs: str = CRS84, properties: list[str] | None = None, **_format):
     """One feature."""
-    collection_id, feature_id = collectionId, featureId
+    collection_id, feature_id, output = collectionId, featureId, OFFERED[crs]
     wanted = _collection(collection_id)
     config = current_app.config
-    feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id))
+    selected = _selected(wanted, properties)
+    feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id, output, selected))
     if feature is None:
         raise NotFoundError(f"{collection_id} has no feature {feature_id}")
     links = [
@@ -283,7 +362,8 @@ def item(collectionId: str, featureId: str, **_format):
         _link(_url("ogc.collection", collectionId=collection_id), "collection",
               "application/json", "The collection"),
     ]
-    return Response(orjson.dumps({**orjson.loads(feature), "links": links}), mimetype=GEOJSON)
+    return Response(orjson.dumps({**orjson.loads(feature), "links": links}), mimetype=GEOJSON,
+                    headers={"Content-Crs": f"<{output.uri}>"})
 
 
 @bp.errorhandler(PlatesvcError)
@@ -297,6 +377,32 @@ def http_error(error: HTTPException):
     """Also the app's answer under /ogc where no route matched (web/__init__.py)."""
     return jsonify(code=error.name.replace(" ", ""), description=error.description), error.code, [
         (name, value) for name, value in error.get_headers() if name != "Content-Type"]
+
+
+def _sortby(collection: features.Collection, asked: list[str]) -> tuple[tuple[str, bool], ...]:
+    """sortby's items as (property, descending); each must be a queryable (a `+` unescaped arrives as a space)."""
+    orderable = cql.queryables(collection.properties_for(current_app.config))
+    sorted_by = []
+    for item in asked:
+        name = item.strip().removeprefix("+").removeprefix("-") if item.strip() else ""
+        if name not in orderable:
+            raise BadParameterError("sortby", f"{item.strip()!r}: order by one of {', '.join(orderable)}, "
+                                              "each with + or - before it")
+        sorted_by.append((name, item.strip().startswith("-")))
+    return tuple(sorted_by)
+
+
+def _selected(collection: features.Collection, asked: list[str] | None) -> tuple[str, ...] | None:
+    """The properties asked for, None for all; each must be one of the collection's."""
+    if asked is None:
+        return None
+    names = tuple(name.strip() for name in asked if name.strip())
+    known = collection.properties_for(current_app.config)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise BadParameterError("properties", f"{unknown[0]!r} is not a property of {collection.id}: "
+                                              f"choose from {', '.join(known)}")
+    return names
 
 
 def _collection(collection_id: str) -> features.Collection:
@@ -313,12 +419,15 @@ def _describe(collection: features.Collection, engine) -> dict:
         "title": collection.title,
         "description": collection.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": list(OFFERED),
+        "storageCrs": CRS84,
         "links": [
             _link(_url("ogc.collection", collectionId=collection.id), "self",
                   "application/json", "This collection"),
             _link(_url(f"ogc.items_{collection.id}"), "items", GEOJSON,
                   f"Its features ({collection.geometry_type}); filter by {', '.join(collection.filterable)}"),
+            _link(_url("ogc.queryables", collectionId=collection.id), QUERYABLES_REL, SCHEMA,
+                  "What a CQL2 filter may name"),
         ],
     }
     if bounds:

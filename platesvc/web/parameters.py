@@ -112,7 +112,8 @@ class Decimal(fields.Float):
 
     def __init__(self, low: float, high: float, **kwargs):
         self.low, self.high = low, high
-        super().__init__(validate=validate.Range(low, None if high == math.inf else high), **kwargs)
+        super().__init__(validate=validate.Range(None if low == -math.inf else low,
+                                                 None if high == math.inf else high), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> float:
         text = value.translate(FULL_WIDTH).strip() if isinstance(value, str) else value
@@ -123,6 +124,8 @@ class Decimal(fields.Float):
         except (TypeError, ValueError):
             raise ValidationError(f"{value!r} is not a number") from None
         if not math.isfinite(number) or not self.low <= number <= self.high:
+            if self.low == -math.inf and self.high == math.inf:
+                raise ValidationError("must be a finite number")
             bounds = f"at least {self.low:g}" if self.high == math.inf else f"between {self.low:g} and {self.high:g}"
             raise ValidationError(f"must be {bounds}")
         return number

@@ -4,9 +4,11 @@ force, paging, OGC errors, and GDAL's OAPIF driver reading every collection as a
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pytest
 import shapely
 from openapi_spec_validator import validate
+from pyproj import Transformer
 from sqlalchemy import select
 
 from platesvc.maps import features
@@ -14,6 +16,7 @@ from platesvc.store.database import db
 from platesvc.store.models import (
     Building,
     BuildingStatus,
+    CultureZone,
     Division,
     Plate,
     PoliceBeat,
@@ -220,3 +223,209 @@ def test_the_landing_page_calls_itself_by_the_url_asked(client):
     for asked in ("/ogc", "/ogc/", "/ogc?f=json"):
         self_link = next(link for link in client.get(asked).json["links"] if link["rel"] == "self")
         assert self_link["href"] == f"http://localhost{asked}"
+
+
+def test_a_box_across_the_antimeridian_is_its_two_halves(issued_app, client):
+    def ids(bbox: str) -> tuple[set, int]:
+        page = client.get("/ogc/collections/plates/items", query_string={"bbox": bbox, "limit": 10000}).json
+        return {feature["id"] for feature in page["features"]}, page["numberMatched"]
+
+    east_of_the_city, matched = ids("106.25,38.45,-179,38.49")  # from 106.25°E on round to 179°W
+    assert east_of_the_city and ids("106.25,38.45,180,38.49") == (east_of_the_city, matched)
+    west_of_the_city = ids("179,38.45,106.30,38.49")  # from 179°E round to 106.30°E
+    assert west_of_the_city == ids("-180,38.45,106.30,38.49") and west_of_the_city[0]
+    assert ids("179,38.45,-179,38.49") == (set(), 0)  # only the sea near the date line
+    paged = _all_items(client, "/ogc/collections/plates/items", bbox="106.25,38.45,-179,38.49")
+    assert {feature["id"] for feature in paged} == east_of_the_city
+
+
+def test_polygons_are_wound_as_rfc_7946_says_whatever_was_stored(issued_app, client):
+    clockwise = shapely.Polygon([(106.20, 38.40), (106.20, 38.41), (106.21, 38.41), (106.21, 38.40)],
+                                [[(106.202, 38.402), (106.208, 38.402), (106.208, 38.408), (106.202, 38.408)]])
+    assert not clockwise.exterior.is_ccw and clockwise.interiors[0].is_ccw  # both the wrong way round
+    zone = CultureZone(source_id="WOUND-1", name="绕向测试", geom=shapely.MultiPolygon([clockwise]))
+    db.session.add(zone)
+    db.session.commit()
+    feature = client.get(f"/ogc/collections/culture-zones/items/{zone.id}").json
+    (exterior, hole), = feature["geometry"]["coordinates"]
+    assert shapely.LinearRing(exterior).is_ccw and not shapely.LinearRing(hole).is_ccw
+    assert all(len(str(value).split(".")[-1]) <= 7 for point in exterior for value in point)
+    listed = client.get("/ogc/collections/culture-zones/items", query_string={"limit": 10000}).json["features"]
+    for found in listed:
+        for polygon in found["geometry"]["coordinates"]:
+            assert shapely.LinearRing(polygon[0]).is_ccw and not any(
+                shapely.LinearRing(ring).is_ccw for ring in polygon[1:]), found["id"]
+
+
+@pytest.mark.parametrize("code, northing_first, tolerance", [
+    (4326, True, 1e-7), (4490, True, 1e-6), (4544, True, 0.01), (3857, False, 0.01)])
+def test_features_come_in_each_crs_offered_in_its_own_axis_order(issued_app, client, code, northing_first,
+                                                                    tolerance):
+    uri = f"http://www.opengis.net/def/crs/EPSG/0/{code}"
+    plate = db.session.scalars(select(Plate).order_by(Plate.id).limit(1)).one()
+    point = plate.building.point
+    expected = Transformer.from_crs("EPSG:4326", f"EPSG:{code}", always_xy=True).transform(point.x, point.y)
+    expected = expected[::-1] if northing_first else expected
+    one = client.get(f"/ogc/collections/plates/items/{plate.id}", query_string={"crs": uri})
+    assert one.headers["Content-Crs"] == f"<{uri}>"
+    assert one.json["geometry"]["coordinates"] == pytest.approx(list(expected), abs=tolerance)
+
+    # A box in the same CRS, in its axis order, around the plate finds it.
+    a, b = one.json["geometry"]["coordinates"]
+    half = 1e-4 if tolerance < 0.01 else 10
+    page = client.get("/ogc/collections/plates/items", query_string={
+        "crs": uri, "bbox-crs": uri, "bbox": f"{a - half},{b - half},{a + half},{b + half}", "limit": 1000})
+    assert page.status_code == 200 and page.headers["Content-Crs"] == f"<{uri}>"
+    assert plate.id in {feature["id"] for feature in page.json["features"]}
+
+    # Polygons too: a vertex as given, taken back to longitude/latitude, is one of the stored ones.
+    division = db.session.scalars(select(Division).order_by(Division.id).limit(1)).one()
+    shown = client.get(f"/ogc/collections/divisions/items/{division.id}", query_string={"crs": uri}).json
+    first = shown["geometry"]["coordinates"][0][0][0]
+    back = Transformer.from_crs(f"EPSG:{code}", "EPSG:4326", always_xy=True).transform(
+        *(first[::-1] if northing_first else first))
+    assert shapely.Point(back).distance(shapely.MultiPoint(shapely.get_coordinates(division.geom))) < 1e-6
+
+
+def test_collections_list_their_crs_and_refuse_others(issued_app, client):
+    described = client.get("/ogc/collections/plates").json
+    assert described["storageCrs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert {"http://www.opengis.net/def/crs/EPSG/0/4490", "http://www.opengis.net/def/crs/EPSG/0/4544"} <= set(
+        described["crs"])
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in client.get(
+        "/ogc/conformance").json["conformsTo"]
+    plain = client.get("/ogc/collections/plates/items")
+    assert plain.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    for query in ({"crs": "EPSG:4544"}, {"crs": "http://www.opengis.net/def/crs/EPSG/0/2000"},
+                  {"bbox": "4260000,611000,4250000,612000", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4544"},
+                  {"bbox": "38.5,106.3,38.4,106.2", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}):
+        refused = client.get("/ogc/collections/plates/items", query_string=query)
+        assert refused.status_code == 400 and refused.json["code"] == "InvalidParameterValue", query
+    # EPSG:4326's bbox is latitude first: the same box as CRS84's, its axes swapped.
+    swapped = client.get("/ogc/collections/plates/items", query_string={
+        "bbox": "38.45,106.25,38.49,106.30", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326", "limit": 1000})
+    plain = client.get("/ogc/collections/plates/items", query_string={"bbox": "106.25,38.45,106.30,38.49",
+                                                                       "limit": 1000})
+    assert swapped.json["numberMatched"] == plain.json["numberMatched"] > 0
+
+
+SQUARE = [(106.20, 38.40), (106.35, 38.40), (106.35, 38.50), (106.20, 38.50), (106.20, 38.40)]
+SQUARE_WKT = "POLYGON((" + ", ".join(f"{x} {y}" for x, y in SQUARE) + "))"
+
+
+def _services() -> list[dict]:
+    return [{"id": service.id, "name": service.name, "category": service.category, "phone": service.phone,
+             "hours": service.hours, "geom": service.geom} for service in db.session.scalars(select(ServicePoint))]
+
+
+@pytest.mark.parametrize("text, json_form, expected", [
+    ("category = 'elderly_care' AND name LIKE '%站'",
+     {"op": "and", "args": [{"op": "=", "args": [{"property": "category"}, "elderly_care"]},
+                            {"op": "like", "args": [{"property": "name"}, "%站"]}]},
+     lambda s: s["category"] == "elderly_care" and s["name"].endswith("站")),
+    ("category IN ('day_care', 'meal_point') AND NOT name LIKE '%北%'",
+     {"op": "and", "args": [{"op": "in", "args": [{"property": "category"}, ["day_care", "meal_point"]]},
+                            {"op": "not", "args": [{"op": "like", "args": [{"property": "name"}, "%北%"]}]}]},
+     lambda s: s["category"] in ("day_care", "meal_point") and "北" not in s["name"]),
+    ("phone BETWEEN '0951-5' AND '0951-6' OR hours IS NULL",
+     {"op": "or", "args": [{"op": "between", "args": [{"property": "phone"}, "0951-5", "0951-6"]},
+                           {"op": "isNull", "args": [{"property": "hours"}]}]},
+     lambda s: s["phone"] is not None and "0951-5" <= s["phone"] <= "0951-6" or s["hours"] is None),
+    (f"S_INTERSECTS(geometry, {SQUARE_WKT}) AND category <> 'assistance_station'",
+     {"op": "and", "args": [{"op": "s_intersects", "args": [{"property": "geometry"},
+                                                           {"type": "Polygon", "coordinates": [SQUARE]}]},
+                            {"op": "<>", "args": [{"property": "category"}, "assistance_station"]}]},
+     lambda s: shapely.Polygon(SQUARE).intersects(s["geom"]) and s["category"] != "assistance_station"),
+    ("S_WITHIN(geometry, BBOX(106.25, 38.44, 106.32, 38.49))",
+     {"op": "s_within", "args": [{"property": "geometry"}, {"bbox": [106.25, 38.44, 106.32, 38.49]}]},
+     lambda s: shapely.box(106.25, 38.44, 106.32, 38.49).contains(s["geom"])),
+    ("S_DISJOINT(geometry, BBOX(106.25, 38.44, 106.32, 38.49)) AND name LIKE '%养老%'",
+     {"op": "and", "args": [{"op": "s_disjoint", "args": [{"property": "geometry"},
+                                                         {"bbox": [106.25, 38.44, 106.32, 38.49]}]},
+                            {"op": "like", "args": [{"property": "name"}, "%养老%"]}]},
+     lambda s: shapely.box(106.25, 38.44, 106.32, 38.49).disjoint(s["geom"]) and "养老" in s["name"]),
+])
+def test_cql2_filters_in_text_and_json_agree_with_brute_force(issued_app, client, text, json_form, expected):
+    wanted = {service["id"] for service in _services() if expected(service)}
+    assert wanted  # each case finds something, and not everything
+    for language, written in (("cql2-text", text), ("cql2-json", orjson.dumps(json_form).decode())):
+        found = _all_items(client, "/ogc/collections/services/items", **{"filter": written, "filter-lang": language})
+        assert {feature["id"] for feature in found} == wanted, language
+    with_box = _all_items(client, "/ogc/collections/services/items", filter=text, bbox="106.2,38.4,106.3,38.5")
+    assert {f["id"] for f in with_box} == {s["id"] for s in _services() if expected(s) and shapely.box(
+        106.2, 38.4, 106.3, 38.5).intersects(s["geom"])}
+
+
+def test_cql2_like_is_case_sensitive_and_text_is_ordered_alike_on_every_backend(issued_app, client):
+    road = db.session.scalars(select(Road).order_by(Road.id).limit(1)).one()
+    pinyin = road.pinyin
+
+    def matched(condition: str) -> set:
+        return {f["id"] for f in _all_items(client, "/ogc/collections/roads/items", filter=condition)}
+
+    assert road.id in matched(f"pinyin LIKE '{pinyin[:3]}%'")
+    assert road.id not in matched(f"pinyin LIKE '{pinyin[:3].swapcase()}%'")
+    every = {r.id: r.name for r in db.session.scalars(select(Road))}
+    assert matched(f"name > '{road.name}'") == {i for i, name in every.items() if name > road.name}
+    assert matched("name LIKE '%\\_%'") == {i for i, name in every.items() if "_" in name}
+
+
+@pytest.mark.parametrize("condition, language, named", [
+    ("nosuch = 'x'", "cql2-text", "nosuch"),
+    ("category = 3", "cql2-text", "not a string"),
+    ("category = ", "cql2-text", "not cql2-text"),
+    ("S_INTERSECTS(name, POINT(1 2))", "cql2-text", "geometry"),
+    ("CASEI(name) = 'x'", "cql2-text", "functions"),
+    ("name = 'x' AND ", "cql2-text", "not cql2-text"),
+    ("\"; DROP TABLE plates; --", "cql2-text", "not cql2-text"),
+    ("S_INTERSECTS(geometry, BBOX(107, 39, 106, 38))", "cql2-text", "lower corner"),
+    ('{"op": "=", "args": [{"property": "name"}]}', "cql2-json", "not cql2-json"),
+    ('{"op": "=", "args": [{"property": "name"}, 1]}', "cql2-json", "not a string"),
+    ("[]", "cql2-json", "not a condition"),
+    ('{"op": "between", "args": [{"property": "phone"}, ["0", "9"]]}', "cql2-json", "three arguments"),
+])
+def test_a_bad_filter_is_a_400_naming_what_is_wrong(issued_app, client, condition, language, named):
+    answer = client.get("/ogc/collections/services/items", query_string={"filter": condition, "filter-lang": language})
+    assert answer.status_code == 400 and answer.json["code"] == "InvalidParameterValue"
+    assert named in answer.json["description"], answer.json
+    assert db.session.scalar(select(Plate.id).limit(1))  # still there
+
+
+def test_queryables_are_json_schema_of_what_a_filter_may_name(issued_app, client):
+    for collection_id in features.COLLECTIONS:
+        described = client.get(f"/ogc/collections/{collection_id}").json
+        link = next(link["href"] for link in described["links"]
+                    if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/queryables")
+        answer = client.get(urlsplit(link).path)
+        assert answer.status_code == 200 and answer.mimetype == "application/schema+json"
+        schema = answer.json
+        assert schema["type"] == "object" and schema["properties"]["geometry"]["x-ogc-role"] == "primary-geometry"
+        for name, declared in schema["properties"].items():
+            if name != "geometry":  # each one a filter may name, and with a value of its type is taken
+                value = "x" if declared["type"] == "string" else 1
+                literal = f"'{value}'" if declared["type"] == "string" else str(value)
+                taken = client.get(f"/ogc/collections/{collection_id}/items",
+                                   query_string={"filter": f"{name} = {literal}"})
+                assert taken.status_code == 200, (collection_id, name, taken.json)
+    conformance = client.get("/ogc/conformance").json["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conformance
+
+
+def test_sortby_orders_the_pages_and_properties_select_what_is_written(issued_app, client):
+    roads = [{"id": r.id, "name": r.name, "division_code": r.division_code} for r in db.session.scalars(select(Road))]
+    found = _all_items(client, "/ogc/collections/roads/items", sortby="-division_code, name")
+    expected = sorted(sorted(roads, key=lambda r: (r["name"], r["id"])), key=lambda r: r["division_code"],
+                      reverse=True)
+    assert [feature["id"] for feature in found] == [road["id"] for road in expected]
+    boxed = client.get("/ogc/collections/roads/items", query_string={
+        "sortby": "name", "bbox": "106.2,38.4,106.3,38.5", "limit": 1000}).json["features"]
+    names = [feature["properties"]["name"] for feature in boxed]
+    assert names == sorted(names) and len(names) > 1
+
+    chosen = client.get("/ogc/collections/roads/items", query_string={"properties": "name,pinyin", "limit": 3}).json
+    assert all(set(feature["properties"]) == {"name", "pinyin"} for feature in chosen["features"])
+    one = client.get(f"/ogc/collections/roads/items/{roads[0]['id']}", query_string={"properties": "name"}).json
+    assert one["properties"] == {"name": roads[0]["name"]}
+    for query, named in (({"sortby": "colour"}, "sortby"), ({"properties": "colour"}, "properties")):
+        refused = client.get("/ogc/collections/roads/items", query_string=query)
+        assert refused.status_code == 400 and named in refused.json["description"]
