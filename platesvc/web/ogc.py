@@ -381,6 +381,8 @@ def http_error(error: HTTPException):
 
 def _sortby(collection: features.Collection, asked: list[str]) -> tuple[tuple[str, bool], ...]:
     """sortby's items as (property, descending); each must be a queryable (a `+` unescaped arrives as a space)."""
+    if not asked:
+        return ()
     orderable = cql.queryables(collection.properties_for(current_app.config))
     sorted_by = []
     for item in asked:
