@@ -88,11 +88,14 @@ def _box_in_crs84(numbers: tuple[float, ...], given: OutputCrs) -> features.BBox
 
     :raises BadParameterError: corners out of order or out of range.
     """
-    min_x, min_y, max_x, max_y = given.bbox_to_wgs84(numbers)
     if not given.geographic:
         if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
             raise BadParameterError("bbox", f"{numbers}: give the lower corner, then the upper one")
-        return min_x, min_y, max_x, max_y
+        box = given.bbox_to_wgs84(numbers)
+        if not all(map(math.isfinite, box)):
+            raise BadParameterError("bbox", f"{numbers} lies outside where {given.uri} is defined")
+        return box
+    min_x, min_y, max_x, max_y = given.bbox_to_wgs84(numbers)
     if not (-90 <= min_y <= max_y <= 90 and -180 <= min_x <= 180 and -180 <= max_x <= 180):
         raise BadParameterError("bbox", f"{','.join(f'{n:g}' for n in numbers)}: longitudes must lie in -180…180 "
                                         "and latitudes in -90…90, south before north")

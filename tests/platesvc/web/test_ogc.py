@@ -298,6 +298,7 @@ def test_collections_list_their_crs_and_refuse_others(issued_app, client):
     assert plain.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
     for query in ({"crs": "EPSG:4544"}, {"crs": "http://www.opengis.net/def/crs/EPSG/0/2000"},
                   {"bbox": "4260000,611000,4250000,612000", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4544"},
+                  {"bbox": "1e30,1e30,2e30,2e30", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4544"},
                   {"bbox": "38.5,106.3,38.4,106.2", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}):
         refused = client.get("/ogc/collections/plates/items", query_string=query)
         assert refused.status_code == 400 and refused.json["code"] == "InvalidParameterValue", query
