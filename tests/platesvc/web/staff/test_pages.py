@@ -221,6 +221,10 @@ def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_r
         "csrf_token": csrf, "hotline": "0951-6200000"}).status_code == 303
     office = db.session.get(AssistanceOffice, subdistrict.id)
     assert office.window_point.distance(elsewhere.building.point) < 1e-5 and office.window_address
+    form = client.get(f"/staff/assistance/{subdistrict.id}")
+    assert form.status_code == 200 and 'value="测试街道便民服务中心"' in form.text
+    assert office.window_address in form.text
+    assert "测试街道便民服务中心" in client.get("/staff/assistance").text
     shown = resident.get(f"/api/v1/plates/{plate.id}").json["assistance"]
     assert shown["window"]["name"] == "测试街道便民服务中心" and shown["hotline"] == "0951-6200000"
     assert shown["window"]["address"] == office.window_address and shown["app"]["name"] == "宁夏救助通"
