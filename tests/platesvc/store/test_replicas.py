@@ -25,6 +25,7 @@ from platesvc.store.database import db
 from platesvc.store.models import Plate, Role, ServicePoint
 from tests.conftest import OwnContextClient, _required_outside_ci, app_config
 
+REPLICA_START_SECONDS = 90
 # One at a time, in one worker: a test stops the replica or pauses its replay.
 pytestmark = [pytest.mark.parametrize("database_url", ["postgis"], indirect=True), pytest.mark.xdist_group("replica")]
 
@@ -44,11 +45,14 @@ def _control(action: str) -> None:
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action, *(
         ["-m", "immediate"] if action == "stop" else [])], check=False, capture_output=True)
     if action == "start":
-        for _ in range(100):
+        # After an immediate stop the replica recovers before it takes connections: on a busy machine
+        # that has taken more than 10 s, and the next test then found it refusing them.
+        for _ in range(REPLICA_START_SECONDS * 10):
             if subprocess.run(["pg_isready", "-q", "-h", make_url(os.environ["PLATESVC_TEST_REPLICA_URL"]).host,
                                "-p", str(make_url(os.environ["PLATESVC_TEST_REPLICA_URL"]).port)]).returncode == 0:
                 return
             time.sleep(0.1)
+        raise AssertionError(f"the replica did not take connections within {REPLICA_START_SECONDS} s of starting")
 
 
 def _caught_up(primary_url: str, replica_url: str, stage: str = "replay") -> None:
