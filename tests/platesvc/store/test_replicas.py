@@ -74,12 +74,31 @@ def _caught_up(primary_url: str, replica_url: str, stage: str = "replay") -> Non
         engine.dispose()
 
 
-def _replay(replica_url: str, paused: bool) -> None:
+def _replay(replica_url: str, paused: bool, primary_url: str | None = None) -> None:
+    """Pause or resume the replica's replay. With `primary_url`, a pause is held until a commit on the
+    primary is received and not replayed: a standby idle for WAL may say "paused" and still replay
+    the next records it gets (seen once right after a restart)."""
     engine = create_engine(make_url(replica_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f"SELECT pg_wal_replay_{'pause' if paused else 'resume'}()"))
         while paused and connection.scalar(text("SELECT pg_get_wal_replay_pause_state()")) != "paused":
             time.sleep(0.05)
+        writer = create_engine(primary_url) if paused and primary_url else None
+        for _ in range(100 if writer else 0):
+            with writer.connect() as primary:
+                primary.execute(text("SELECT txid_current()"))  # a commit of its own in the WAL
+                primary.commit()
+                target = primary.scalar(text("SELECT pg_current_wal_lsn()"))
+            _caught_up(primary_url, replica_url, stage="receive")
+            if not connection.scalar(text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"),
+                                     {"lsn": target}):
+                break
+            time.sleep(0.1)
+        else:
+            if writer:
+                raise AssertionError("the replica kept replaying after its replay was paused")
+        if writer:
+            writer.dispose()
     engine.dispose()
 
 
@@ -108,7 +127,7 @@ def test_public_reads_go_to_the_replica_and_staff_read_their_own_writes(issued_a
                                                                        replica, tmp_path):
     app = _replicated(database_url, replica, tmp_path, REPLICA_MAX_LAG_SECONDS=3600)
     client = app.test_client()
-    _replay(replica, paused=True)
+    _replay(replica, paused=True, primary_url=database_url)
     try:
         service = _rename_first_service("主库上的新名字")
         with app.app_context():
@@ -128,7 +147,7 @@ def test_a_replica_behind_the_bound_is_skipped_with_a_log_line_and_a_metric(issu
     app = _replicated(database_url, replica, tmp_path, REPLICA_MAX_LAG_SECONDS=0.5)
     client = app.test_client()
     usable = process_metrics().replica_usable.labels(make_url(replica).render_as_string(hide_password=True))
-    _replay(replica, paused=True)
+    _replay(replica, paused=True, primary_url=database_url)
     try:
         service = _rename_first_service("落后的副本不读")
         _caught_up(database_url, replica, stage="receive")  # streamed, not replayed: on a busy server, not at once
