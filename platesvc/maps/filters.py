@@ -64,13 +64,9 @@ def _as_pygeofilter_reads(node):
         return [_as_pygeofilter_reads(item) for item in node]
     if not isinstance(node, dict):
         return node
-    corners = node.get("bbox")
-    if len(node) == 1 and isinstance(corners, list) and len(corners) in (4, 6) and all(
-            isinstance(value, int | float) and not isinstance(value, bool) for value in corners):
-        min_x, min_y, max_x, max_y = corners if len(corners) == 4 else (*corners[:2], *corners[3:5])
-        _box(min_x, min_y, max_x, max_y)  # refused here if out of order
-        return {"type": "Polygon", "coordinates": [[[min_x, min_y], [max_x, min_y], [max_x, max_y],
-                                                    [min_x, max_y], [min_x, min_y]]]}
+    box = _bbox(node["bbox"]) if len(node) == 1 and isinstance(node.get("bbox"), list) else None
+    if box is not None:
+        return shapely.geometry.mapping(box)
     read = {key: _as_pygeofilter_reads(value) for key, value in node.items()}
     if read.get("op") == "between":
         arguments = read.get("args")
@@ -181,10 +177,9 @@ class _Condition(Evaluator):
 
     @handle(ast.Function)
     def function(self, node, *arguments):
-        if node.name.lower() == "bbox" and len(arguments) in (4, 6) and all(
-                isinstance(value, int | float) and not isinstance(value, bool) for value in arguments):
-            corners = arguments if len(arguments) == 4 else (*arguments[:2], *arguments[3:5])
-            return _box(*corners)
+        box = _bbox(arguments) if node.name.lower() == "bbox" else None
+        if box is not None:
+            return box
         raise BadParameterError("filter", f"{node.name}() is not among the functions evaluated here (BBOX)")
 
     def adopt(self, node, *sub_args):
@@ -217,6 +212,14 @@ class _Condition(Evaluator):
         if not kinds:
             raise BadParameterError("filter", f"{value!r} must be compared with a queryable")
         return value
+
+
+def _bbox(values) -> shapely.Geometry | None:
+    """A BBOX's four numbers (six with heights) as its box; None if they are not that."""
+    if len(values) not in (4, 6) or not all(isinstance(value, int | float) and not isinstance(value, bool)
+                                            for value in values):
+        return None
+    return _box(*values) if len(values) == 4 else _box(*values[:2], *values[3:5])
 
 
 def _box(min_x: float, min_y: float, max_x: float, max_y: float) -> shapely.Geometry:

@@ -94,6 +94,17 @@ def clean_photo(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _description(text: str | None) -> str | None:
+    """A resident's words as kept: stripped, None for none.
+
+    :raises DataError: longer than MAX_DESCRIPTION.
+    """
+    text = (text or "").strip() or None
+    if text and len(text) > MAX_DESCRIPTION:
+        raise DataError(f"the description is {len(text)} characters; at most {MAX_DESCRIPTION}")
+    return text
+
+
 def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place, description: str | None = None,
                   photo: bytes | None = None, media_url: str | None = None, source: str = "page") -> ResidentReport:
     """A new report in the queue (not committed).
@@ -104,9 +115,7 @@ def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place,
         kind = ReportKind(kind)
     except ValueError:
         raise DataError(f"kind {kind!r}: choose one of {', '.join(ReportKind)}") from None
-    description = (description or "").strip() or None
-    if description and len(description) > MAX_DESCRIPTION:
-        raise DataError(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+    description = _description(description)
     if place.plate_id is None and place.address is None and place.longitude is None:
         raise DataError("say which plate or where: a plate ID, a location or an address")
     report = ResidentReport(
@@ -136,9 +145,7 @@ def add_to_report(session: Session, actor: audit.Actor, report: ResidentReport, 
     """
     if report.status not in OPEN:
         raise DataError("this report has been closed since: if the problem is still there, report it again")
-    description = (description or "").strip() or None
-    if description and len(description) > MAX_DESCRIPTION:
-        raise DataError(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+    description = _description(description)
     addition = ReportAddition(report_id=report.id, description=description,
                               photo=clean_photo(photo) if photo else None)
     session.add(addition)
