@@ -1,14 +1,23 @@
-"""Domain errors; each carries the HTTP status a web caller should get."""
+"""Domain errors; each carries the HTTP status a web caller should get, and its message as a message id
+with values (messages.Message), read in the caller's language."""
+
+from platesvc.messages import Message
 
 
 class PlatesvcError(Exception):
-    """Base of every error the service reports to a caller."""
+    """Base of every error the service reports to a caller: `message` is the English text (a message id,
+    with `%(name)s` for each of `values`)."""
 
     http_status = 400
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message, **values):
+        self.words = message if isinstance(message, Message) else Message(message, **values)
+        super().__init__(self.words.english())
+
+    @property
+    def message(self) -> str:
+        """The message in the reader's language (English outside a request)."""
+        return str(self.words)
 
     def details(self) -> dict:
         """Fields a JSON error answer carries beside the message."""
@@ -28,8 +37,8 @@ class NotFoundError(PlatesvcError):
 class UnknownPlateError(NotFoundError):
     """No plate answers to this text; `suggestions` are real plates one character away."""
 
-    def __init__(self, message: str, suggestions: list[str]):
-        super().__init__(message)
+    def __init__(self, message: str, suggestions: list[str], **values):
+        super().__init__(message, **values)
         self.suggestions = suggestions
 
     def details(self) -> dict:
@@ -41,8 +50,8 @@ class RetiredPlateError(PlatesvcError):
 
     http_status = 410
 
-    def __init__(self, message: str, plate_id: str, successor: str | None):
-        super().__init__(message)
+    def __init__(self, message: str, plate_id: str, successor: str | None, **values):
+        super().__init__(message, plate_id=plate_id, **values)
         self.plate_id = plate_id
         self.successor = successor
 
@@ -53,8 +62,9 @@ class RetiredPlateError(PlatesvcError):
 class BadParameterError(PlatesvcError):
     """A request parameter that is missing, malformed or out of range."""
 
-    def __init__(self, parameter: str, message: str):
-        super().__init__(f"{parameter}: {message}")
+    def __init__(self, parameter: str, message: str | Message, **values):
+        self.reason = message if isinstance(message, Message) else Message(message, **values)
+        super().__init__(Message("%(parameter)s: %(reason)s", parameter=parameter, reason=self.reason))
         self.parameter = parameter
 
     def details(self) -> dict:

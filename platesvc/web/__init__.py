@@ -8,7 +8,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 from flask_cors import CORS
@@ -18,14 +18,16 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from platesvc import labels
 from platesvc.errors import PlatesvcError
+from platesvc.messages import Message
 from platesvc.ops.metrics import process_metrics
 from platesvc.reference.snapshot import ReferenceSnapshot
 from platesvc.scan.resolve import Resolution, resolve_plate
 from platesvc.store.database import db
 from platesvc.store.models import as_utc
+from platesvc.web import i18n
 from platesvc.web.caching import GZIP_FROM_BYTES, Tagged
-from platesvc.web.i18n import MESSAGES, choose_language
 from platesvc.web.middleware import RequestWrapper
 from platesvc.web.state import Worker, worker
 
@@ -38,14 +40,16 @@ COMPRESSION = {"COMPRESS_ALGORITHM": "gzip", "COMPRESS_ALGORITHM_STREAMING": "gz
                                       "application/vnd.oai.openapi+json", "image/svg+xml",
                                       "application/vnd.mapbox-vector-tile", "text/csv", "text/plain"]}
 
+SERVER_ERROR = Message("Something went wrong on our side. Please try again later; if you report it, quote the "
+                       "request id.")
+# Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
 RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart or a failover takes a few seconds
 log = logging.getLogger(__name__)
 
 # The public read APIs, as regular expressions of their paths (Flask-CORS's resources).
 PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|openapi\.json)")
 
-# Answered in JSON whatever the client accepts; elsewhere a browser gets a page.
-JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/tiles/", "/ogc", "/open311/")
 
 
 Result = TypeVar("Result")
@@ -89,6 +93,7 @@ def _from_staff() -> bool:
 
 def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
+    i18n.init_app(app)
     from platesvc.ops import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
     from platesvc.web.resident import pages, reports
@@ -167,11 +172,20 @@ def _http_error(error: HTTPException):
         from platesvc.web import open311
         return open311.http_error(error)
     headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    # werkzeug's own descriptions are English sentences for developers: a page says ours, in its reader's language.
+    said = error.description if isinstance(error.description, Message) else None
     if _wants_page():
-        lang = choose_language(request)
-        return render_template("error.html", lang=lang, t=MESSAGES[lang], code=error.code,
-                               description=error.description), error.code, headers
-    return jsonify(error=error.name, message=error.description), error.code, headers
+        return render_template("error.html", code=error.code, description=said or labels.HTTP_DESCRIPTIONS.get(
+            error.code, labels.HTTP_DESCRIPTIONS[400]), back=_way_back()), error.code, headers
+    return jsonify(error=error.name, message=str(error.description)), error.code, headers
+
+
+def _way_back() -> str:
+    """Where an error page's way back leads: the staff pages' start for staff, else the page the reader came from."""
+    if request.path.startswith("/staff"):
+        return url_for("staff.plates.dashboard")
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else url_for("pages.plate_map")
 
 
 def _database_unavailable(error: OperationalError):
@@ -181,7 +195,7 @@ def _database_unavailable(error: OperationalError):
     with contextlib.suppress(SQLAlchemyError):  # the connection may be gone already
         db.session.rollback()
     return current_app.handle_http_exception(ServiceUnavailable(
-        "the database cannot be reached just now; try again shortly", retry_after=RETRY_AFTER_SECONDS))
+        Message("The database cannot be reached just now: try again shortly."), retry_after=RETRY_AFTER_SECONDS))
 
 
 def _unstorable(error: sqlalchemy.exc.DataError):
@@ -190,16 +204,13 @@ def _unstorable(error: sqlalchemy.exc.DataError):
     log.warning("refused by the database as data: %s", error.orig)
     with contextlib.suppress(SQLAlchemyError):
         db.session.rollback()
-    return current_app.handle_http_exception(BadRequest(
-        "a value sent cannot be stored (a NUL character, or a number out of range): correct it and send again"))
+    return current_app.handle_http_exception(BadRequest(Message(
+        "A value sent cannot be stored (a NUL character, or a number out of range): correct it and send again.")))
 
 
 def _server_error(error: InternalServerError):
     """Never a stack trace to the client: the request id instead, which finds it in the log."""
     rid = request.environ.get("platesvc.request_id", "-")
     if _wants_page():
-        lang = choose_language(request)
-        return render_template("error.html", lang=lang, t=MESSAGES[lang], code=500, request_id=rid,
-                               description=MESSAGES[lang]["server_error"]), 500
-    return jsonify(error="Internal Server Error", request_id=rid,
-                   message="something went wrong on our side; quote this request id if you report it"), 500
+        return render_template("error.html", code=500, request_id=rid, description=SERVER_ERROR, back=_way_back()), 500
+    return jsonify(error="Internal Server Error", request_id=rid, message=str(SERVER_ERROR)), 500

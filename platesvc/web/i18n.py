@@ -1,266 +1,110 @@
-"""The resident pages' words in Chinese (the default) and English, and choosing between them."""
+"""The reader's language: every word a page or a downloaded report shows comes from Flask-Babel's
+gettext catalogs (platesvc/translations), Chinese (zh_Hans) first, English on request.
 
-from flask import Request
+Message ids are the English text, so English is whole by construction and the Chinese catalog
+must hold every id (tests/platesvc/web/test_translations.py). A message with no Chinese yet is
+shown in English and logged once as untranslated (the tests fail on that line).
+"""
 
-LANGUAGES = ("zh", "en")
+import functools
+import logging
+from pathlib import Path
+
+from babel.support import NullTranslations
+from flask import Flask, Request, has_request_context, request
+from flask_babel import Babel, Domain, format_decimal, get_locale, gettext
+
+from platesvc import labels
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("zh", "en")  # as ?lang= names them
 DEFAULT_LANGUAGE = "zh"
-
-MESSAGES = {
-    "zh": {
-        "html_lang": "zh-CN",
-        "number_suffix": "号",
-        "call_police": "拨打社区民警",
-        "nearest_care": "最近的养老服务：",
-        "help": "紧急求助",
-        "care_mode": "长辈版",
-        "normal_mode": "标准版",
-        "read_aloud": "朗读",
-        "more": "更多附近服务（{count} 个）",
-        "walk_route": "步行路线",
-        "walk_from": "从这里出发：",
-        "tell_operator": "打电话时，告诉对方您在：",
-        "call_110": "报警 110",
-        "call_120": "急救 120",
-        "send_address": "把我的位置发给家人",
-        "i_am_at": "我在：",
-        "report_status_link": "查看报告进度",
-        "report_see_status": "以后查看处理进度",
-        "title": "门牌信息",
-        "plate": "门牌编号",
-        "address": "标准地址",
-        "navigate": "导航到这里",
-        "navigate_short": "导航",
-        "back": "返回门牌信息",
-        "apps": {"amap": "高德地图", "baidu": "百度地图", "tencent": "腾讯地图", "apple": "苹果地图",
-                 "geo": "其他地图应用"},
-        "police": "社区民警",
-        "beat": "警务区",
-        "station": "派出所",
-        "call": "拨打",
-        "no_police": "暂无该地址的警务区信息，如需报警请拨打 110。",
-        "nearest": "附近服务",
-        "categories": {"elderly_care": "养老服务中心", "day_care": "日间照料中心", "meal_point": "老年助餐点",
-                       "assistance_station": "社会救助站"},
-        "none_nearby": "附近暂无此类服务点。",
-        "hours": "开放",
-        "distance": "约",
-        "metres": "米",
-        "kilometres": "公里",
-        "culture": "街区文化",
-        "hotlines": "服务热线",
-        "assistance": "社会救助",
-        "assistance_apply": "申请低保、临时救助：微信搜“{app}”小程序，或到这里的窗口办理：",
-        "assistance_open_app": "打开“{app}”",
-        "assistance_no_window": "窗口地址可拨打下面的社会救助热线询问。",
-        "assistance_hotline": "社会救助热线",
-        "window_hours": "办理时间",
-        "assistance_window": "社会救助窗口（一门受理）",
-        "other_language": "English",
-        "not_found_title": "没有找到这块门牌",
-        "not_found_body": "门牌编号有误，或者这块门牌还没有登记。",
-        "did_you_mean": "您要找的是不是：",
-        "try_again": "请核对门牌上的编号后重新输入：",
-        "look_up": "查询",
-        "retired_title": "这块门牌已停用",
-        "retired_body": "这栋建筑已拆除或合并，门牌编号不再使用。",
-        "moved_to": "现在的门牌：",
-        "map_title": "门牌与便民服务地图",
-        "map_all": "全部服务",
-        "map_category": "服务类别",
-        "near_me": "查找我附近的服务",
-        "near_me_busy": "正在定位…",
-        "near_me_failed": "无法获取您的位置，请允许定位后重试。",
-        "map_hint": "放大地图可看到门牌，点击门牌查看详情。",
-        "map_no_script": "地图需要开启浏览器的脚本功能。",
-        "report_link": "报告门牌问题",
-        "report_title": "报告门牌问题",
-        "report_kind": "遇到了什么问题？",
-        "report_kinds": {"plate_damaged": "门牌损坏", "plate_missing": "门牌丢失", "plate_wrong": "门牌上的地址不对",
-                         "info_wrong": "页面上的信息有误（民警、服务点等）"},
-        "report_description": "补充说明（可不填，请勿填写姓名、电话等个人信息）",
-        "report_photo": "照片（可不传，最大 {mb} MB）",
-        "report_send": "提交",
-        "report_thanks": "已收到您的报告，谢谢！",
-        "report_ticket": "查询编号",
-        "report_keep": "请记下查询编号，可用它查看处理进度。",
-        "report_status_title": "报告处理进度",
-        "report_look_up": "输入查询编号查看进度：",
-        "report_statuses": {"received": "已受理，等待处理", "assigned": "正在处理", "resolved": "已处理完毕",
-                            "rejected": "已关闭"},
-        "report_about": "门牌",
-        "report_received_at": "提交时间",
-        "report_reply": "处理说明",
-        "report_not_found": "没有找到这个查询编号，请核对后重新输入。",
-        "report_already": {"plate_damaged": "已有人报告此门牌损坏，处理中",
-                           "plate_missing": "已有人报告此门牌丢失，处理中",
-                           "plate_wrong": "已有人报告此门牌上的地址不对，处理中",
-                           "info_wrong": "已有人报告此页面的信息有误，处理中"},
-        "report_see_that": "查看这份报告的进度",
-        "report_add_description": "您看到的情况（可不填）",
-        "report_add": "我也遇到了，补充到这份报告",
-        "report_other": "是别的问题？请在下面报告：",
-        "report_added": "已补充到这份报告，谢谢！",
-        "report_additions": "另有 {count} 位居民补充了这份报告。",
-        "report_yours": "您在这部手机上提交过的报告：",
-        "errors": {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持这种请求",
-                   413: "提交的内容太大", 429: "操作太频繁，请稍后再试", 500: "服务出了点问题",
-                   503: "服务暂时不可用，请稍后再试"},
-        "server_error": "服务出了点问题，请稍后再试。如需反映，请告知请求编号。",
-        "request_id": "请求编号",
-        "home": "返回",
-    },
-    "en": {
-        "html_lang": "en",
-        "number_suffix": "",
-        "call_police": "Call the community officer",
-        "nearest_care": "Nearest elderly care:",
-        "help": "Help now",
-        "care_mode": "Large text",
-        "normal_mode": "Standard text",
-        "read_aloud": "Read aloud",
-        "more": "{count} more services nearby",
-        "walk_route": "Walking route",
-        "walk_from": "From here:",
-        "tell_operator": "When you call, tell them you are at:",
-        "call_110": "Police 110",
-        "call_120": "Ambulance 120",
-        "send_address": "Text my address to family",
-        "i_am_at": "I am at: ",
-        "report_status_link": "Check a report",
-        "report_see_status": "Check its progress later",
-        "title": "Door plate",
-        "plate": "Plate ID",
-        "address": "Address",
-        "navigate": "Navigate here",
-        "navigate_short": "Navigate",
-        "back": "Back to the plate",
-        "apps": {"amap": "Amap", "baidu": "Baidu Maps", "tencent": "Tencent Maps", "apple": "Apple Maps",
-                 "geo": "Other map app"},
-        "police": "Community police officer",
-        "beat": "Police beat",
-        "station": "Police station",
-        "call": "Call",
-        "no_police": "No police beat is recorded for this address. In an emergency call 110.",
-        "nearest": "Services nearby",
-        "categories": {"elderly_care": "Elderly care centre", "day_care": "Day care centre",
-                       "meal_point": "Meal service for seniors", "assistance_station": "Social assistance station"},
-        "none_nearby": "No service point of this kind nearby.",
-        "hours": "Open",
-        "distance": "About",
-        "metres": "m",
-        "kilometres": "km",
-        "culture": "Local culture",
-        "hotlines": "Help lines",
-        "assistance": "Social assistance",
-        "assistance_apply": "To apply for an allowance or emergency help, search “{app}” in WeChat, or go to "
-                            "the one-stop window here:",
-        "assistance_open_app": "Open {app}",
-        "assistance_no_window": "Call the social assistance hotline below to ask where the window is.",
-        "assistance_hotline": "Social assistance hotline",
-        "window_hours": "Open",
-        "assistance_window": "Social assistance window (one-stop)",
-        "other_language": "中文",
-        "not_found_title": "Plate not found",
-        "not_found_body": "The plate ID is mistyped, or this plate has not been registered.",
-        "did_you_mean": "Did you mean:",
-        "try_again": "Check the ID on the plate and type it again:",
-        "look_up": "Look up",
-        "retired_title": "This plate is no longer in use",
-        "retired_body": "The building was demolished or merged; its plate ID is retired.",
-        "moved_to": "Its plate now:",
-        "map_title": "Plates and services map",
-        "map_all": "All services",
-        "map_category": "Service type",
-        "near_me": "Find services near me",
-        "near_me_busy": "Finding you…",
-        "near_me_failed": "Your location is not available. Allow location access and try again.",
-        "map_hint": "Zoom in to see door plates; tap a plate to open it.",
-        "map_no_script": "The map needs scripts turned on in your browser.",
-        "report_link": "Report a problem",
-        "report_title": "Report a problem with this plate",
-        "report_kind": "What is wrong?",
-        "report_kinds": {"plate_damaged": "The plate is damaged", "plate_missing": "The plate is missing",
-                         "plate_wrong": "The plate shows the wrong address",
-                         "info_wrong": "Information on this page is wrong (officer, service point…)"},
-        "report_description": "More details (optional; please give no name, phone or other personal details)",
-        "report_photo": "Photo (optional, at most {mb} MB)",
-        "report_send": "Send",
-        "report_thanks": "Thank you: your report has been received.",
-        "report_ticket": "Ticket number",
-        "report_keep": "Keep this ticket number to check how your report is handled.",
-        "report_status_title": "Report status",
-        "report_look_up": "Type a ticket number to see its status:",
-        "report_statuses": {"received": "Received, waiting to be handled", "assigned": "Being handled",
-                            "resolved": "Handled", "rejected": "Closed"},
-        "report_about": "Plate",
-        "report_received_at": "Received",
-        "report_reply": "What was done",
-        "report_not_found": "No report has this ticket number. Check it and type it again.",
-        "report_already": {"plate_damaged": "Someone has reported this plate damaged: it is being handled",
-                           "plate_missing": "Someone has reported this plate missing: it is being handled",
-                           "plate_wrong": "Someone has reported a wrong address on this plate: it is being handled",
-                           "info_wrong": "Someone has reported wrong information on this page: it is being handled"},
-        "report_see_that": "See how that report is going",
-        "report_add_description": "What you see (optional)",
-        "report_add": "I see it too: add to that report",
-        "report_other": "Something else? Report it below:",
-        "report_added": "Thank you: your words were added to the report.",
-        "report_additions": "{count} more residents added to this report.",
-        "report_yours": "Reports you sent from this phone:",
-        "errors": {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Page not found",
-                   405: "Method not allowed", 413: "Too large", 429: "Too many requests: please try again later",
-                   500: "Something went wrong", 503: "Unavailable for a moment: please try again shortly"},
-        "server_error": "Something went wrong on our side. Please try again later; if you report it, quote the "
-                        "request id.",
-        "request_id": "Request id",
-        "home": "Back",
-    },
-}
+LOCALES = {"zh": "zh_Hans", "en": "en"}
+CATALOGS = Path(__file__).resolve().parent.parent / "translations"
+# OGC API and tiles answer map developers, health and metrics operators: in English. Our own JSON API
+# answers programs in English unless they ask for Chinese; pages and Open311 (the city's 12345
+# systems) speak Chinese unless asked otherwise.
+ENGLISH_ONLY = ("/healthz", "/readyz", "/metrics", "/tiles/", "/ogc")
+ENGLISH_FIRST = ("/api/",)
 
 
 def choose_language(request: Request) -> str:
-    """?lang= first, then the browser's Accept-Language, then Chinese."""
+    """?lang= first, then the client's Accept-Language, then Chinese (English for programs: see above)."""
+    path = request.path
+    if path.startswith(ENGLISH_ONLY):
+        return "en"
     asked = request.args.get("lang", "").lower()
     if asked in LANGUAGES:
         return asked
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    default = "en" if path.startswith(ENGLISH_FIRST) else DEFAULT_LANGUAGE
+    return request.accept_languages.best_match(LANGUAGES, default=default)
 
 
-def distance_text(metres: float, language: str) -> str:
-    words = MESSAGES[language]
+def language() -> str:
+    """The language this request is answered in ("zh" or "en"); English outside a request."""
+    locale = get_locale() if has_request_context() else None
+    return "en" if locale is None or locale.language == "en" else "zh"
+
+
+def distance_text(metres: float) -> str:
+    """A distance as a resident reads it: to ten metres below a kilometre, then to a tenth of one."""
     if metres < 1000:
-        return f"{words['distance']} {round(metres / 10) * 10:.0f} {words['metres']}"
-    return f"{words['distance']} {metres / 1000:.1f} {words['kilometres']}"
+        return gettext("About %(metres)s m", metres=round(metres / 10) * 10)
+    return gettext("About %(kilometres)s km", kilometres=round(metres / 1000, 1))
 
 
-# The staff pages, Chinese only: the words for the values staff see.
-STAFF = {
-    "roles": {"viewer": "查看员", "operator": "操作员", "admin": "管理员"},
-    "plate_statuses": {"issued": "已编号", "printed": "已印制", "installed": "已安装", "damaged": "损坏",
-                       "missing": "缺失", "replaced": "已补制", "retired": "已停用"},
-    "report_kinds": {"plate_damaged": "门牌损坏", "plate_missing": "门牌丢失", "plate_wrong": "门牌地址错误",
-                     "info_wrong": "页面信息有误"},
-    "report_statuses": {"received": "待处理", "assigned": "处理中", "resolved": "已解决", "rejected": "已关闭"},
-    "job_kinds": {"import": "导入", "mark": "批量标记", "print": "打印"},
-    "job_statuses": {"queued": "排队中", "running": "进行中", "succeeded": "已完成", "failed": "失败",
-                     "cancelled": "已取消"},
-    "categories": MESSAGES["zh"]["categories"],
-    "levels": {"district": "区（县）", "subdistrict": "街道（乡镇）", "community": "社区（村）"},
-    "import_kinds": {"divisions": "行政区划", "roads": "道路", "buildings": "建筑", "services": "服务点",
-                     "beats": "警务区", "culture": "街区文化"},
-    "actions": {"plate.issued": "签发", "plate.printed": "印制", "plate.status": "状态变更",
-                "print.batch": "印制批次", "report.received": "收到报告", "report.assigned": "指派",
-                "report.answered": "答复", "report.status": "报告状态", "service.added": "添加服务点",
-                "service.edited": "修改服务点", "service.removed": "删除服务点", "officer.added": "添加民警",
-                "officer.edited": "修改民警", "officer.removed": "移除民警", "note.edited": "修改文化介绍",
-                "user.created": "创建用户", "user.role": "更改角色", "user.active": "启用/停用用户",
-                "user.password": "修改密码", "token.created": "创建令牌", "token.revoked": "吊销令牌",
-                "job.started": "开始任务", "job.finished": "任务结束", "assistance.edited": "修改社会救助窗口",
-                "report.added_to": "居民补充报告"},
-    "values": {},  # filled in below: each subject's own words for its statuses
-    "subjects": {"plate": "门牌", "report": "报告", "service": "服务点", "officer": "民警", "note": "文化介绍",
-                 "user": "用户", "job": "任务", "file": "文件", "print_batch": "批次", "division": "行政区划"},
-}
-STAFF["actions"].update({f"import.{kind}": f"导入{name}" for kind, name in STAFF["import_kinds"].items()})
-STAFF["values"].update(plate=STAFF["plate_statuses"], report=STAFF["report_statuses"], job=STAFF["job_statuses"],
-                       user=STAFF["roles"])
+def number(value) -> str:
+    """A count grouped as the reader's language groups it (12,345)."""
+    return format_decimal(value) if has_request_context() else f"{value:,}"
+
+
+def init_app(app: Flask) -> None:
+    CheckedBabel(app, locale_selector=_locale, default_locale=LOCALES[DEFAULT_LANGUAGE],
+                 default_translation_directories=str(CATALOGS))
+    app.add_template_filter(number, "number")
+    app.add_template_global(distance_text, "distance")
+    app.add_template_global(labels, "labels")
+    app.context_processor(lambda: {"lang": language(), "html_lang": labels.HTML_LANG[language()]})
+
+
+def _locale() -> str:
+    return LOCALES[choose_language(request)] if has_request_context() else LOCALES["en"]
+
+
+class CheckedBabel(Babel):
+    """Flask-Babel whose catalogs say when a message has no translation (see Untranslated)."""
+
+    @functools.cached_property
+    def domain_instance(self):
+        return CheckedDomain(domain=self.domain)
+
+
+class CheckedDomain(Domain):
+    def get_translations(self):
+        translations = super().get_translations()
+        if not hasattr(translations, "checked"):  # once, as the catalog is first loaded
+            locale = get_locale()
+            translations.checked = locale is not None and locale.language != "en"
+            if translations.checked:
+                translations.add_fallback(Untranslated())
+        return translations
+
+
+class Untranslated(NullTranslations):
+    """The last resort of a catalog: the English message id, and a log line naming it."""
+
+    def gettext(self, message):
+        _report(message)
+        return message
+
+    def ngettext(self, singular, plural, n):
+        _report(singular)
+        return singular if n == 1 else plural
+
+    ugettext, ungettext = gettext, ngettext
+
+
+@functools.lru_cache(maxsize=256)  # once a message: a missing translation is a fault to fix, not to count
+def _report(message: str) -> None:
+    log.warning("untranslated message: %r", message)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from webargs.fields import DelimitedList
 from werkzeug.exceptions import HTTPException
 
+from platesvc import labels
 from platesvc.errors import (
     AuthenticationError,
     BadParameterError,
@@ -30,6 +31,7 @@ from platesvc.errors import (
     RetiredPlateError,
     UnknownPlateError,
 )
+from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.staff import accounts
 from platesvc.staff.reports import (
@@ -45,7 +47,6 @@ from platesvc.store.database import db
 from platesvc.store.models import ReportKind, ReportStatus, ResidentReport, User, as_utc
 from platesvc.store.spatial import district_containing
 from platesvc.web import resolve
-from platesvc.web.i18n import MESSAGES, STAFF
 from platesvc.web.openapi import Blueprint
 from platesvc.web.parameters import Choice, Decimal, Form, Moment, Text
 from platesvc.web.staff import bearer_secret
@@ -69,11 +70,12 @@ CHANGESET = "2026-12-04T00:00:00Z"  # when what this endpoint offers last change
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
 DESCRIPTIONS = {
-    ReportKind.PLATE_DAMAGED: "门牌或二维码损坏、看不清、扫不出",
-    ReportKind.PLATE_MISSING: "门牌丢失或未安装",
-    ReportKind.PLATE_WRONG: "门牌上的道路名或门牌号与实际不符",
-    ReportKind.INFO_WRONG: "扫码页面上的民警、服务点或文化信息有误",
+    ReportKind.PLATE_DAMAGED: Message("The plate or its QR code is damaged, hard to read or does not scan"),
+    ReportKind.PLATE_MISSING: Message("The plate is missing or was never put up"),
+    ReportKind.PLATE_WRONG: Message("The road name or door number on the plate is not what is there"),
+    ReportKind.INFO_WRONG: Message("The officer, a service point or the culture notes on the scan page are wrong"),
 }
+KEYWORDS, GROUP = Message("door plate,QR code"), Message("Door plates")
 
 
 def _served(given: str) -> None:
@@ -233,10 +235,12 @@ def discovery(format: str):
 @bp.refuses(404, "Neither json nor xml")
 def services(format: str, **_jurisdiction):
     """The kinds of report taken."""
-    names = MESSAGES["zh"]["report_kinds"]
-    return _answer([{"service_code": kind.value, "service_name": STAFF["report_kinds"][kind], "description":
-                     f"{names[kind]}：{DESCRIPTIONS[kind]}", "metadata": False, "type": "realtime",
-                     "keywords": "门牌,二维码", "group": "门牌"} for kind in ReportKind], "services")
+    return _answer([{"service_code": kind.value, "service_name": str(labels.REPORT_KINDS[kind]),
+                     "description": str(Message("%(kind)s: %(description)s",
+                                                kind=labels.REPORT_KINDS_FOR_RESIDENTS[kind],
+                                                description=DESCRIPTIONS[kind])),
+                     "metadata": False, "type": "realtime", "keywords": str(KEYWORDS), "group": str(GROUP)}
+                    for kind in ReportKind], "services")
 
 
 @bp.get("/services/<service_code>.<any(json, xml):format>", parameters=[SERVICE_CODE, FORMAT])
@@ -340,7 +344,7 @@ def _request(report: ResidentReport, full: bool) -> dict:
         "service_request_id": display_ticket(report.ticket),
         "status": "closed" if report.status in CLOSED else "open",
         "status_notes": report.public_notes,
-        "service_name": STAFF["report_kinds"][report.kind],
+        "service_name": str(labels.REPORT_KINDS[report.kind]),
         "service_code": report.kind,
         "agency_responsible": current_app.config["OPEN311_AGENCY"],
         "service_notice": None,

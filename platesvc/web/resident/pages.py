@@ -3,13 +3,14 @@
 from flask import abort, current_app, redirect, render_template, request, url_for
 
 from gis.navigation import walking_urls
+from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
 from platesvc.web.caching import Tagged, revalidated, tagged
-from platesvc.web.i18n import LANGUAGES, MESSAGES, choose_language, distance_text
+from platesvc.web.i18n import LANGUAGES, choose_language
 from platesvc.web.openapi import HTML, PLATE_ID, Blueprint
 from platesvc.web.parameters import Form, Text
 
@@ -39,8 +40,7 @@ class LookUp(Form):
 
 def render_page(template: str, status: int = 200, **context):
     """A resident page in the language and mode the request asks for, with its validator."""
-    lang = choose_language(request)
-    return _page(tagged(_html(template, lang, care_mode(), **context)), status)
+    return _page(tagged(_html(template, care_mode(), **context)), status)
 
 
 def care_mode() -> bool:
@@ -55,9 +55,8 @@ def _care_asked() -> str | None:
     return asked if asked in ("0", "1") else None
 
 
-def _html(template: str, lang: str, care: bool, **context) -> str:
-    return render_template(template, lang=lang, care=care, t=MESSAGES[lang], hotlines=current_app.config["HOTLINES"],
-                           distance=lambda metres: distance_text(metres, lang), display=_display, **context)
+def _html(template: str, care: bool, **context) -> str:
+    return render_template(template, care=care, hotlines=current_app.config["HOTLINES"], display=_display, **context)
 
 
 def _page(body: Tagged, status: int = 200):
@@ -87,7 +86,7 @@ def plate(plate_text: str):
     def render() -> str:
         # One url_for for all the service links: it costs more than the rest of a link.
         to_service = url_for("pages.route_to_service", plate_text=plate_id, service_id=0)[:-1]
-        return _html("plate.html", lang, care, plate=resolution.document, to_service=to_service,
+        return _html("plate.html", care, plate=resolution.document, to_service=to_service,
                      report_link=url_for("reports.report_form", plate_text=plate_id),
                      report_status_link=url_for("reports.look_up", plate=plate_id, lang=lang),
                      help_link=url_for("pages.help_now", plate_text=plate_id),
@@ -116,7 +115,7 @@ def route_to_service(plate_text: str, service_id: int):
     plate = resolve(plate_text).document
     entry = service.shown.entry
     listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
-    return _route_page(plate, entry, MESSAGES[choose_language(request)]["categories"][entry["category"]],
+    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]],
                        listed[0]["distance_m"] if listed else None)
 
 
@@ -129,7 +128,7 @@ def route_to_assistance(plate_text: str):
     window = plate["assistance"]["window"]
     if window is None or window["location"] is None:
         abort(404)
-    return _route_page(plate, window, MESSAGES[choose_language(request)]["assistance_window"])
+    return _route_page(plate, window, labels.ASSISTANCE_WINDOW)
 
 
 def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = None):

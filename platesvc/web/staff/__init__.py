@@ -16,7 +16,6 @@ from platesvc.staff import accounts
 from platesvc.staff.reports import display_ticket
 from platesvc.store.database import db
 from platesvc.store.models import Role, User
-from platesvc.web import i18n
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Kept on the request, not on `g`, which lives as long as the app context (in tests, many requests).
@@ -104,7 +103,7 @@ def page(template: str, status: int = 200, **context):
     """A staff page: Chinese, with the navigation the user's role allows."""
     user = request.environ.get(_USER)
     return render_template(f"staff/{template}", user=user, may=lambda role: user is not None and accounts.may(
-        user.role, role), Role=Role, words=i18n.STAFF, **context), status
+        user.role, role), Role=Role, **context), status
 
 
 @bp.errorhandler(AuthenticationError)
