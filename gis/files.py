@@ -47,8 +47,38 @@ MAX_LINE_BYTES = 2 ** 20
 MAX_WORKBOOK_BYTES = 2 ** 30
 
 
+class Said:
+    """Words for whoever gave the file: an English text with `%(name)s` for each of `values`, which a caller may
+    translate (the text is the message id) and fill in."""
+
+    def __init__(self, text: str, **values):
+        self.text, self.values = text, values
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.text
+        return self.text % {name: _said(value) for name, value in self.values.items()}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Said) and (self.text, self.values) == (other.text, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _said(value):
+    """A value as an English sentence shows it: a list joined, a count grouped (12,345)."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else value
+
+
 class FileReadError(ValueError):
-    """A file that cannot be read as given; the message says what to do."""
+    """A file that cannot be read as given; `said` says what to do."""
+
+    def __init__(self, text: str, **values):
+        self.said = Said(text, **values)
+        super().__init__(str(self.said))
 
 
 @dataclass
@@ -56,7 +86,7 @@ class ReadResult:
     frame: gpd.GeoDataFrame  # WGS84, with SOURCE_ROW
     source_crs: str
     encoding: str | None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
 
 
 def read_features(path: str | Path, layer: str | None = None, encoding: str | None = None,
@@ -77,7 +107,7 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
     at least one chunk, empty for a file without rows."""
     path = Path(path)
     if not path.exists():
-        raise FileReadError(f"{path} does not exist")
+        raise FileReadError("%(file)s does not exist.", file=path.name)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         _check_columns(path, _table_columns(path, encoding, layer))
@@ -86,8 +116,8 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
         _check_columns(path, _layer_columns(path, layer))
         frames = _read_layer(path, layer, encoding, chunk_rows)
     else:
-        raise FileReadError(f"{path.name}: cannot read {suffix or 'files without a suffix'}; give a Shapefile, "
-                            "GeoPackage, GeoJSON, CSV or XLSX file")
+        raise FileReadError("%(file)s cannot be read: give a Shapefile, GeoPackage, GeoJSON, CSV or Excel (.xlsx) "
+                            "file.", file=path.name)
     given = 0
     for frame, used_encoding in frames:
         result = ReadResult(frame, "", used_encoding)
@@ -100,8 +130,8 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
 
 def _check_columns(path: Path, count: int) -> None:
     if count > MAX_COLUMNS:
-        raise FileReadError(f"{path.name} has {count:,} columns: a file here may have at most {MAX_COLUMNS:,} "
-                            "(keep the columns the import needs)")
+        raise FileReadError("%(file)s has %(count)s columns: a file may have at most %(most)s (keep the columns the "
+                            "import needs).", file=path.name, count=count, most=MAX_COLUMNS)
 
 
 def _table_columns(path: Path, encoding: str | None, layer: str | None) -> int:
@@ -135,9 +165,8 @@ def _check_lines(path: Path) -> None:
 
 
 def _refuse_line(path: Path, line: int) -> None:
-    what = "its first line, the column names," if line == 1 else f"its line {line:,}"
-    raise FileReadError(f"{path.name}: {what} is over {MAX_LINE_BYTES // 2 ** 20} MiB (no register's cell is that "
-                        "long): is it a table?")
+    raise FileReadError("%(file)s: line %(line)s is over %(mib)s MiB long (no register's cell is that long): is it "
+                        "a table?", file=path.name, line=line, mib=MAX_LINE_BYTES // 2 ** 20)
 
 
 def _check_workbook(path: Path) -> None:
@@ -145,10 +174,11 @@ def _check_workbook(path: Path) -> None:
         with zipfile.ZipFile(path) as workbook:
             unpacked = sum(member.file_size for member in workbook.infolist())
     except zipfile.BadZipFile as error:
-        raise FileReadError(f"{path.name} is not an Excel workbook (.xlsx) that can be opened") from error
+        raise FileReadError("%(file)s is not an Excel workbook (.xlsx) that can be opened.", file=path.name) from error
     if unpacked > MAX_WORKBOOK_BYTES:
-        raise FileReadError(f"{path.name} unpacks to {unpacked / 2 ** 30:.1f} GiB: a workbook here may unpack to at "
-                            f"most {MAX_WORKBOOK_BYTES // 2 ** 30} GiB; give the table as CSV")
+        raise FileReadError("%(file)s unpacks to %(gib)s GiB: a workbook may unpack to at most %(most)s GiB; give the "
+                            "table as CSV.", file=path.name, gib=round(unpacked / 2 ** 30, 1),
+                            most=MAX_WORKBOOK_BYTES // 2 ** 30)
 
 
 def _layer_columns(path: Path, layer: str | None) -> int:
@@ -171,10 +201,11 @@ def _gdal_read(path: Path, layer: str | None, **options) -> gpd.GeoDataFrame:
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
         layers = _readable_layers(path)
         if layer is not None and layers and layer not in layers:
-            raise FileReadError(f"{path.name}: no layer {layer!r}; it has {', '.join(layers)}") from error
+            raise FileReadError("%(file)s has no layer %(layer)s; its layers are %(layers)s.", file=path.name,
+                                layer=layer, layers=layers) from error
         # GDAL's own words name its internal paths; a damaged file or an XML bomb ends here too.
-        raise FileReadError(f"{path.name} cannot be read as GIS data: the file is damaged or is not what its "
-                            "name says") from error
+        raise FileReadError("%(file)s cannot be read as GIS data: the file is damaged or is not what its name says.",
+                            file=path.name) from error
 
 
 def _readable_layers(path: Path) -> list[str]:
@@ -189,7 +220,8 @@ def _read_layer(path: Path, layer: str | None, encoding: str | None,
     if layer is None and path.suffix.lower() == ".gpkg":
         layers = list_layers(path)
         if len(layers) > 1:
-            raise FileReadError(f"{path.name} has {len(layers)} layers ({', '.join(layers)}): choose one with --layer")
+            raise FileReadError("%(file)s has several layers (%(layers)s): choose the one to import.", file=path.name,
+                                layers=layers)
     if path.suffix.lower() == ".shp" and encoding is None and not path.with_suffix(".cpg").exists():
         encoding = _dbf_encoding(path.with_suffix(".dbf"))
     done = 0
@@ -246,7 +278,7 @@ def _read_table(path: Path, encoding: str | None, layer: str | None, require_geo
             read = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, na_values=[""],
                                skip_blank_lines=False, chunksize=chunk_rows)
         except pd.errors.EmptyDataError as error:
-            raise FileReadError(f"{path.name} is empty: it has neither column names nor rows") from error
+            raise FileReadError("%(file)s is empty: it has neither column names nor rows.", file=path.name) from error
         tables = [read] if chunk_rows is None else read
     row = 2  # row 1 holds the column names
     for table in tables:
@@ -265,8 +297,8 @@ def _text_encoding(path: Path, encoding: str | None) -> str:
             if _decodes(path, candidate):
                 return candidate
         except LookupError as error:
-            raise FileReadError(f"unknown text encoding {encoding!r}") from error
-    raise FileReadError(f"{path.name} is neither UTF-8 nor GBK text: give its encoding with --encoding")
+            raise FileReadError("There is no text encoding called %(encoding)s.", encoding=encoding) from error
+    raise FileReadError("%(file)s is neither UTF-8 nor GBK text: say which encoding it is in.", file=path.name)
 
 
 def _find_column(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -288,8 +320,8 @@ def _table_geometry(table: pd.DataFrame, name: str, require_geometry: bool) -> g
         return gpd.GeoSeries(shapely.from_wkt(text, on_invalid="ignore"), index=table.index)
     if not require_geometry:
         return gpd.GeoSeries([None] * len(table), index=table.index)
-    raise FileReadError(f"{name} has no longitude/latitude columns (经度/纬度, lon/lat, x/y) and no WKT column: "
-                        f"its columns are {', '.join(table.columns)}")
+    raise FileReadError("%(file)s has no longitude and latitude columns (经度/纬度, lon/lat, x/y) and no WKT column: "
+                        "its columns are %(columns)s.", file=name, columns=list(table.columns))
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str, result: ReadResult) -> gpd.GeoDataFrame:
@@ -303,19 +335,22 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str, result: ReadR
         try:
             source = CRS.from_user_input(int(crs) if crs.isascii() and crs.isdigit() else crs)
         except CRSError as error:
-            raise FileReadError(f"--crs {crs}: not a coordinate reference system pyproj knows") from error
+            raise FileReadError("%(crs)s is not a coordinate reference system known here (give an EPSG code such "
+                                "as 4544).", crs=crs) from error
         if frame.crs is not None and not frame.crs.equals(source):
-            result.notes.append(f"the file says {frame.crs.to_string()}; read as {source.to_string()} (--crs)")
+            result.notes.append(Said("The file says its coordinates are in %(said)s; they were read as %(read)s, as "
+                                     "asked.", said=frame.crs.to_string(), read=source.to_string()))
         frame = frame.set_crs(source, allow_override=True)
     elif frame.crs is None:
         if _looks_projected(frame):
             x0, y0, *_ = frame.total_bounds
             raise FileReadError(
-                f"{name} has no coordinate reference system (no .prj) and its coordinates (like {x0:.0f}, "
-                f"{y0:.0f}) are not longitude/latitude: give one with --crs, e.g. --crs 4544 for CGCS2000 "
-                "3-degree Gauss-Kruger zone CM 105E")
+                "%(file)s does not say its coordinate reference system (no .prj) and its coordinates (like %(x)s, "
+                "%(y)s) are not longitude and latitude: say which it is, e.g. EPSG 4544 for CGCS2000 3-degree "
+                "Gauss-Kruger zone CM 105E.", file=name, x=round(x0), y=round(y0))
         if frame.geometry.notna().any():
-            result.notes.append("no coordinate reference system given: read as WGS84 longitude/latitude")
+            result.notes.append(Said("The file does not say its coordinate reference system: its coordinates were "
+                                     "read as WGS84 longitude and latitude."))
         frame = frame.set_crs(WGS84)
     result.source_crs = frame.crs.to_string()
     return frame.to_crs(WGS84) if not frame.crs.equals(WGS84) else frame

@@ -10,7 +10,7 @@ class PlatesvcError(Exception):
 
     http_status = 400
 
-    def __init__(self, message: str | Message, **values):
+    def __init__(self, message: str | Message, /, **values):
         self.words = message if isinstance(message, Message) else Message(message, **values)
         super().__init__(self.words.english())
 
@@ -37,7 +37,7 @@ class NotFoundError(PlatesvcError):
 class UnknownPlateError(NotFoundError):
     """No plate answers to this text; `suggestions` are real plates one character away."""
 
-    def __init__(self, message: str, suggestions: list[str], **values):
+    def __init__(self, message: str, suggestions: list[str], /, **values):
         super().__init__(message, **values)
         self.suggestions = suggestions
 
@@ -50,8 +50,8 @@ class RetiredPlateError(PlatesvcError):
 
     http_status = 410
 
-    def __init__(self, message: str, plate_id: str, successor: str | None, **values):
-        super().__init__(message, plate_id=plate_id, **values)
+    def __init__(self, message: str, plate_id: str, successor: str | None, /, **values):
+        super().__init__(message, **values)
         self.plate_id = plate_id
         self.successor = successor
 
@@ -60,11 +60,11 @@ class RetiredPlateError(PlatesvcError):
 
 
 class BadParameterError(PlatesvcError):
-    """A request parameter that is missing, malformed or out of range."""
+    """A request parameter that is missing, malformed or out of range; `label` is what a form calls it."""
 
-    def __init__(self, parameter: str, message: str | Message, **values):
+    def __init__(self, parameter: str, message: str | Message, /, *, label: Message | None = None, **values):
         self.reason = message if isinstance(message, Message) else Message(message, **values)
-        super().__init__(Message("%(parameter)s: %(reason)s", parameter=parameter, reason=self.reason))
+        super().__init__(Message("%(parameter)s: %(reason)s", parameter=label or parameter, reason=self.reason))
         self.parameter = parameter
 
     def details(self) -> dict:

@@ -9,9 +9,10 @@ from platesvc.messages import Message
 CATEGORIES = {"elderly_care": Message("Elderly care centre"), "day_care": Message("Day care centre"),
               "meal_point": Message("Meal service for seniors"),
               "assistance_station": Message("Social assistance station")}
-PLATE_STATUSES = {"issued": Message("Issued"), "printed": Message("Printed"), "installed": Message("Installed"),
-                  "damaged": Message("Damaged"), "missing": Message("Missing"), "replaced": Message("Replaced"),
-                  "retired": Message("Retired")}
+# Lower case: in English they are read inside sentences ("plate … is issued") as often as alone.
+PLATE_STATUSES = {"issued": Message("issued"), "printed": Message("printed"), "installed": Message("installed"),
+                  "damaged": Message("damaged"), "missing": Message("missing"), "replaced": Message("replaced"),
+                  "retired": Message("retired")}
 # Residents are told what a report's status means for them; staff see the status's name.
 REPORT_STATUSES = {"received": Message("Waiting to be handled"), "assigned": Message("Being handled"),
                    "resolved": Message("Resolved"), "rejected": Message("Closed")}
@@ -30,10 +31,10 @@ REPORT_ALREADY = {
     "plate_missing": Message("Someone has reported this plate missing: it is being handled"),
     "plate_wrong": Message("Someone has reported a wrong address on this plate: it is being handled"),
     "info_wrong": Message("Someone has reported wrong information on this page: it is being handled")}
-ROLES = {"viewer": Message("Viewer"), "operator": Message("Operator"), "admin": Message("Administrator")}
+ROLES = {"viewer": Message("viewer"), "operator": Message("operator"), "admin": Message("administrator")}
 JOB_KINDS = {"import": Message("Import"), "mark": Message("Bulk marking"), "print": Message("Printing")}
-JOB_STATUSES = {"queued": Message("Queued"), "running": Message("Running"), "succeeded": Message("Finished"),
-                "failed": Message("Failed"), "cancelled": Message("Cancelled")}
+JOB_STATUSES = {"queued": Message("queued"), "running": Message("running"), "succeeded": Message("finished"),
+                "failed": Message("failed"), "cancelled": Message("cancelled")}
 DIVISION_LEVELS = {"district": Message("District (county)"), "subdistrict": Message("Subdistrict (town)"),
                    "community": Message("Community (village)")}
 IMPORT_KINDS = {"buildings": Message("Buildings"), "roads": Message("Roads"), "services": Message("Service points"),
@@ -60,6 +61,21 @@ ACTIONS = {"plate.issued": Message("Issued"), "plate.printed": Message("Printed"
 # A subject's values in the trail (a plate's status, a user's role) by that subject's own names.
 VALUES = {"plate": PLATE_STATUSES, "report": REPORT_STATUSES, "job": JOB_STATUSES, "user": ROLES}
 
+# The fields staff fill in or map a file's columns to, by what they are called on the forms.
+FIELDS = {"source_id": Message("Code"), "name": Message("Name"), "phone": Message("Phone"),
+          "hours": Message("Opening hours"), "category": Message("Category"), "reason": Message("Reason"),
+          "title": Message("Title"), "body": Message("Text"), "road": Message("Road"),
+          "number": Message("Door number"), "community": Message("Community"),
+          "subdistrict": Message("Subdistrict"), "division_code": Message("Division code"),
+          "floors": Message("Floors"), "station": Message("Police station"), "officer": Message("Officer"),
+          "code": Message("Division code"), "level": Message("Level"), "parent_code": Message("Parent division code"),
+          "pinyin": Message("Pinyin"), "window_name": Message("Window name"),
+          "window_address": Message("Window address"), "window_hours": Message("Window opening hours"),
+          "window_phone": Message("Window phone"), "hotline": Message("Assistance hotline")}
+# A record staff look up by its number, by its table.
+RECORDS = {"service_points": Message("service point"), "officers": Message("officer"),
+           "culture_notes": Message("culture note"), "police_beats": Message("police beat"),
+           "divisions": Message("division"), "users": Message("user"), "api_tokens": Message("API token")}
 ASSISTANCE_WINDOW = Message("Social assistance window (one-stop)")
 MAP_APPS = {"amap": Message("Amap"), "baidu": Message("Baidu Maps"), "tencent": Message("Tencent Maps"),
             "apple": Message("Apple Maps"), "geo": Message("Other map app")}

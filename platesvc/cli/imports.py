@@ -5,8 +5,10 @@ from pathlib import Path
 
 import click
 
+from platesvc import spreadsheets
 from platesvc.cli.output import fail_on_domain_error, stage_printer
 from platesvc.intake import importers
+from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.store.database import db
 
@@ -34,9 +36,13 @@ def _field_mapping(_ctx, _param, values) -> dict[str, str]:
 @click.option("--retire-missing", is_flag=True,
               help="Retire stored buildings this file no longer has (give only a complete file). "
                    "Their plate IDs stay reserved.")
+@click.option("--create-roads", is_flag=True,
+              help="Create the roads a buildings file names that the registry lacks (each along its buildings, "
+                   "until a roads file gives its line); without it, their rows are refused.")
 @click.option("--refused", "refusals_path", type=click.Path(dir_okay=False),
-              help="Where to write the CSV of refused and repaired rows [default: beside the file].")
-def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_missing, refusals_path):
+              help="Where to write the CSV of refused, repaired and noted rows, then the stored records the file "
+                   "lacks [default: beside the file].")
+def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_missing, create_roads, refusals_path):
     """Import KIND (divisions, roads, buildings, services, beats, culture) from PATH.
 
     Shapefile, GeoPackage, GeoJSON, or CSV/XLSX with longitude/latitude (经度/纬度) or WKT
@@ -44,7 +50,7 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
     never change. Everything is one transaction: all of it or, on an error, nothing.
     """
     stage = stage_printer()
-    stage(f"reading {path}")
+    stage(Message("Reading %(file)s", file=path))
     bars = []
 
     def progress(count: int, total: int) -> None:
@@ -56,11 +62,15 @@ def import_command(kind, path, layer, crs, encoding, fields, dry_run, retire_mis
     try:
         result = fail_on_domain_error(lambda: importers.import_file(
             db.session, kind, path, layer=layer, crs=crs, encoding=encoding, fields=fields, dry_run=dry_run,
-            retire_missing=retire_missing, progress=progress, stage=stage, actor=audit.Actor.command_line()))
+            retire_missing=retire_missing, create_roads=create_roads, progress=progress, stage=stage,
+            actor=audit.Actor.command_line()))
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
     refusals_path = Path(refusals_path) if refusals_path else Path(path).with_name(Path(path).stem + ".refused.csv")
-    result.write_csv(refusals_path)
-    for line in result.summary(refusals_path):
+    with open(refusals_path, "wb") as out:
+        spreadsheets.write_rows(spreadsheets.note_rows([*sorted(result.rows, key=lambda note: note.row),
+                                                        *result.absent()]), out, "csv")
+    for line in result.summary():
         click.echo(line)
+    click.echo(f"every refused, repaired or noted row, with its reason: {refusals_path}")

@@ -108,6 +108,8 @@ def plates_print(out_dir, district, road, community, statuses, plate_ids, format
             bar.__exit__(None, None, None)
     for line in result.summary():
         click.echo(line)
+    click.echo(f"  folder: {result.folder}")
+    click.echo(f"  for the manufacturer: {result.archive}")
 
 
 def _plate(text: str):
@@ -145,6 +147,8 @@ def plates_mark(status, path, reason):
     with click.progressbar(rows, label="plates checked", file=sys.stderr) as bar:
         result = lifecycle.change_many(db.session, bar, status, audit.Actor.command_line(), reason)
     db.session.commit()
+    for note in result.refused:
+        click.echo(f"  refused row {note.row} ({note.key}): {note.reason}")
     for line in result.summary():
         click.echo(line)
 

@@ -24,7 +24,8 @@ def seed_demo_city(session: Session, buildings: int, seed: int, stage: Stage = l
     """Generate the demo city and store it; refuses a database that already has buildings."""
     existing = count_buildings(session)
     if existing:
-        raise DataError(f"the database already holds {existing} buildings; the demo city needs an empty one")
+        raise DataError("The database already holds %(count)s buildings; the demo city needs an empty one.",
+                        count=existing)
     stage(f"generating a synthetic Yinchuan with {buildings} buildings (seed {seed})")
     try:
         city = generate_city(buildings=buildings, seed=seed)

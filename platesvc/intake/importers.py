@@ -14,7 +14,6 @@ chunk. Memory stays that of one chunk; the one transaction still holds the whole
 The other kinds are registries of thousands of rows, read whole.
 """
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,21 +23,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Column, Integer, MetaData, Table, Text, exists, func, select, text, update
+from sqlalchemy import Column, Integer, MetaData, Table, Text, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gis.files import SOURCE_ROW, FileReadError, read_feature_chunks
+from gis.files import SOURCE_ROW, FileReadError, list_layers, read_feature_chunks
 from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
-from gis.shapes import representative_points, to_multilinestrings, to_multipolygons
-from platesvc import spreadsheets
+from gis.shapes import line_along, representative_points, to_multilinestrings, to_multipolygons
+from platesvc import labels, spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import loading
+from platesvc.messages import Message
 from platesvc.reference import links
 from platesvc.registry import audit
 from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import buildings_awaiting_plates
+from platesvc.spreadsheets import RowNote
 from platesvc.store.bulk_writes import chunks, insert_plain_tuples
 from platesvc.store.models import (
     Building,
@@ -57,8 +58,11 @@ from platesvc.store.spatial import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
-SUMMARY_ROWS = 20  # refused rows listed in the summary; the refusals CSV lists them all
 IMPORT_CHUNK_ROWS = 20_000  # buildings read, checked and stored at a time
+ROWS_FILE = "rows.jsonl"  # what became of each row the import did not simply take
+ABSENT_FILE = "absent.jsonl"  # the stored records the file lacks
+NOT_IN_FILE = Message("Stored, but not in this file.")
+RELINKING_ZONES = Message("Linking every building to the beat and culture zones it stands in again")
 
 _COMMON_ALIASES = {
     "source_id": ("source_id", "sourceid", "uid", "编号", "编码", "标识码", "唯一编码"),
@@ -94,33 +98,37 @@ _LEVELS = {"district": DivisionLevel.DISTRICT, "区": DivisionLevel.DISTRICT, "�
            "县级市": DivisionLevel.DISTRICT, "subdistrict": DivisionLevel.SUBDISTRICT,
            "街道": DivisionLevel.SUBDISTRICT, "镇": DivisionLevel.SUBDISTRICT, "乡": DivisionLevel.SUBDISTRICT,
            "community": DivisionLevel.COMMUNITY, "社区": DivisionLevel.COMMUNITY, "村": DivisionLevel.COMMUNITY}
+# What a civil-affairs desk writes for each category (the README lists them), besides the codes.
+CATEGORY_NAMES = {
+    ServiceCategory.ELDERLY_CARE: ("养老服务中心", "养老服务站", "社区养老服务中心", "社区养老服务站",
+                                   "综合养老服务中心", "居家养老服务中心", "居家养老服务站", "养老院", "敬老院",
+                                   "养老机构", "福利院", "社会福利院", "老年公寓"),
+    ServiceCategory.DAY_CARE: ("日间照料中心", "日间照料站", "日照中心", "社区日间照料中心", "老年日间照料中心"),
+    ServiceCategory.MEAL_POINT: ("老年助餐点", "助餐点", "老年食堂", "长者食堂", "社区食堂", "老年餐桌", "助老餐厅"),
+    ServiceCategory.ASSISTANCE_STATION: ("社会救助站", "救助站", "救助管理站", "社会救助服务站", "临时救助站"),
+}
 _CATEGORIES = {category.value: category for category in ServiceCategory} | {
-    "养老服务中心": ServiceCategory.ELDERLY_CARE, "养老服务站": ServiceCategory.ELDERLY_CARE,
-    "日间照料中心": ServiceCategory.DAY_CARE, "老年助餐点": ServiceCategory.MEAL_POINT,
-    "助餐点": ServiceCategory.MEAL_POINT, "社会救助站": ServiceCategory.ASSISTANCE_STATION,
-    "救助站": ServiceCategory.ASSISTANCE_STATION}
-_SHAPES = {"divisions": "polygon", "roads": "line", "buildings": "polygon or point", "services": "point",
-           "beats": "polygon", "culture": "polygon or none"}
+    name: category for category, names in CATEGORY_NAMES.items() for name in names}
+_SHAPES = {"divisions": Message("an area (polygon)"), "roads": Message("a line"),
+           "buildings": Message("an area (polygon) or a point"), "services": Message("a point"),
+           "beats": Message("an area (polygon)"), "culture": Message("an area (polygon), or none")}
+_GEOMETRY_TYPES = {"Point": Message("a point"), "MultiPoint": Message("points"), "LineString": Message("a line"),
+                   "MultiLineString": Message("lines"), "Polygon": Message("an area (polygon)"),
+                   "MultiPolygon": Message("areas (polygons)"), "GeometryCollection": Message("a mixed geometry")}
+PREVIEW_ROWS = 10
 
 Progress = Callable[[int, int], None]  # rows just done, rows in all
-Stage = Callable[[str], None]
+Stage = Callable[[Message], None]
 
 
 @dataclass(frozen=True)
 class _Options:
     actor: audit.Actor
     retire_missing: bool
+    create_roads: bool
     progress: Progress | None
     stage: Stage
-    columns: frozenset[str] = frozenset()  # the canonical fields the file has: only those are updated
-
-
-@dataclass
-class RowNote:
-    row: int
-    source_id: str | None
-    action: str  # "refused", "repaired" or "noted" (stored, with a caveat)
-    reason: str
+    columns: dict[str, str] = field(default_factory=dict)  # canonical field → the file's column: only those update
 
 
 @dataclass
@@ -129,15 +137,20 @@ class ImportResult:
     source: str
     dry_run: bool = False
     source_crs: str = ""  # what the file's coordinates were read as
+    encoding: str | None = None  # what its text was read as
+    columns: dict[str, str] = field(default_factory=dict)  # canonical field → the file's column
     read: int = 0
     imported: int = 0
     updated: int = 0
     unchanged: int = 0  # of the updated buildings, those the file did not change
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     rows: list[RowNote] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # stored, active, and not in this file
     retired: int = 0
     awaiting_plates: int = 0
+    roads_created: dict[str, int] = field(default_factory=dict)  # road → buildings on it
+    roads_unknown: dict[str, int] = field(default_factory=dict)  # road → rows refused for it
+    communities_unknown: dict[str, int] = field(default_factory=dict)  # as the file names it → rows
 
     @property
     def refused(self) -> int:
@@ -145,61 +158,81 @@ class ImportResult:
 
     def counts(self) -> dict[str, int]:
         return {"read": self.read, "imported": self.imported, "updated": self.updated, "refused": self.refused,
-                "retired": self.retired}
+                "retired": self.retired, "missing": len(self.missing), "roads_created": len(self.roads_created)}
 
-    def refuse(self, row: int, source_id, reason: str) -> None:
-        self.rows.append(RowNote(row, source_id, "refused", reason))
+    def refuse(self, row: int, key, reason: Message, column: str | None = None) -> None:
+        self.rows.append(RowNote(int(row), key, "refused", reason, self.columns.get(column, column)))
 
-    def summary(self, refusals_path: str | Path) -> list[str]:
-        """The plain summary staff read after an import (the command line and the staff pages alike)."""
-        lines = [f"note: {note}" for note in self.notes]
-        lines.append(f"{self.kind} in {Path(self.source).name}: read {self.read} = imported {self.imported} "
-                     f"+ updated {self.updated} + refused {self.refused}")
+    def note(self, row: int, key, reason: Message, column: str | None = None, action: str = "noted") -> None:
+        self.rows.append(RowNote(int(row), key, action, reason, self.columns.get(column, column)))
+
+    def summary(self) -> list[Message]:
+        """What the import did and did not do, as staff read it after an import (the command line and the
+        staff pages alike); each refused row, with its reason, is in the row-by-row report."""
+        what = labels.IMPORT_KINDS[self.kind]
+        lines = list(self.notes)
+        lines.append(Message("%(kind)s in %(file)s: %(read)s rows read; %(imported)s new, %(updated)s updated, "
+                             "%(refused)s refused.", kind=what, file=Path(self.source).name, read=self.read,
+                             imported=self.imported, updated=self.updated, refused=self.refused))
         if self.unchanged:
-            lines.append(f"  {self.unchanged} of the updated had no changes")
+            lines.append(Message("%(count)s of the updated had no changes.", count=self.unchanged))
         repaired = sum(1 for note in self.rows if note.action == "repaired")
         if repaired:
-            lines.append(f"  {repaired} geometries were invalid and have been repaired")
-        refused = sorted((n for n in self.rows if n.action == "refused"), key=lambda n: n.row)
-        for note in refused[:SUMMARY_ROWS]:
-            lines.append(f"  refused row {note.row}{f' ({note.source_id})' if note.source_id else ''}: {note.reason}")
-        if len(refused) > SUMMARY_ROWS:
-            lines.append(f"  … and {len(refused) - SUMMARY_ROWS} more refused rows")
+            lines.append(Message("%(count)s geometries were invalid and have been repaired.", count=repaired))
+        noted = sum(1 for note in self.rows if note.action == "noted")
+        if noted:
+            lines.append(Message("%(count)s rows were taken with a note: see the row-by-row report.", count=noted))
+        for road, count in sorted(self.roads_unknown.items()):
+            lines.append(Message("Road %(road)s is not in the registry: %(count)s rows refused (import the roads "
+                                 "first, or choose to create the roads the file names).", road=road, count=count))
+        for road, count in sorted(self.roads_created.items()):
+            lines.append(Message("Road %(road)s was created for %(count)s buildings (its line follows the buildings; "
+                                 "import the roads file to give its true line).", road=road, count=count))
+        for community, count in sorted(self.communities_unknown.items()):
+            lines.append(Message("Community %(community)s is not in the registry: %(count)s buildings were placed in "
+                                 "the community they stand in.", community=community, count=count))
         if self.missing:
-            verb = ("retired" if self.retired else "not in this file (--retire-missing retires them)"
-                    if self.kind == "buildings" else "not in this file (left as they are)")
-            lines.append(f"  {len(self.missing)} stored {self.kind} {verb}")
+            if self.retired:
+                lines.append(Message("%(count)s stored %(kind)s are not in this file and were retired.",
+                                     count=len(self.missing), kind=what))
+            elif self.kind == "buildings":
+                lines.append(Message("%(count)s stored %(kind)s are not in this file; they were left as they are "
+                                     "(choose to retire them only with a complete file).",
+                                     count=len(self.missing), kind=what))
+            else:
+                lines.append(Message("%(count)s stored %(kind)s are not in this file; they were left as they are.",
+                                     count=len(self.missing), kind=what))
         if self.kind == "buildings" and self.awaiting_plates:
-            lines.append(f"  {self.awaiting_plates} buildings await plate IDs: run `platesvc plates issue`")
-        lines.append(f"every refused or repaired row, with its reason: {refusals_path}")
-        lines.append("dry run: nothing was written" if self.dry_run else "done: committed")
+            lines.append(Message("%(count)s buildings await plate IDs: issue them next.", count=self.awaiting_plates))
+        lines.append(Message("Dry run: nothing was written.") if self.dry_run else Message("Done: saved."))
         return lines
 
-    def write_csv(self, path: Path) -> None:
-        """Every refused, repaired or noted row with its row number and reason, then the stored
-        records the file lacks (UTF-8 with BOM, so Excel reads the Chinese)."""
-        with open(path, "w", newline="", encoding="utf-8-sig") as out:
-            writer = csv.writer(out)
-            writer.writerow(["row", "source_id", "action", "reason"])
-            for note in sorted(self.rows, key=lambda n: n.row):
-                writer.writerow(spreadsheets.row([note.row, note.source_id or "", note.action, note.reason]))
-            for source_id in self.missing:
-                writer.writerow(spreadsheets.row(["", source_id, "retired" if self.retired else "missing",
-                                                  "stored but not in this file"]))
+    def absent(self) -> list[RowNote]:
+        """The stored records this file lacks, as notes of the report's own section."""
+        action = "retired" if self.retired else "missing"
+        return [RowNote(None, key, action, NOT_IN_FILE) for key in self.missing]
+
+    def save_notes(self, folder: Path) -> dict[str, int]:
+        """Keep the row-by-row report (ROWS_FILE) and the stored records the file lacks (ABSENT_FILE) in
+        `folder`, to be written in whoever downloads them's language; how many of each."""
+        return {ROWS_FILE: spreadsheets.save_notes(sorted(self.rows, key=lambda note: note.row), folder / ROWS_FILE),
+                ABSENT_FILE: spreadsheets.save_notes(self.absent(), folder / ABSENT_FILE)}
 
 
 def import_file(session: Session, kind: str, path: str | Path, *, layer: str | None = None, crs: str | None = None,
                 encoding: str | None = None, fields: dict[str, str] | None = None, dry_run: bool = False,
-                retire_missing: bool = False, progress: Progress | None = None,
+                retire_missing: bool = False, create_roads: bool = False, progress: Progress | None = None,
                 stage: Stage = lambda _: None, actor: audit.Actor = audit.SYSTEM) -> ImportResult:
     """Import one file of `kind`; returns what it did and every row it did not take.
 
-    The import is recorded in the audit trail as `actor`'s, with its counts.
+    A building naming a road the registry lacks is refused, or with `create_roads` placed on a road
+    created for it. The import is recorded in the audit trail as `actor`'s, with its counts.
 
     :raises DataError: the file as a whole cannot be imported (nothing is written).
     """
     if kind not in KINDS:
-        raise DataError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}")
+        raise DataError("There is no kind of import %(kind)s: choose one of %(kinds)s.", kind=kind,
+                        kinds=[labels.IMPORT_KINDS[known] for known in KINDS])
     result = ImportResult(kind, str(path), dry_run=dry_run)
 
     def read_chunks() -> Iterator[gpd.GeoDataFrame]:
@@ -208,28 +241,31 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
             for read in read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
                                             require_geometry=kind != "culture",
                                             chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None):
-                result.notes.extend(note for note in read.notes if note not in result.notes)
-                result.source_crs = read.source_crs
+                notes = [said_message(note) for note in read.notes]
+                result.notes.extend(note for note in notes if note not in result.notes)
+                result.source_crs, result.encoding = read.source_crs, read.encoding
+                result.columns = field_columns(read.frame, kind, fields or {})
                 yield _normalised(map_fields(read.frame, kind, fields or {}), kind)
         except FileReadError as error:
-            raise DataError(str(error)) from error
+            raise DataError(said_message(error.said)) from error
 
     try:
-        options = _Options(actor, retire_missing, progress, stage)
+        options = _Options(actor, retire_missing, create_roads, progress, stage)
         if kind == "buildings":
             _import_buildings(session, read_chunks, result, options)
         else:
             frame = next(read_chunks())
             result.read = len(frame)
-            stage(f"read {result.read} rows ({result.source_crs or 'no coordinates'})")
+            stage(Message("Read %(count)s rows", count=result.read))
             key = _KEYS.get(kind, "source_id")
             checked = _check_rows(session, kind, frame, result, _repeated(frame[key], frame[SOURCE_ROW]))
-            stage(f"checked: {len(checked)} rows to store, {result.refused} refused")
-            _STORES[kind](session, checked, result, replace(options, columns=frozenset(frame.columns)))
+            stage(Message("Checked: %(count)s rows to store, %(refused)s refused", count=len(checked),
+                          refused=result.refused))
+            _STORES[kind](session, checked, result, replace(options, columns=result.columns))
         result.awaiting_plates = sum(buildings_awaiting_plates(session).values())
         audit.record(session, actor, f"import.{kind}", "file", Path(path).name[-64:], details=result.counts())
         if dry_run:
-            stage("dry run: rolling everything back")
+            stage(Message("Dry run: undoing everything"))
             session.rollback()
         else:
             session.commit()
@@ -239,24 +275,46 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
     return result
 
 
-def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) -> gpd.GeoDataFrame:
-    """Rename columns to the canonical fields: `overrides` (canonical → column) first, then known names."""
+def said_message(said) -> Message:
+    """gis' words for whoever gave a file (gis.files.Said), as a message read in the reader's language."""
+    return Message(said.text, **said.values)
+
+
+def field_columns(frame: pd.DataFrame, kind: str, overrides: dict[str, str]) -> dict[str, str]:
+    """Which of the file's columns holds each canonical field: `overrides` (canonical → column) first, then
+    the column named as GIS desks name that field (FIELDS). The guided import pre-fills its choices with it.
+
+    :raises DataError: an override names a field the kind has not, or a column the file has not.
+    """
     canonical = FIELDS[kind]
     unknown = sorted(set(overrides) - set(canonical))
     if unknown:
-        raise DataError(f"{kind} have no field {', '.join(unknown)}; their fields are {', '.join(canonical)}")
+        raise DataError("%(kind)s have no field %(fields)s; their fields are %(known)s.",
+                        kind=labels.IMPORT_KINDS[kind], fields=unknown,
+                        known=[labels.FIELDS[name] for name in canonical])
+    columns = data_columns(frame)
     for name, column in overrides.items():
-        if column not in frame.columns:
-            raise DataError(f"--field {name}={column}: the file has no column {column!r}; "
-                            f"its columns are {', '.join(map(str, frame.columns))}")
-    renames = {column: name for name, column in overrides.items()}  # what staff say comes first
-    by_lower = {str(column).strip().lower(): column for column in frame.columns if column not in renames}
+        if column not in columns:
+            raise DataError("%(field)s: the file has no column %(column)s; its columns are %(columns)s.",
+                            field=labels.FIELDS[name], column=column, columns=list(map(str, columns)))
+    chosen = dict(overrides)  # what staff say comes first
+    by_lower = {str(column).strip().lower(): column for column in columns if column not in chosen.values()}
     for name, aliases in canonical.items():
-        if name in overrides:
+        if name in chosen:
             continue
         column = next((by_lower[alias] for alias in aliases if alias in by_lower), None)
-        if column is not None and column not in renames:
-            renames[column] = name
+        if column is not None and column not in chosen.values():
+            chosen[name] = column
+    return chosen
+
+
+def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) -> gpd.GeoDataFrame:
+    """Rename columns to the canonical fields (field_columns).
+
+    :raises DataError: a field every row needs has no column.
+    """
+    chosen = field_columns(frame, kind, overrides)
+    renames = {column: name for name, column in chosen.items()}
     # A column already called like a field it is not mapped to steps aside, keeping its data.
     taken = set(renames.values())
     renames.update({column: f"{column} (unmapped)" for column in frame.columns
@@ -264,9 +322,15 @@ def map_fields(frame: gpd.GeoDataFrame, kind: str, overrides: dict[str, str]) ->
     mapped = frame.rename(columns=renames)
     missing = [name for name in REQUIRED[kind] if name not in mapped.columns and name != "source_id"]
     if missing:
-        raise DataError(f"the file has no column for {', '.join(missing)}: name it with --field, e.g. "
-                        f"--field {missing[0]}=COLUMN; its columns are {', '.join(map(str, frame.columns))}")
+        raise DataError("The file has no column for %(fields)s: choose which column holds it. Its columns are "
+                        "%(columns)s.", fields=[labels.FIELDS[name] for name in missing],
+                        columns=list(map(str, data_columns(frame))))
     return mapped
+
+
+def data_columns(frame: gpd.GeoDataFrame) -> list:
+    """The file's own columns: not the row numbers or the geometry it was read into."""
+    return [column for column in frame.columns if column not in (SOURCE_ROW, frame.geometry.name)]
 
 
 def _text(value) -> str | None:
@@ -315,12 +379,13 @@ def _check_rows(session: Session, kind: str, frame: gpd.GeoDataFrame, result: Im
     for i in range(len(frame)):
         if not keep[i]:
             continue
-        reason = _attribute_problem(kind, frame, i)
+        reason, column = _attribute_problem(kind, frame, i)
         if reason is None and keys[i] in repeated:
-            reason = f"{key} {keys[i]} is on rows {', '.join(map(str, repeated[keys[i]]))}: which one is right?"
+            reason, column = Message("%(code)s is on rows %(rows)s: which one is right?", code=keys[i],
+                                     rows=repeated[keys[i]]), key
         if reason:
             keep[i] = False
-            result.refuse(rows[i], ids[i], reason)
+            result.refuse(rows[i], ids[i], reason, column)
     if kind != "divisions":
         _refuse_outside_divisions(session, frame, keep, result)
     return frame[keep].copy()
@@ -334,22 +399,27 @@ def _checked_geometries(kind, geometries, rows, ids, keep, result) -> np.ndarray
         geometries[shapely.is_empty(geometries)] = None
     for i in np.flatnonzero(missing):
         keep[i] = False
-        result.refuse(rows[i], ids[i], "no geometry (empty, null or unreadable coordinates)")
+        result.refuse(rows[i], ids[i], Message("It has no geometry (empty, missing or unreadable coordinates)."))
     present = ~missing & ~shapely.is_missing(geometries)
     invalid = np.flatnonzero(present & ~shapely.is_valid(geometries))
     for i in invalid:
-        why = shapely.is_valid_reason(geometries[i])
+        why = shapely.is_valid_reason(geometries[i])  # GEOS' own words (a self-intersection, and where)
         repaired = shapely.make_valid(geometries[i])
         if _fits(kind, repaired):
             geometries[i] = repaired
-            result.rows.append(RowNote(rows[i], ids[i], "repaired", f"invalid geometry ({why}) made valid"))
+            result.note(rows[i], ids[i], Message("Its geometry was invalid (%(why)s) and has been made valid.",
+                                                 why=why), action="repaired")
         else:
             keep[i] = False
-            result.refuse(rows[i], ids[i], f"invalid geometry ({why}) that cannot be repaired safely")
+            result.refuse(rows[i], ids[i], Message("Its geometry is invalid (%(why)s) and cannot be repaired "
+                                                   "safely.", why=why))
     for i in np.flatnonzero(present & keep):
         if not _fits(kind, geometries[i]):
             keep[i] = False
-            result.refuse(rows[i], ids[i], f"{kind} need {_SHAPES[kind]} geometry, not {geometries[i].geom_type}")
+            result.refuse(rows[i], ids[i], Message("%(kind)s need %(shape)s, not %(given)s.",
+                                                   kind=labels.IMPORT_KINDS[kind], shape=_SHAPES[kind],
+                                                   given=_GEOMETRY_TYPES.get(geometries[i].geom_type,
+                                                                             geometries[i].geom_type)))
     return geometries
 
 
@@ -366,28 +436,31 @@ def _fits(kind: str, geometry) -> bool:
     return polygon
 
 
-def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> str | None:
+def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> tuple[Message | None, str | None]:
+    """Why row `i` cannot be taken, and the field that says so; (None, None) when it can."""
     row = frame.iloc[i]
     for name in REQUIRED[kind]:
         if row.get(name) is None:
-            return {"number": "no door number"}.get(name, f"no {name}")
+            return Message("%(field)s is missing.", field=labels.FIELDS[name]), name
     if kind == "divisions" and row["level"] not in _LEVELS:
-        return f"level {row['level']!r} is none of district, subdistrict, community (区, 街道, 社区 …)"
+        return Message("Level %(level)s is none of 区, 县, 县级市, 街道, 镇, 乡, 社区, 村 (or district, subdistrict, "
+                       "community).", level=row["level"]), "level"
     if kind == "services" and row["category"] not in _CATEGORIES:
-        return f"category {row['category']!r} is none of {', '.join(c.value for c in ServiceCategory)}"
+        return Message("Category %(category)s is none of those taken: %(names)s.", category=row["category"],
+                       names=[name for names in CATEGORY_NAMES.values() for name in names]), "category"
     floors = row.get("floors") if kind == "buildings" else None
     if floors is not None and not (floors.isascii() and floors.isdigit()):  # '²'.isdigit(), yet int('²') fails
-        return f"floors {floors!r} is not a whole number"
+        return Message("Floors %(floors)s is not a whole number.", floors=floors), "floors"
     if kind == "culture" and row.geometry is None and row.get("road") is None:
-        return "a culture note needs a zone polygon or a road"
-    return None
+        return Message("A culture note needs a zone (polygon) or a road."), "road"
+    return None, None
 
 
 def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: np.ndarray,
                               result: ImportResult) -> None:
     districts = session.scalars(select(Division.geom).where(Division.level == DivisionLevel.DISTRICT)).all()
     if not districts:
-        raise DataError("no divisions are stored yet: import divisions first")
+        raise DataError("No divisions are stored yet: import the divisions first.")
     located = np.flatnonzero(keep & ~shapely.is_missing(frame.geometry.to_numpy()))
     if not located.size:
         return
@@ -395,7 +468,8 @@ def _refuse_outside_divisions(session: Session, frame: gpd.GeoDataFrame, keep: n
     outside = located[containing_polygon(points, districts) < 0]
     for i in outside:
         keep[i] = False
-        result.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i], "outside every division")
+        result.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i],
+                      Message("It lies outside every division of the city."))
 
 
 # ---- storing, per kind ---------------------------------------------------------------
@@ -449,37 +523,36 @@ class _FileKeys:
 def _import_buildings(session: Session, read_chunks: Callable[[], Iterator[gpd.GeoDataFrame]],
                       result: ImportResult, options: _Options) -> None:
     keys = _FileKeys(session)
-    columns: frozenset[str] = frozenset()
     for frame in read_chunks():  # first reading: the keys alone
         result.read += len(frame)
-        columns = frozenset(frame.columns)
         named = frame["source_id"].notna().to_numpy()
         keys.add(zip(frame["source_id"][named].tolist(), frame[SOURCE_ROW][named].astype(int).tolist()))
     keys.indexed()
-    options = replace(options, columns=columns)
-    options.stage(f"read {result.read} rows ({result.source_crs or 'no coordinates'})")
+    options = replace(options, columns=result.columns)
+    options.stage(Message("Read %(count)s rows", count=result.read))
     repeated = keys.repeated()
     building_chunks = _BuildingChunks(session, result, options, keys)
     checked = 0
     for frame in read_chunks():  # second reading: check and store
         building_chunks.store(_check_rows(session, "buildings", frame, result, repeated))
         checked += len(frame)
-        options.stage(f"checked and stored {checked} of {result.read} rows, {result.refused} refused")
+        options.stage(Message("Checked and stored %(checked)s of %(count)s rows, %(refused)s refused",
+                              checked=checked, count=result.read, refused=result.refused))
         if options.progress:
             options.progress(len(frame), result.read)
 
     missing = keys.not_in_file()  # a refused row names its building too: it is not missing
     keys.drop()
     result.missing = [source_id for _, source_id in missing]
-    unidentified = sorted(note.row for note in result.rows if note.action == "refused" and note.source_id is None)
+    unidentified = sorted(note.row for note in result.rows if note.action == "refused" and note.key is None)
     if options.retire_missing and unidentified:
-        raise DataError(f"rows {', '.join(map(str, unidentified[:10]))} were refused and have no source_id, so "
-                        "which stored buildings they are cannot be told: fix them, or import without "
-                        "--retire-missing")
+        raise DataError("Rows %(rows)s were refused and have no code, so which stored buildings they are cannot be "
+                        "told: fix them, or import without retiring the buildings the file lacks.",
+                        rows=unidentified[:10])
     if options.retire_missing and missing:
         for chunk in chunks([building_id for building_id, _ in missing]):
             for building in session.scalars(select(Building).where(Building.id.in_(chunk))):
-                retire_building(session, building, options.actor, "not in the imported file (--retire-missing)")
+                retire_building(session, building, options.actor, "not in the imported file (retire missing)")
             session.flush()
         result.retired = len(missing)
 
@@ -495,7 +568,8 @@ class _BuildingChunks:
     def store(self, frame: gpd.GeoDataFrame) -> None:
         session, result = self.session, self.result
         frame = self._match_by_footprint(frame)
-        self._note_unknown_roads(frame)
+        frame = self._place_on_roads(frame)
+        self._note_communities(frame)
         source_ids = frame["source_id"].tolist()
         stored = {row.source_id: row for chunk in chunks(source_ids) for row in session.execute(
             select(Building.id, Building.source_id, Building.status, Building.retired_at)
@@ -504,9 +578,10 @@ class _BuildingChunks:
                    if source_id in stored and stored[source_id].status == BuildingStatus.RETIRED]
         for i in retired:
             source_id = source_ids[i]
+            retired_on = stored[source_id].retired_at.strftime("%Y-%m-%d")
             result.refuse(frame[SOURCE_ROW].iloc[i], source_id,
-                          f"building {source_id} was retired on {stored[source_id].retired_at:%Y-%m-%d}; "
-                          "an import does not bring it back")
+                          Message("Building %(code)s was retired on %(date)s; an import does not bring it back.",
+                                  code=source_id, date=retired_on), "source_id")
         frame = frame.drop(frame.index[retired])
         existing = frame["source_id"].isin(stored).to_numpy()
         new = frame[~existing]
@@ -548,7 +623,8 @@ class _BuildingChunks:
         for i, key in zip(unnamed, wanted):
             if key in claimed:
                 refused.append(i)
-                self.result.refuse(rows[i], None, f"stands where row {claimed[key]} already puts building {key}")
+                self.result.refuse(rows[i], None, Message("It stands where row %(row)s already puts building "
+                                                          "%(code)s.", row=claimed[key], code=key))
             else:
                 ids[i] = key
                 claimed[key] = int(rows[i])
@@ -558,14 +634,59 @@ class _BuildingChunks:
         frame["source_id"] = ids
         return frame.drop(frame.index[refused])
 
-    def _note_unknown_roads(self, frame: gpd.GeoDataFrame) -> None:
+    def _place_on_roads(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The rows whose road the registry holds; the others are refused, or placed on a road created for them
+        (create_roads), its line following its buildings until the roads file gives its true one."""
         if "road" not in frame.columns:
-            return
-        for row, source_id, road in zip(frame[SOURCE_ROW], frame["source_id"], frame["road"]):
-            if road is not None and not self.placer.knows_road(road):
-                self.result.rows.append(RowNote(row, source_id, "noted",
-                                                f"no road named {road} is stored: stored without its road "
-                                                "(import the roads, then this file again)"))
+            return frame
+        unknown = [i for i, road in enumerate(frame["road"]) if road is not None and not self.placer.knows_road(road)]
+        if not unknown:
+            return frame
+        by_road: dict[str, list[int]] = {}
+        for i in unknown:
+            by_road.setdefault(frame["road"].iloc[i], []).append(i)
+        if self.options.create_roads:
+            points = representative_points(frame.geometry.to_numpy())
+            for road, at in by_road.items():
+                geom = to_multilinestrings([line_along(points[at])])[0]
+                road_id = self.session.scalar(insert(Road).values(
+                    source_id=f"created:{road}"[:64], name=road, pinyin=road_pinyin(road),
+                    division_code=frame["division_code"].iloc[at[0]] if "division_code" in frame.columns else None,
+                    geom=geom).returning(Road.id))
+                self.placer.add_road(road_id, road, geom)
+                self.result.roads_created[road] = self.result.roads_created.get(road, 0) + len(at)
+            return frame
+        rows, ids = frame[SOURCE_ROW].to_numpy(), frame["source_id"].to_numpy(dtype=object)
+        for road, at in by_road.items():
+            self.result.roads_unknown[road] = self.result.roads_unknown.get(road, 0) + len(at)
+            for i in at:
+                self.result.refuse(rows[i], ids[i], Message("Road %(road)s is not in the registry: import the roads "
+                                                            "first, or choose to create the roads the file names.",
+                                                            road=road), "road")
+        return frame.drop(frame.index[unknown])
+
+    def _note_communities(self, frame: gpd.GeoDataFrame) -> None:
+        """Say where a building's community is not the one the file names, or it stands in none."""
+        points = representative_points(frame.geometry.to_numpy())
+        placed = self.placer.communities(points)
+        named = frame["community"].tolist() if "community" in frame.columns else [None] * len(frame)
+        known = set(self.placer.community_names.values())
+        for row, source_id, said, community_id in zip(frame[SOURCE_ROW], frame["source_id"], named, placed):
+            there = self.placer.community_names.get(community_id)
+            if community_id is None and self.placer.community_names:
+                self.result.note(row, source_id, Message("It stands in no community of the registry: it was stored "
+                                                         "without one."), "community")
+            elif said is None or said == there:
+                continue
+            elif said not in known:
+                self.result.communities_unknown[said] = self.result.communities_unknown.get(said, 0) + 1
+                self.result.note(row, source_id, Message("Community %(community)s is not in the registry: it was "
+                                                         "placed in %(placed)s, where it stands.", community=said,
+                                                         placed=there), "community")
+            else:
+                self.result.note(row, source_id, Message("The file says community %(community)s, but it stands in "
+                                                         "%(placed)s, where it was placed.", community=said,
+                                                         placed=there), "community")
 
     def _update(self, frame: gpd.GeoDataFrame, stored: dict) -> list[int]:
         """Update stored buildings in place (their plates untouched); returns the ids that changed.
@@ -627,7 +748,8 @@ def _store_divisions(session, frame, result, options: _Options) -> None:
 
     def update_one(_session, division, row):
         if division.level != row["level"]:
-            raise DataError(f"division {row['code']} is stored as a {division.level}, the file says {row['level']}")
+            raise DataError("Division %(code)s is stored as a %(stored)s; the file says %(said)s.", code=row["code"],
+                            stored=labels.DIVISION_LEVELS[division.level], said=labels.DIVISION_LEVELS[row["level"]])
         division.name = row["name"]
         division.geom = to_multipolygons([row.geometry])[0]
         if row.get("parent_code") is not None:
@@ -635,10 +757,11 @@ def _store_divisions(session, frame, result, options: _Options) -> None:
 
     changed = _store_by_key(session, frame, result, Division, "code", loading.load_divisions, update_one)
     if changed or result.imported:
-        options.stage("placing every building in its community and district again")
+        options.stage(Message("Placing every building in its community and district again"))
         moved = loading.relocate_buildings(session)
         if moved:
-            result.notes.append(f"{moved} buildings now lie in another community or district")
+            result.notes.append(Message("%(count)s buildings now lie in another community or district.",
+                                        count=moved))
 
 
 def _store_roads(session, frame, result, options: _Options) -> None:
@@ -666,7 +789,8 @@ def _store_services(session, frame, result, options: _Options) -> None:
     touched = {row["category"] for _, row in frame.iterrows() if row["source_id"] not in before}
     touched |= {service.category for service in changed} | {before[s.source_id] for s in changed}
     if touched:
-        options.stage(f"relinking every building to its nearest {', '.join(sorted(touched))}")
+        options.stage(Message("Linking every building to its nearest %(categories)s again",
+                              categories=[labels.CATEGORIES[category] for category in sorted(touched)]))
         links.refresh_links(session, categories=sorted(touched), containment=False)
 
 
@@ -680,7 +804,7 @@ def _store_beats(session, frame, result, options: _Options) -> None:
             beat.officers = []
 
     _store_by_key(session, frame, result, PoliceBeat, "source_id", loading.load_beats, update_one)
-    options.stage("relinking every building to the beat and culture zones that contain it")
+    options.stage(RELINKING_ZONES)
     links.refresh_links(session, categories=[])
 
 
@@ -690,7 +814,8 @@ def _store_culture(session, frame, result, options: _Options) -> None:
                     if row.geometry is None and row["road"] not in road_ids]
     for i in unknown_road:
         result.refuse(frame[SOURCE_ROW].iloc[i], frame["source_id"].iloc[i],
-                      f"no road {frame['road'].iloc[i]!r} is stored: import roads first")
+                      Message("Road %(road)s is not in the registry: import the roads first.",
+                              road=frame["road"].iloc[i]), "road")
     frame = frame.drop(frame.index[unknown_road])
 
     def update_one(session_, note, row):
@@ -707,9 +832,50 @@ def _store_culture(session, frame, result, options: _Options) -> None:
             note.road_id, note.zone_id = road_ids[row["road"]], None
 
     _store_by_key(session, frame, result, CultureNote, "source_id", loading.load_culture, update_one)
-    options.stage("relinking every building to the beat and culture zones that contain it")
+    options.stage(RELINKING_ZONES)
     links.refresh_links(session, categories=[])
 
 
 _STORES = {"divisions": _store_divisions, "roads": _store_roads, "services": _store_services,
            "beats": _store_beats, "culture": _store_culture}  # buildings stream: _import_buildings
+
+
+@dataclass
+class Preview:
+    """The start of a file as the guided import shows it: what it was read as, its columns, its first rows, and
+    which column each field was matched to (as import_file would match them)."""
+
+    kind: str
+    layers: list[str]  # a GeoPackage's layers (or a workbook's sheets), to choose from
+    layer: str | None
+    encoding: str | None
+    source_crs: str
+    notes: list[Message]
+    columns: list[str]
+    rows: list[list]  # the first PREVIEW_ROWS rows, the columns' values as text
+    fields: dict[str, str]  # canonical field → column, as matched
+
+
+def preview_file(path: str | Path, kind: str, *, layer: str | None = None, crs: str | None = None,
+                 encoding: str | None = None, fields: dict[str, str] | None = None) -> Preview:
+    """The first rows of a file and how an import of `kind` would read it.
+
+    :raises DataError: the file cannot be read as given (its layer must be chosen first, say).
+    """
+    if kind not in KINDS:
+        raise DataError("There is no kind of import %(kind)s: choose one of %(kinds)s.", kind=kind,
+                        kinds=[labels.IMPORT_KINDS[known] for known in KINDS])
+    try:
+        layers = list_layers(path) if Path(path).suffix.lower() in (".gpkg", ".xlsx") else []
+        layer = layer or (layers[0] if len(layers) == 1 else None)
+        if len(layers) > 1 and layer is None:
+            return Preview(kind, layers, None, None, "", [], [], [], {})
+        read = next(read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
+                                        require_geometry=kind != "culture", chunk_rows=PREVIEW_ROWS))
+    except FileReadError as error:
+        raise DataError(said_message(error.said)) from error
+    columns = data_columns(read.frame)
+    rows = [[_text(value) or "" for value in values] for values in read.frame[columns].head(PREVIEW_ROWS)
+            .itertuples(index=False)]
+    return Preview(kind, layers, layer, read.encoding, read.source_crs, [said_message(note) for note in read.notes],
+                   list(map(str, columns)), rows, field_columns(read.frame, kind, fields or {}))

@@ -49,7 +49,7 @@ def _values(frame: pd.DataFrame, column: str) -> list:
 
 def _require_wgs84(frame: gpd.GeoDataFrame) -> None:
     if frame.crs is None or not frame.crs.equals("EPSG:4326"):
-        raise DataError(f"expected WGS84 (EPSG:4326) data, got {frame.crs}")
+        raise DataError("Expected WGS84 (EPSG:4326) data, got %(crs)s.", crs=str(frame.crs))
 
 
 def load_divisions(session: Session, frame: gpd.GeoDataFrame) -> int:
@@ -64,7 +64,8 @@ def load_divisions(session: Session, frame: gpd.GeoDataFrame) -> int:
         for code, name, parent_code, geom in zip(_values(frame[mask], "code"), _values(frame[mask], "name"),
                                                  _values(frame[mask], "parent_code"), geoms[mask]):
             if parent_code is not None and str(parent_code) not in known:
-                raise DataError(f"division {code} names parent {parent_code}, which does not exist")
+                raise DataError("Division %(code)s names the parent division %(parent)s, which is not stored.",
+                                code=code, parent=parent_code)
             rows.append({"code": str(code), "name": name, "level": str(level),
                          "parent_id": known.get(str(parent_code)) if parent_code is not None else None,
                          "geom": geom})
@@ -128,6 +129,8 @@ class BuildingPlacer:
     def __init__(self, session: Session):
         self._communities = session.execute(
             select(Division.id, Division.geom).where(Division.level == DivisionLevel.COMMUNITY)).all()
+        self.community_names = dict(session.execute(
+            select(Division.id, Division.name).where(Division.level == DivisionLevel.COMMUNITY)).all())
         self._districts = session.execute(
             select(Division.code, Division.geom).where(Division.level == DivisionLevel.DISTRICT)).all()
         self._roads_by_name: dict[str, list[tuple[int, object]]] = {}
@@ -137,34 +140,44 @@ class BuildingPlacer:
     def knows_road(self, name: str) -> bool:
         return name in self._roads_by_name
 
+    def add_road(self, road_id: int, name: str, geom) -> None:
+        """A road stored since the placer read them (created for an import's buildings)."""
+        self._roads_by_name.setdefault(name, []).append((road_id, geom))
+
+    def communities(self, points: np.ndarray) -> list[int | None]:
+        """The id of the community each point stands in (None outside every one)."""
+        if not self._communities:
+            return [None] * len(points)
+        index = containing_polygon(points, [geom for _, geom in self._communities])
+        return [self._communities[i][0] if i >= 0 else None for i in index]
+
     def rows(self, frame: gpd.GeoDataFrame) -> list[dict]:
         """The stored columns of each building in the frame."""
         _require_wgs84(frame)
         footprints = to_multipolygons(frame.geometry)
         points = representative_points(frame.geometry.to_numpy())
         footprint_wkb, point_wkb = encode_geometries(footprints), encode_geometries(points)
-        communities = self._communities
-        community_index = containing_polygon(points, [geom for _, geom in communities]) if communities else None
+        community_ids = self.communities(points)
         division_codes = _values(frame, "division_code")
         if any(code is None for code in division_codes):
             district_index = containing_polygon(points, [geom for _, geom in self._districts])
             for i, code in enumerate(division_codes):
                 if code is None:
                     if district_index[i] < 0:
-                        raise DataError(f"building {frame['source_id'].iloc[i]} lies outside every division")
+                        raise DataError("Building %(code)s lies outside every division.",
+                                        code=frame["source_id"].iloc[i])
                     division_codes[i] = self._districts[district_index[i]][0]
         road_ids = self._road_ids(_values(frame, "road"), points)
         rows = []
         for i, (source_id, number, name, floors) in enumerate(zip(
                 _values(frame, "source_id"), _values(frame, "number"), _values(frame, "name"),
                 _values(frame, "floors"))):
-            community = community_index[i] if community_index is not None else -1
             rows.append({
                 "source_id": str(source_id),
                 "road_id": road_ids[i],
                 "number": None if number is None else str(number),
                 "division_code": str(division_codes[i]),
-                "community_id": communities[community][0] if community >= 0 else None,
+                "community_id": community_ids[i],
                 "name": name,
                 "floors": None if floors is None else int(floors),
                 "footprint": footprint_wkb[i],
@@ -256,7 +269,7 @@ def load_culture(session: Session, frame: gpd.GeoDataFrame) -> int:
         elif road in road_ids:
             note.road_id = road_ids[road]
         else:
-            raise DataError(f"culture note {source_id} names neither a zone polygon nor a known road")
+            raise DataError("Culture note %(code)s names neither a zone polygon nor a stored road.", code=source_id)
         session.add(note)
     session.flush()
     return len(frame)
@@ -273,7 +286,7 @@ def load_assistance(session: Session, frame: gpd.GeoDataFrame) -> int:
             _values(frame, "window_hours"), _values(frame, "window_phone"), _values(frame, "hotline"),
             frame.geometry.to_numpy()):
         if code not in division_ids:
-            raise DataError(f"assistance office of division {code}: no such division")
+            raise DataError("The assistance office of division %(code)s: there is no such division.", code=code)
         rows.append({"division_id": division_ids[code], "window_name": name, "window_address": address,
                      "window_hours": hours, "window_phone": phone, "hotline": hotline,
                      "window_point": point if point is not None and not point.is_empty else None})

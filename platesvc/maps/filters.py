@@ -47,13 +47,14 @@ def parse(text: str, language: str) -> ast.Node:
     :raises BadParameterError: not CQL2 in that language.
     """
     if len(text) > MAX_FILTER_LENGTH:
-        raise BadParameterError("filter", f"a filter of at most {MAX_FILTER_LENGTH} characters, please")
+        raise BadParameterError("filter", "a filter of at most %(most)s characters, please", most=MAX_FILTER_LENGTH)
     try:
         tree = parse_json(_as_pygeofilter_reads(json.loads(text))) if language == "cql2-json" else parse_text(text)
     except (LarkError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as error:
-        raise BadParameterError("filter", f"not {language}: {str(error).splitlines()[0][:300]}") from None
+        raise BadParameterError("filter", "not %(language)s: %(error)s", language=language,
+                                error=str(error).splitlines()[0][:300]) from None
     if not isinstance(tree, ast.Node) or isinstance(tree, ast.Attribute | ast.Expression):
-        raise BadParameterError("filter", f"{text[:100]!r} is not a condition")
+        raise BadParameterError("filter", "%(text)s is not a condition", text=repr(text[:100]))
     return tree
 
 
@@ -101,8 +102,8 @@ class _Condition(Evaluator):
         if node.name == GEOMETRY:
             return _Attribute(GEOMETRY, None, GEOMETRY)
         if node.name not in self.types:
-            raise BadParameterError("filter", f"{node.name!r} is not queryable here; the queryables are "
-                                              f"{', '.join([GEOMETRY, *self.types])}")
+            raise BadParameterError("filter", "%(name)s is not queryable here; the queryables are %(queryables)s",
+                                    name=repr(node.name), queryables=[GEOMETRY, *self.types])
         return _Attribute(node.name, self.properties[node.name], self.types[node.name])
 
     @handle(ast.Not)
@@ -157,8 +158,8 @@ class _Condition(Evaluator):
         if isinstance(rhs, _Attribute) and not isinstance(lhs, _Attribute):
             lhs, rhs, predicate = rhs, lhs, CONVERSE.get(predicate, predicate)
         if not (isinstance(lhs, _Attribute) and lhs.name == GEOMETRY and isinstance(rhs, shapely.Geometry)):
-            raise BadParameterError("filter", f"S_{predicate} compares the feature's geometry with a geometry "
-                                              "literal (WKT, GeoJSON or BBOX)")
+            raise BadParameterError("filter", "S_%(predicate)s compares the feature's geometry with a geometry literal "
+                                              "(WKT, GeoJSON or BBOX)", predicate=predicate)
         return self.store.relation(self.model, self.geometry_column, predicate, rhs)
 
     @handle(values.Geometry)
@@ -166,9 +167,9 @@ class _Condition(Evaluator):
         try:
             found = shapely.geometry.shape(node.geometry)
         except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as error:
-            raise BadParameterError("filter", f"not a geometry: {error}") from None
+            raise BadParameterError("filter", "not a geometry: %(error)s", error=str(error)) from None
         if found.is_empty or not found.is_valid:
-            raise BadParameterError("filter", f"{found.wkt[:100]} is not a valid geometry")
+            raise BadParameterError("filter", "%(wkt)s is not a valid geometry", wkt=found.wkt[:100])
         return found
 
     @handle(values.Envelope)
@@ -180,7 +181,8 @@ class _Condition(Evaluator):
         box = _bbox(arguments) if node.name.lower() == "bbox" else None
         if box is not None:
             return box
-        raise BadParameterError("filter", f"{node.name}() is not among the functions evaluated here (BBOX)")
+        raise BadParameterError("filter", "%(name)s() is not among the functions evaluated here (BBOX)",
+                                name=node.name)
 
     def adopt(self, node, *sub_args):
         if isinstance(node, bool | int | float | str):
@@ -188,8 +190,8 @@ class _Condition(Evaluator):
         if isinstance(node, date | datetime):  # no queryable here holds a time
             raise BadParameterError("filter", "no queryable of these collections holds a date or time")
         name = type(node).__name__
-        raise BadParameterError("filter", f"{name} is not among what this service evaluates: comparisons, "
-                                          "LIKE, BETWEEN, IN, IS NULL, AND, OR, NOT and the S_ spatial predicates")
+        raise BadParameterError("filter", "%(name)s is not among what this service evaluates: comparisons, LIKE, "
+                                          "BETWEEN, IN, IS NULL, AND, OR, NOT and the S_ spatial predicates", name=name)
 
     def _ordered(self, value, *others):
         """`value` as `_column` gives it, a text column compared by code point (alike on both backends)."""
@@ -208,9 +210,10 @@ class _Condition(Evaluator):
         for kind in kinds:
             if kind == GEOMETRY or not isinstance(value, PYTHON_TYPES[kind]) or (
                     kind != "boolean" and isinstance(value, bool)):
-                raise BadParameterError("filter", f"{value!r} is not a {kind}, as the property it is compared with")
+                raise BadParameterError("filter", "%(value)s is not a %(kind)s, as the property it is compared with",
+                                        value=repr(value), kind=kind)
         if not kinds:
-            raise BadParameterError("filter", f"{value!r} must be compared with a queryable")
+            raise BadParameterError("filter", "%(value)s must be compared with a queryable", value=repr(value))
         return value
 
 

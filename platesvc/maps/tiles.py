@@ -57,7 +57,7 @@ LAYERS = {layer.name: layer for layer in [
 def layer_named(name: str) -> TileLayer:
     layer = LAYERS.get(name)
     if layer is None:
-        raise NotFoundError(f"no tile layer {name!r}; there are {', '.join(LAYERS)}")
+        raise NotFoundError("There is no tile layer %(layer)s; there are %(layers)s.", layer=name, layers=list(LAYERS))
     return layer
 
 
@@ -75,9 +75,11 @@ def tile(engine: Engine, layer: TileLayer, z: int, x: int, y: int) -> bytes:
 
 def _check(layer: TileLayer, z: int, x: int, y: int) -> None:
     if not layer.min_zoom <= z <= layer.max_zoom:  # first: a huge z would make 2 ** z below huge too
-        raise NotFoundError(f"{layer.name} tiles exist from zoom {layer.min_zoom} to {layer.max_zoom}")
+        raise NotFoundError("%(layer)s tiles exist from zoom %(lowest)s to %(highest)s.", layer=layer.name,
+                            lowest=layer.min_zoom, highest=layer.max_zoom)
     if not is_tile(z, x, y):
-        raise NotFoundError(f"{z}/{x}/{y} is not a tile: x and y run from 0 to {2 ** z - 1} at zoom {z}")
+        raise NotFoundError("%(z)s/%(x)s/%(y)s is not a tile: x and y run from 0 to %(last)s at zoom %(z)s.", z=z, x=x,
+                            y=y, last=2 ** z - 1)
 
 
 @dataclass

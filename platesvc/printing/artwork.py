@@ -30,6 +30,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from platesvc.errors import PlatesvcError
+from platesvc.messages import Message
 from platesvc.printing.outlines import Glyph, OutlineFont
 
 # Binary PDF streams: a print shop's RIP needs no 7-bit file, and ASCII85 costs time and a quarter more bytes.
@@ -67,20 +68,22 @@ class PlateStyle:
 
     def __post_init__(self):
         if not (100 <= self.width_mm <= 1200 and 60 <= self.height_mm <= 800):
-            raise PrintError(f"plate size {self.width_mm:g}×{self.height_mm:g} mm: give 100–1200 × 60–800 mm")
+            raise PrintError("A plate of %(width)s×%(height)s mm cannot be printed: give 100–1200 × 60–800 mm.",
+                             width=_mm(self.width_mm), height=_mm(self.height_mm))
         if self.width_mm < self.height_mm * 1.2:
-            raise PrintError(f"plate size {self.width_mm:g}×{self.height_mm:g} mm: a door plate is wider than "
-                             "tall (at least 1.2 : 1), with the code beside the text")
+            raise PrintError("A plate of %(width)s×%(height)s mm: a door plate is wider than tall (at least 1.2 : 1), "
+                             "with the code beside the text.", width=_mm(self.width_mm), height=_mm(self.height_mm))
         for name in ("ground", "ink"):
             if not COLOUR.fullmatch(getattr(self, name)):
-                raise PrintError(f"plate {name} colour {getattr(self, name)!r}: write it as #RRGGBB")
+                raise PrintError("The plate colour %(colour)s: write it as #RRGGBB.", colour=getattr(self, name))
         if self.error_correction not in ERROR_CORRECTION:
-            raise PrintError(f"error correction {self.error_correction!r}: choose one of L, M, Q, H")
+            raise PrintError("There is no error correction level %(level)s: choose one of L, M, Q, H.",
+                             level=self.error_correction)
 
     @classmethod
     def parse(cls, size: str, ground: str, ink: str, error_correction: str) -> "PlateStyle":
         """A style from the command line's and the configuration's text."""
-        return cls(*_parse_size(size, "plate size"), ground=ground, ink=ink,
+        return cls(*_parse_size(size), ground=ground, ink=ink,
                    error_correction=error_correction.upper())
 
 
@@ -98,10 +101,14 @@ class PlateText:
     community: str
 
 
-def _parse_size(text: str, what: str) -> tuple[float, float]:
+def _mm(value: float) -> str:
+    return format(value, "g")
+
+
+def _parse_size(text: str) -> tuple[float, float]:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[x×X*]\s*(\d+(?:\.\d+)?)\s*(?:mm)?\s*", text or "")
     if not match:
-        raise PrintError(f"{what} {text!r}: write WIDTHxHEIGHT in millimetres, e.g. 300x200")
+        raise PrintError("%(size)s: write a size as WIDTHxHEIGHT in millimetres, e.g. 300x200.", size=text)
     return float(match[1]), float(match[2])
 
 
@@ -384,7 +391,7 @@ class Sheet:
     def fitting(cls, name: str, style: PlateStyle) -> "Sheet":
         """The sheet called `name` (A0–A4, or WIDTHxHEIGHT in mm) laid out for plates of `style`."""
         size = SHEETS_MM.get(name.upper()) if name else None
-        width, height = size or _parse_size(name, "sheet size")
+        width, height = size or _parse_size(name)
         around = 2 * (BLEED_MM + sum(CROP_MARK_MM))
         cell = (style.width_mm + around, style.height_mm + around)
         layouts = []
@@ -394,8 +401,9 @@ class Sheet:
             layouts.append(cls(sheet_width, sheet_height, columns, rows, *cell))
         best = max(layouts, key=lambda sheet: sheet.per_page)
         if best.per_page == 0:
-            raise PrintError(f"a {style.width_mm:g}×{style.height_mm:g} mm plate with its crop marks does not fit "
-                             f"on a {width:g}×{height:g} mm sheet: choose a larger --sheet")
+            raise PrintError("A %(width)s×%(height)s mm plate with its crop marks does not fit on a %(sheet)s sheet: "
+                             "choose a larger sheet.", width=_mm(style.width_mm), height=_mm(style.height_mm),
+                             sheet=Message("%(width)s×%(height)s mm", width=_mm(width), height=_mm(height)))
         return best
 
     @property

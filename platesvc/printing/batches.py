@@ -27,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from gis.pinyin import place_pinyin
-from platesvc import spreadsheets
+from platesvc import labels, spreadsheets
 from platesvc.errors import InvalidPlateIdError
+from platesvc.messages import Message
 from platesvc.ops.processes import die_with_parent
 from platesvc.printing.artwork import (
     FileJob,
@@ -42,7 +43,7 @@ from platesvc.printing.artwork import (
 from platesvc.printing.outlines import OutlineFont, find_font
 from platesvc.registry import audit
 from platesvc.registry.addresses import format_address
-from platesvc.registry.lifecycle import record_printing
+from platesvc.registry.lifecycle import NO_SUCH_PLATE, record_printing
 from platesvc.registry.plate_ids import check_public_url, parse_plate_id, plate_url
 from platesvc.store.bulk_writes import insert_plain_tuples
 from platesvc.store.models import (
@@ -87,14 +88,17 @@ class Selection:
             try:
                 ids.append(parse_plate_id(text).canonical)
             except InvalidPlateIdError as error:
-                raise PrintError(f"plate {text}: {error.message}") from error
+                raise PrintError(error.words) from error
         return ids
 
-    def describe(self) -> str:
-        said = [f"district {self.district}" if self.district else "", f"road {self.road}" if self.road else "",
-                f"community {self.community}" if self.community else "",
-                f"plates {', '.join(self.plate_ids)}" if self.plate_ids else "", "status " + "/".join(self.statuses)]
-        return ", ".join(part for part in said if part)
+    def describe(self) -> Message:
+        """The selection as staff chose it, in words."""
+        said = [Message("district %(code)s", code=self.district) if self.district else None,
+                Message("road %(road)s", road=self.road) if self.road else None,
+                Message("community %(community)s", community=self.community) if self.community else None,
+                Message("plates %(plates)s", plates=list(self.plate_ids)) if self.plate_ids else None,
+                Message("status %(statuses)s", statuses=[labels.PLATE_STATUSES[s] for s in self.statuses])]
+        return Message("%(parts)s", parts=[part for part in said if part])
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def parse_formats(text: str) -> tuple[str, ...]:
 def check_formats(formats: tuple[str, ...]) -> None:
     unknown = [name for name in formats if name not in FORMATS]
     if unknown or not formats:
-        raise PrintError(f"format {','.join(unknown) or '(none)'}: choose from {','.join(FORMATS)}")
+        raise PrintError("There is no format %(formats)s: choose from %(known)s.", formats=unknown or "-",
+                         known=list(FORMATS))
 
 
 @dataclass
@@ -136,18 +141,18 @@ class PrintResult:
     files: int = 0
     encoded: int = 0
     reused: int = 0
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (plate ID, reason)
+    refused: list[tuple[str, Message]] = field(default_factory=list)  # (plate ID, reason)
 
-    def summary(self) -> list[str]:
-        """The plain summary staff read after a batch (the command line and the staff pages alike)."""
-        lines = [f"  not printed {parse_plate_id(plate_id).display}: {reason}" for plate_id, reason in self.refused]
-        lines.append(f"printed {self.printed} plates in {self.files} files as batch {self.batch_name} "
-                     f"({self.encoded} drawn now, {self.reused} reused from earlier runs)"
-                     + (f"; {len(self.refused)} not printed, listed above" if self.refused else ""))
-        lines.append(f"  folder: {self.folder}")
-        lines.append(f"  for the manufacturer: {self.archive}")
-        lines.append(f"recorded as batch #{self.batch_id}: issued plates are now printed, "
-                     "damaged or missing ones replaced")
+    def summary(self) -> list[Message]:
+        """The summary staff read after a batch (the command line and the staff pages alike)."""
+        lines = [Message("Not printed: %(plate)s: %(reason)s", plate=parse_plate_id(plate_id).display, reason=reason)
+                 for plate_id, reason in self.refused]
+        lines.append(Message("Printed %(printed)s plates in %(files)s files as batch %(batch)s (%(drawn)s drawn now, "
+                             "%(reused)s reused from earlier runs); %(refused)s not printed.", printed=self.printed,
+                             files=self.files, batch=self.batch_name, drawn=self.encoded, reused=self.reused,
+                             refused=len(self.refused)))
+        lines.append(Message("Recorded as batch %(batch)s: issued plates are now printed, damaged or missing ones "
+                             "replaced.", batch=self.batch_name))
         return lines
 
 
@@ -174,13 +179,16 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
     font_path = find_font(config["PLATE_FONT"])
     font = OutlineFont(font_path)
     out_dir = Path(out_dir)
-    stage(f"choosing plates: {selection.describe()}")
+    stage(Message("Choosing plates: %(selection)s", selection=selection.describe()))
     plates, refused = _printable(font, _select(session, config, selection))
     refused += _asked_for_but_not_selected(session, selection, plates, refused)
     session.commit()  # end the read: drawing takes minutes, and no transaction should stay open so long
     if not plates:
-        reasons = "; ".join(f"{plate_id}: {reason}" for plate_id, reason in refused[:5])
-        raise PrintError(f"no plates to print for {selection.describe()}" + (f" ({reasons})" if reasons else ""))
+        if refused:
+            raise PrintError("No plates to print for %(selection)s: %(reasons)s", selection=selection.describe(),
+                             reasons=[Message("%(plate)s: %(reason)s", plate=plate_id, reason=reason)
+                                      for plate_id, reason in refused[:5]])
+        raise PrintError("No plates to print for %(selection)s.", selection=selection.describe())
     name = _batch_name(session, config, out_dir)
     result = PrintResult(name, out_dir / name, refused=refused)
     result.folder.mkdir(parents=True)
@@ -196,24 +204,25 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
 def _draw_and_record(session: Session, result: PrintResult, selection: Selection, settings: PrintSettings, sheet,
                      plates: list, font_path, out_dir: Path, progress, stage, actor) -> None:
     jobs = _jobs(plates, settings, str(font_path), out_dir / ARTWORK_CACHE, result.folder)
-    stage(f"drawing {len(plates)} plates into {len(jobs)} files with {settings.workers} worker(s) "
-          f"on {settings.sheet} sheets, {sheet.per_page} plates a sheet")
+    stage(Message("Drawing %(plates)s plates into %(files)s files with %(workers)s workers on %(sheet)s sheets, "
+                  "%(per_sheet)s plates a sheet", plates=len(plates), files=len(jobs), workers=settings.workers,
+                  sheet=settings.sheet, per_sheet=sheet.per_page))
     results = {result.stem: result for result in _render(jobs, settings.workers, len(plates), progress)}
     placements = {plate_id: (results[job.stem].pdf, page, position)
                   for job in jobs for plate_id, page, position in results[job.stem].placements}
     result.files = len(jobs)
     result.encoded = sum(result.encoded for result in results.values())
     result.reused = sum(result.reused for result in results.values())
-    stage("writing the manifest")
+    stage(Message("Writing the manifest"))
     rows = [_manifest_row(plate, placements[plate.text.plate_id], settings.sheet) for plate in plates]
     if "csv" in settings.formats:
         _write_csv(result.folder / "manifest.csv", rows)
     if "xlsx" in settings.formats:
         _write_xlsx(result.folder / "manifest.xlsx", rows)
-    stage("packing the ZIP")
+    stage(Message("Packing the ZIP"))
     result.archive = out_dir / f"{result.batch_name}.zip"
     _zip_folder(result.folder, result.archive)
-    stage("recording the batch")
+    stage(Message("Recording the batch"))
     result.batch_id = _record(session, result, selection, settings, plates, placements, actor)
     result.printed = len(plates)
 
@@ -238,7 +247,7 @@ def _remove_batch_files(out_dir: Path, name: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, str | None]]:
+def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, Message | None]]:
     """(plate, its ID, why it cannot be printed) for every selected plate, in walking order."""
     district, subdistrict, community = aliased(Division), aliased(Division), aliased(Division)
     query = (
@@ -266,10 +275,10 @@ def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_P
     for row in rows:
         plate_id, road, number = row.id, row.road, row.number
         if not road:
-            yield None, plate_id, "the building is on no road: a door plate shows its road"
+            yield None, plate_id, Message("The building is on no road: a door plate shows its road.")
             continue
         if not number:
-            yield None, plate_id, "the building has no door number"
+            yield None, plate_id, Message("The building has no door number.")
             continue
         full, _ = format_address(config, row.district, row.subdistrict, row.community, road, number, row.name)
         text = PlateText(plate_id, parse_plate_id(plate_id).display, plate_url(config["PUBLIC_URL"], plate_id),
@@ -278,7 +287,7 @@ def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_P
 
 
 def _asked_for_but_not_selected(session: Session, selection: Selection, plates: list[_Plate],
-                                refused: list[tuple[str, str]]) -> list[tuple[str, str]]:
+                                refused: list[tuple[str, Message]]) -> list[tuple[str, Message]]:
     """Why each plate named with --plate is not in the batch, when the other filters left it out."""
     taken = {plate.text.plate_id for plate in plates} | {plate_id for plate_id, _ in refused}
     left_out = [plate_id for plate_id in selection.canonical_ids if plate_id not in taken]
@@ -288,13 +297,14 @@ def _asked_for_but_not_selected(session: Session, selection: Selection, plates: 
     for plate_id in left_out:
         status = found.get(plate_id)
         if status is None:
-            reasons.append((plate_id, "no such plate has been issued"))
+            reasons.append((plate_id, NO_SUCH_PLATE))
         elif status == PlateStatus.RETIRED:
-            reasons.append((plate_id, "the plate is retired: its building is gone"))
+            reasons.append((plate_id, Message("The plate is retired: its building is gone.")))
         elif status not in selection.statuses:
-            reasons.append((plate_id, f"its status is {status}; add --status {status} to print it again"))
+            reasons.append((plate_id, Message("It is %(status)s; choose that status too to print it again.",
+                                              status=labels.PLATE_STATUSES[status])))
         else:
-            reasons.append((plate_id, "outside the district, road or community asked for"))
+            reasons.append((plate_id, Message("It is outside the district, road or community asked for.")))
     return reasons
 
 
@@ -305,14 +315,15 @@ def _walking_order(number: str | None) -> tuple:
     return (value % 2 == 0, value, number or "")
 
 
-def _printable(font: OutlineFont, selected) -> tuple[list[_Plate], list[tuple[str, str]]]:
+def _printable(font: OutlineFont, selected) -> tuple[list[_Plate], list[tuple[str, Message]]]:
     plates, refused = [], []
     for plate, plate_id, reason in selected:
         if plate is not None:
             text = plate.text
             missing = font.missing(text.road + text.road_pinyin + text.number + text.district + text.community)
             if missing:
-                reason = f"the plate font {font.family} has no glyph for {''.join(missing)}"
+                reason = Message("The plate font %(font)s cannot draw %(characters)s.", font=font.family,
+                                 characters="".join(missing))
         if reason:
             refused.append((plate_id, reason))
         else:
@@ -432,7 +443,7 @@ def _record(session: Session, result: PrintResult, selection: Selection, setting
                             [(batch.id, plate_id, *placements[plate_id]) for plate_id in plate_ids])
         record_printing(session, actor, plate_ids, result.batch_name)
         audit.record(session, actor, "print.batch", "print_batch", result.batch_name,
-                     details={"plates": len(plate_ids), "selection": selection.describe()})
+                     details={"plates": len(plate_ids), "selection": selection.describe().english()})
         session.commit()
     except BaseException:
         session.rollback()

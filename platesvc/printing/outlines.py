@@ -4,6 +4,7 @@ Glyphs come from a CJK font on this machine (Debian's fonts-noto-cjk by default;
 project's setup installs it) and are kept in font units, y up, ready for SVG paths and PDF forms.
 """
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont, TTLibError
 
 from platesvc.errors import PlatesvcError
+
+log = logging.getLogger(__name__)
 
 # Tried in order when PLATESVC_PLATE_FONT is empty. Bold Hei (黑体) is what GB 17733 plates use.
 FONT_CANDIDATES = (
@@ -75,7 +78,8 @@ class OutlineFont:
         try:
             self._font = _open_face(self.path)
         except (OSError, TTLibError) as error:
-            raise FontError(f"cannot read the plate font {self.path}: {error}") from error
+            log.error("cannot read the plate font %s: %s", self.path, error)
+            raise FontError("The plate font cannot be read: ask the administrator (the log names the file).") from error
         self.family = self._font["name"].getDebugName(1)
         self.units_per_em = self._font["head"].unitsPerEm
         self._cmap = self._font.getBestCmap()
@@ -97,7 +101,7 @@ class OutlineFont:
         if cached is None:
             name = self._cmap.get(ord(char))
             if name is None:
-                raise FontError(f"the plate font {self.family} has no glyph for {char!r}")
+                raise FontError("The plate font %(font)s cannot draw %(character)s.", font=self.family, character=char)
             glyph = self._glyph_set[name]
             pen = _CommandPen(self._glyph_set)
             glyph.draw(pen)
@@ -132,10 +136,10 @@ def find_font(configured: str | None = None) -> Path:
     if configured:
         path = Path(os.path.expanduser(configured))
         if not path.is_file():
-            raise FontError(f"PLATESVC_PLATE_FONT={configured}: no such file")
+            raise FontError("PLATESVC_PLATE_FONT=%(font)s: there is no such file.", font=configured)
         return path
     for candidate in FONT_CANDIDATES:
         if os.path.isfile(candidate):
             return Path(candidate)
-    raise FontError("no CJK font for plate artwork: install Debian's fonts-noto-cjk (`make fonts` does) "
-                    "or set PLATESVC_PLATE_FONT to a TrueType/OpenType font with Chinese glyphs")
+    raise FontError("No Chinese font is installed to draw plates with: install Debian's fonts-noto-cjk (`make fonts` "
+                    "does) or set PLATESVC_PLATE_FONT to a TrueType/OpenType font with Chinese glyphs.")

@@ -14,6 +14,7 @@ import shapely
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from platesvc import labels
 from platesvc.errors import DataError, NotFoundError
 from platesvc.reference import links
 from platesvc.registry import audit
@@ -31,6 +32,7 @@ from platesvc.store.spatial import district_containing
 
 PHONE = re.compile(r"^[0-9+][0-9 ()+\-]{1,30}$")
 LIST_LIMIT = 200
+OUTSIDE_THE_CITY = "%(longitude)s, %(latitude)s lies outside every district of the city."
 
 
 def search_services(session: Session, text: str, category: str | None = None) -> list[ServicePoint]:
@@ -72,20 +74,23 @@ def search_assistance(session: Session, text: str) -> list[tuple[Division, Assis
 
 
 def _text(value: str | None, field: str, max_length: int, required: bool = True) -> str | None:
+    """`value` stripped; `field` names it (labels.FIELDS) in a refusal."""
     value = (value or "").strip()
     if not value:
         if required:
-            raise DataError(f"{field} is required")
+            raise DataError("%(field)s: fill it in.", field=labels.FIELDS[field])
         return None
     if len(value) > max_length:
-        raise DataError(f"{field} has {len(value)} characters; at most {max_length}")
+        raise DataError("%(field)s has %(count)s characters; it may have at most %(most)s.",
+                        field=labels.FIELDS[field], count=len(value), most=max_length)
     return value
 
 
-def _phone(value: str | None, required: bool = False) -> str | None:
-    value = _text(value, "phone", 32, required)
+def _phone(value: str | None, field: str = "phone", required: bool = False) -> str | None:
+    value = _text(value, field, 32, required)
     if value is not None and not PHONE.match(value):
-        raise DataError(f"phone {value!r}: digits, spaces, +, - and brackets only, like 0951-6012345")
+        raise DataError("%(field)s %(value)s: write it with digits, spaces, +, - and brackets only, like "
+                        "0951-6012345.", field=labels.FIELDS[field], value=value)
     return value
 
 
@@ -112,9 +117,10 @@ class ServiceFields:
 
 def _checked_service(session: Session, fields: ServiceFields) -> dict:
     if fields.category not in set(ServiceCategory):
-        raise DataError(f"category {fields.category!r}: choose one of {', '.join(ServiceCategory)}")
+        raise DataError("There is no category %(category)s: choose one of %(categories)s.", category=fields.category,
+                        categories=list(labels.CATEGORIES.values()))
     if district_containing(session, fields.longitude, fields.latitude) is None:
-        raise DataError(f"{fields.longitude}, {fields.latitude} lies outside every district of the city")
+        raise DataError(OUTSIDE_THE_CITY, longitude=fields.longitude, latitude=fields.latitude)
     point = shapely.Point(fields.longitude, fields.latitude)
     return {"name": _text(fields.name, "name", 100), "category": fields.category, "phone": _phone(fields.phone),
             "hours": _text(fields.hours, "hours", 100, required=False), "geom": point}
@@ -124,7 +130,7 @@ def add_service(session: Session, actor: audit.Actor, source_id: str, fields: Se
     """A new service point, linked to the buildings it is now among the nearest of."""
     source_id = _text(source_id, "source_id", 64)
     if session.scalar(select(ServicePoint.id).where(ServicePoint.source_id == source_id)) is not None:
-        raise DataError(f"there is already a service point {source_id}")
+        raise DataError("There is already a service point with the code %(code)s.", code=source_id)
     service = ServicePoint(source_id=source_id, **_checked_service(session, fields))
     session.add(service)
     session.flush()
@@ -206,21 +212,22 @@ class AssistanceFields:
 def save_assistance(session: Session, actor: audit.Actor, division: Division, fields: AssistanceFields) -> bool:
     """Set a district's or subdistrict's assistance window and hotline; whether anything changed."""
     if division.level == DivisionLevel.COMMUNITY:
-        raise DataError(f"{division.name} is a community: windows and hotlines belong to subdistricts and districts")
-    values = {"window_name": _text(fields.window_name, "window name", 100, required=False),
-              "window_address": _text(fields.window_address, "window address", 200, required=False),
-              "window_hours": _text(fields.window_hours, "window hours", 100, required=False),
-              "window_phone": _phone(fields.window_phone), "window_point": None,
-              "hotline": _phone(fields.hotline)}
+        raise DataError("%(division)s is a community: windows and hotlines belong to subdistricts and districts.",
+                        division=division.name)
+    values = {"window_name": _text(fields.window_name, "window_name", 100, required=False),
+              "window_address": _text(fields.window_address, "window_address", 200, required=False),
+              "window_hours": _text(fields.window_hours, "window_hours", 100, required=False),
+              "window_phone": _phone(fields.window_phone, "window_phone"), "window_point": None,
+              "hotline": _phone(fields.hotline, "hotline")}
     if values["window_name"] is None and any(values[name] for name in ("window_address", "window_hours",
                                                                      "window_phone")):
-        raise DataError("give the window a name (what residents look for at the service centre)")
+        raise DataError("Give the window a name (what residents look for at the service centre).")
     if fields.window_point is not None:
         if values["window_name"] is None:
-            raise DataError("give the window a name before its place")
+            raise DataError("Give the window a name before its place.")
         lon, lat = fields.window_point
         if district_containing(session, lon, lat) is None:
-            raise DataError(f"{lon}, {lat} lies outside every district of the city")
+            raise DataError(OUTSIDE_THE_CITY, longitude=lon, latitude=lat)
         values["window_point"] = shapely.Point(lon, lat)
     office = session.get(AssistanceOffice, division.id)
     if office is None:
@@ -247,5 +254,5 @@ def find(session: Session, model, record_id: int):
     """:raises NotFoundError: no such record."""
     record = session.get(model, record_id)
     if record is None:
-        raise NotFoundError(f"no {model.__tablename__.replace('_', ' ')[:-1]} {record_id}")
+        raise NotFoundError("There is no %(record)s %(id)s.", record=labels.RECORDS[model.__tablename__], id=record_id)
     return record

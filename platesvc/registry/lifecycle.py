@@ -7,7 +7,6 @@ missing one; it is `installed` again once mounted. A plate is `retired` when its
 building is demolished or merged into another; its ID stays reserved for good.
 """
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,10 +16,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gis.files import SOURCE_ROW, FileReadError, read_features
-from platesvc import spreadsheets
+from platesvc import labels
 from platesvc.errors import ConflictError, DataError, InvalidPlateIdError, NotFoundError
+from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.spreadsheets import RowNote
 from platesvc.store.bulk_writes import chunks
 from platesvc.store.models import Building, BuildingStatus, Plate, PlateStatus
 
@@ -38,10 +39,12 @@ TRANSITIONS: dict[PlateStatus, frozenset[PlateStatus]] = {
 AFTER_PRINTING = {S.ISSUED: S.PRINTED, S.DAMAGED: S.REPLACED, S.MISSING: S.REPLACED}
 # Staff must say why for these; the others have an obvious default.
 REASON_REQUIRED = frozenset({S.DAMAGED, S.MISSING, S.RETIRED})
+# The audit trail's reasons are kept as written (a person's words, or these), not translated.
 DEFAULT_REASONS = {S.INSTALLED: "mounted on the building", S.PRINTED: "printed", S.REPLACED: "replacement printed"}
 PLATE_ID_COLUMNS = ("plate_id", "id", "plate", "门牌编号", "编号", "门牌二维码编号")
 BULK_MAX_ROWS = 1_000_000  # a list of every plate in a large city; a province's is split by county
 BULK_STATUSES = (S.INSTALLED, S.DAMAGED, S.MISSING)  # what a list of plates marks: the field crews' news
+NO_SUCH_PLATE = Message("No such plate has been issued.")
 
 
 def allowed_next(status: str) -> list[str]:
@@ -53,22 +56,27 @@ def _target(to_status: str) -> PlateStatus:
     try:
         return PlateStatus(to_status)
     except ValueError:
-        raise DataError(f"status {to_status!r}: choose one of {', '.join(PlateStatus)}") from None
+        raise DataError("There is no plate status %(status)s: choose one of %(statuses)s.", status=to_status,
+                        statuses=", ".join(PlateStatus)) from None
 
 
 def _reason(target: PlateStatus, reason: str | None) -> str:
     reason = (reason or "").strip() or DEFAULT_REASONS.get(target)
     if not reason:
-        raise DataError(f"say why the plate is {target.value}")
+        raise DataError("Say why the plate is %(status)s.", status=labels.PLATE_STATUSES[target])
     return reason
 
 
-def _refusal(plate_id: str, status: str, target: PlateStatus) -> str | None:
+def _refusal(plate_id: str, status: str, target: PlateStatus) -> Message | None:
     """Why the lifecycle does not lead from `status` to `target`, or None when it does."""
     if target in TRANSITIONS[PlateStatus(status)]:
         return None
-    allowed = ", ".join(allowed_next(status)) or "nothing: it is retired"
-    return f"plate {parse_plate_id(plate_id).display} is {status}: it can become {allowed}"
+    display, now = parse_plate_id(plate_id).display, labels.PLATE_STATUSES[status]
+    if not allowed_next(status):
+        return Message("Plate %(plate)s is %(status)s and cannot change any more.", plate=display, status=now)
+    allowed = [labels.PLATE_STATUSES[next_status] for next_status in allowed_next(status)]
+    return Message("Plate %(plate)s is %(status)s: it can only become %(allowed)s, not %(target)s.", plate=display,
+                   status=now, target=labels.PLATE_STATUSES[target], allowed=allowed)
 
 
 def change_plate_status(session: Session, plate: Plate, to_status: str, actor: audit.Actor,
@@ -97,7 +105,7 @@ def retire_building(session: Session, building: Building, actor: audit.Actor, re
                     merged_into: Building | None = None) -> None:
     """Mark a building demolished (or merged into another); its plate is retired, its ID kept for good."""
     if merged_into is not None and (merged_into.id == building.id or merged_into.status != BuildingStatus.ACTIVE):
-        raise DataError("a building can only be merged into another building that stands")
+        raise DataError("A building can only be merged into another building that stands.")
     now = datetime.now(UTC)
     building.status = BuildingStatus.RETIRED
     building.retired_at = now
@@ -133,26 +141,16 @@ class BulkResult:
     status: str
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # already in that status
-    refused: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text as given, reason)
+    refused: list[RowNote] = field(default_factory=list)  # each with the ID as written and why
 
-    def summary(self, refusals_path: str | Path | None = None, shown: int | None = None) -> list[str]:
-        """What was done and, row by row, what was refused and why (the first `shown` rows, the rest in the file
-        at `refusals_path`)."""
-        lines = [f"  refused row {row} ({text}): {reason}" for row, text, reason in self.refused[:shown]]
-        if shown is not None and len(self.refused) > shown:
-            lines.append(f"  … and {len(self.refused) - shown} more refused rows")
-        lines.append(f"marked {len(self.changed)} plates {self.status}; {len(self.unchanged)} were {self.status} "
-                     f"already; {len(self.refused)} refused" + (", listed above" if self.refused else ""))
-        if refusals_path and self.refused:
-            lines.append(f"every refused row, with its reason: {refusals_path}")
-        return lines
+    def summary(self) -> list[Message]:
+        """What was done, in a line (the refused rows are in the row-by-row report)."""
+        return [Message("Marked %(changed)s plates %(status)s; %(unchanged)s were so already; %(refused)s rows "
+                        "refused.", changed=len(self.changed), status=labels.PLATE_STATUSES[self.status],
+                        unchanged=len(self.unchanged), refused=len(self.refused))]
 
-    def write_csv(self, path: Path) -> None:
-        """Every refused row with its reason (UTF-8 with BOM, so Excel reads the Chinese)."""
-        with open(path, "w", newline="", encoding="utf-8-sig") as out:
-            writer = csv.writer(out)
-            writer.writerow(["row", "plate_id", "reason"])
-            writer.writerows(spreadsheets.row(refusal) for refusal in self.refused)
+    def refuse(self, row: int, text: str, reason: Message) -> None:
+        self.refused.append(RowNote(row, text, "refused", reason))
 
 
 def check_change_many(to_status: str, reason: str | None) -> tuple[PlateStatus, str]:
@@ -163,10 +161,11 @@ def check_change_many(to_status: str, reason: str | None) -> tuple[PlateStatus, 
     """
     target = _target(to_status)
     if target == S.RETIRED:
-        raise DataError("retire plates one at a time: each building's demolition or merger has its own reason")
+        raise DataError("Retire plates one at a time: each building's demolition or merger has its own reason.")
     if target not in BULK_STATUSES:
-        raise DataError(f"a list of plates can be marked {', '.join(BULK_STATUSES)}; {target.value} comes with "
-                        "printing and replacing")
+        raise DataError("A list of plates can mark them %(statuses)s; %(status)s comes with printing and replacing.",
+                        statuses=[labels.PLATE_STATUSES[status] for status in BULK_STATUSES],
+                        status=labels.PLATE_STATUSES[target])
     return target, _reason(target, reason)
 
 
@@ -191,10 +190,10 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
         try:
             plate_id = parse_plate_id(text).canonical
         except InvalidPlateIdError as error:
-            result.refused.append((row, text, error.message))
+            result.refuse(row, text, error.words)
             continue
         if plate_id in listed:
-            result.refused.append((row, text, f"listed twice (first in row {listed[plate_id][0]})"))
+            result.refuse(row, text, Message("Listed twice (first in row %(row)s).", row=listed[plate_id][0]))
         else:
             listed[plate_id] = (row, text)
     now = datetime.now(UTC)
@@ -204,11 +203,11 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
         for plate_id in part:
             row, text = listed[plate_id]
             status = statuses.get(plate_id)
-            refusal = "no such plate has been issued" if status is None else _refusal(plate_id, status, target)
+            refusal = NO_SUCH_PLATE if status is None else _refusal(plate_id, status, target)
             if status == target:
                 result.unchanged.append(plate_id)
             elif refusal:
-                result.refused.append((row, text, refusal))
+                result.refuse(row, text, refusal)
             else:
                 moving.setdefault(status, []).append(plate_id)
         for old, plate_ids in moving.items():
@@ -218,7 +217,7 @@ def change_many(session: Session, rows: Iterable[tuple[int, str]], to_status: st
                             .values(status=target, status_changed_at=now)
                             .execution_options(synchronize_session=False))
             result.changed.extend(plate_ids)
-    result.refused.sort()
+    result.refused.sort(key=lambda note: note.row)
     return result
 
 
@@ -230,14 +229,15 @@ def plate_ids_in_file(path: str | Path) -> list[tuple[int, str]]:
     try:
         table = read_features(path, require_geometry=False).frame
     except FileReadError as error:
-        raise DataError(str(error)) from error
+        raise DataError(error.words) from error
     columns = [column for column in table.columns if column not in (SOURCE_ROW, table.geometry.name)]
     by_name = {str(column).strip().lower(): column for column in columns}
     column = next((by_name[name] for name in PLATE_ID_COLUMNS if name in by_name), columns[0] if columns else None)
     if column is None or table.empty:
-        raise DataError(f"{Path(path).name} lists no plate IDs")
+        raise DataError("%(file)s lists no plate IDs.", file=Path(path).name)
     if len(table) > BULK_MAX_ROWS:
-        raise DataError(f"{Path(path).name} lists {len(table):,} rows: at most {BULK_MAX_ROWS:,} a list; split it")
+        raise DataError("%(file)s lists %(count)s rows: at most %(most)s fit in one list; split it.",
+                        file=Path(path).name, count=len(table), most=BULK_MAX_ROWS)
     return [(int(row), str(text).strip()) for row, text in zip(table[SOURCE_ROW], table[column])
             if isinstance(text, str) and text.strip()]
 
@@ -253,7 +253,7 @@ def find_plate(session: Session, text: str) -> Plate:
     try:
         plate = session.get(Plate, parse_plate_id(text).canonical)
     except InvalidPlateIdError as error:
-        raise NotFoundError(f"{text}: {error.message}") from error
+        raise NotFoundError(error.words) from error
     if plate is None:
-        raise NotFoundError(f"no plate {text} has been issued")
+        raise NotFoundError("No plate %(plate)s has been issued.", plate=text)
     return plate

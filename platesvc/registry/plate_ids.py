@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from platesvc.errors import InvalidPlateIdError, PlatesvcError
+from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.store.bulk_writes import insert_rows
 from platesvc.store.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
@@ -121,14 +122,15 @@ def check_public_url(public_url: str) -> None:
     """
     parts = urlsplit(public_url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r} must be http(s)://host, the address residents reach")
+        raise PlatesvcError("PLATESVC_PUBLIC_URL=%(url)s must be http(s)://host, the address residents reach",
+                            url=public_url)
     if parts.path.strip("/") or parts.query or parts.fragment:
-        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r}: give only scheme and host; a path would be "
-                            "upper-cased in the QR code and no longer match the server's routes")
+        raise PlatesvcError("PLATESVC_PUBLIC_URL=%(url)s: give only scheme and host; a path would be upper-cased "
+                            "in the QR code and no longer match the server's routes", url=public_url)
     outside = sorted(set(plate_url(public_url, "")) - QR_ALPHANUMERIC)
     if outside:
-        raise PlatesvcError(f"PLATESVC_PUBLIC_URL={public_url!r} has {''.join(outside)!r}, which QR alphanumeric "
-                            "mode cannot hold")
+        raise PlatesvcError("PLATESVC_PUBLIC_URL=%(url)s has %(characters)s, which QR alphanumeric mode cannot hold",
+                            url=public_url, characters="".join(outside))
 
 
 def normalize(text: str) -> str:
@@ -144,17 +146,17 @@ def parse_plate_id(text: str) -> PlateId:
     """
     candidate = normalize(text)
     if len(candidate) != ID_LENGTH:
-        raise InvalidPlateIdError(
-            f"a plate ID has {ID_LENGTH} characters (like 640104-0A3KX-D); this one has {len(candidate)}")
+        raise InvalidPlateIdError("A plate ID has %(length)s characters (like 640104-0A3KX-D); this one has %(count)s.",
+                                  length=ID_LENGTH, count=len(candidate))
     prefix, serial_text, check = candidate[:PREFIX_LENGTH], candidate[PREFIX_LENGTH:-1], candidate[-1]
     if not prefix.isascii() or not prefix.isdigit():
-        raise InvalidPlateIdError("a plate ID starts with the 6-digit code of the division that issued it")
+        raise InvalidPlateIdError("A plate ID starts with the 6-digit code of the division that issued it.")
     unknown = sorted({c for c in serial_text + check if c not in _VALUE})
     if unknown:
-        raise InvalidPlateIdError(f"a plate ID cannot contain {''.join(unknown)}")
+        raise InvalidPlateIdError("A plate ID cannot contain %(characters)s.", characters="".join(unknown))
     expected = check_value(prefix + serial_text)
     if expected >= len(ALPHABET) or ALPHABET[expected] != check:
-        raise InvalidPlateIdError("this plate ID fails its check character: a character is mistyped")
+        raise InvalidPlateIdError("This plate ID fails its check character: a character is mistyped.")
     serial = 0
     for symbol in serial_text:
         serial = serial * len(ALPHABET) + _VALUE[symbol]
@@ -196,7 +198,7 @@ class IssueResult:
     """What an issuing run did, per division code, and what it could not do."""
 
     issued: dict[str, int] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)  # division code → reason
+    refused: dict[str, Message] = field(default_factory=dict)  # division code → reason
 
     @property
     def total(self) -> int:
@@ -227,9 +229,9 @@ def issue_plates(session: Session, batch_size: int = 2000, progress: Callable[[i
     session.commit()  # each batch must begin its own transaction with the lock
     for prefix in sorted(awaiting):
         if prefix not in series:
-            result.refused[prefix] = (
-                f"{awaiting[prefix]} buildings in division {prefix}, which has no plate series: "
-                "import the division first")
+            result.refused[prefix] = Message(
+                "%(count)s buildings in division %(division)s, which has no plate series: import the division first",
+                count=awaiting[prefix], division=prefix)
             continue
         after = 0  # batches go in building order: the next starts past the last one's buildings
         while issued := _issue_batch(session, prefix, batch_size, actor, after):

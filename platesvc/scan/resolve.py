@@ -101,11 +101,11 @@ def resolve_plate(engine: Engine, session: Session, text: str, config: Mapping,
     plate_id = _parse_or_suggest(session, text)
     plate = _PLATE.one_or_none(engine, plate_id=plate_id.canonical)
     if plate is None:
-        raise UnknownPlateError(f"no plate {plate_id.display} has been issued",
-                                _existing_plates(session, one_character_away(text)))
+        raise UnknownPlateError("No plate %(plate)s has been issued.",
+                                _existing_plates(session, one_character_away(text)), plate=plate_id.display)
     if plate["status"] == PlateStatus.RETIRED or plate["building_status"] == BuildingStatus.RETIRED:
-        raise RetiredPlateError(f"plate {plate_id.display} is retired: its building is gone",
-                                plate_id.canonical, _successor_plate(session, plate["merged_into_id"]))
+        raise RetiredPlateError("Plate %(plate)s is retired: its building is gone.", plate_id.canonical,
+                                _successor_plate(session, plate["merged_into_id"]), plate=plate_id.display)
     snapshot = references.at(engine, plate["generation"])
     if snapshot.generation != plate["generation"] and not _lists_only_known_services(plate["nearest"], snapshot):
         snapshot = references.reload(engine)  # the database went back to an older state under us
@@ -116,7 +116,7 @@ def _parse_or_suggest(session: Session, text: str) -> PlateId:
     try:
         return parse_plate_id(text)
     except InvalidPlateIdError as error:  # say why, and offer a real plate one slip away
-        raise UnknownPlateError(error.message, _existing_plates(session, one_character_away(text))) from error
+        raise UnknownPlateError(error.words, _existing_plates(session, one_character_away(text))) from error
 
 
 def _existing_plates(session: Session, candidates: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from platesvc import labels
 from platesvc.errors import AuthenticationError, DataError, NotFoundError
 from platesvc.registry import audit
 from platesvc.store.models import ApiToken, Role, User, as_utc
@@ -31,16 +32,17 @@ def may(role: str, required: Role) -> bool:
 
 def _check_password(username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DataError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise DataError("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if password.strip().lower() == username.strip().lower():
-        raise DataError("the password must not be the username")
+        raise DataError("The password must not be the username.")
 
 
 def _check_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise DataError(f"role {role!r}: choose one of {', '.join(ROLE_ORDER)}") from None
+        raise DataError("There is no role %(role)s: choose one of %(roles)s.", role=role,
+                        roles=list(labels.ROLES.values())) from None
 
 
 def create_user(session: Session, actor: audit.Actor, username: str, password: str, role: str,
@@ -51,9 +53,9 @@ def create_user(session: Session, actor: audit.Actor, username: str, password: s
     """
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise DataError("a username is 1 to 64 characters with no spaces")
+        raise DataError("A username is 1 to 64 characters with no spaces.")
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        raise DataError(f"there is already a user {username!r}")
+        raise DataError("There is already a user called %(username)s.", username=username)
     role = _check_role(role)
     _check_password(username, password)
     user = User(username=username, display_name=(display_name or "").strip() or username, role=role,
@@ -72,7 +74,7 @@ def find_user(session: Session, username: str) -> User:
     """:raises NotFoundError: no such user."""
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
-        raise NotFoundError(f"no user {username!r}")
+        raise NotFoundError("There is no user called %(username)s.", username=username)
     return user
 
 
@@ -85,7 +87,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
     if user is None:  # take as long as a wrong password would, so timing tells no names
         check_password_hash(_unknown_user_hash(), password)
     if user is None or not check_password_hash(user.password_hash, password) or not user.active:
-        raise AuthenticationError("wrong username or password, or the account is switched off")
+        raise AuthenticationError("Wrong username or password, or the account is switched off.")
     user.last_signed_in_at = datetime.now(UTC)
     return user
 
@@ -114,7 +116,7 @@ def sign_out(user: User) -> None:
 def change_own_password(session: Session, user: User, current: str, password: str) -> None:
     """:raises DataError: the current password is wrong, or the new one too weak."""
     if not check_password_hash(user.password_hash, current):
-        raise DataError("the current password is wrong")
+        raise DataError("The current password is wrong.")
     set_password(session, audit.Actor.of(user), user, password)
 
 
@@ -142,7 +144,8 @@ def _keep_an_admin(session: Session, user: User) -> None:
     others = session.scalar(select(func.count()).select_from(User).where(
         User.role == Role.ADMIN, User.active.is_(True), User.id != user.id))
     if not others:
-        raise DataError(f"{user.username} is the only active admin: make another admin first")
+        raise DataError("%(username)s is the only active administrator: make another administrator first.",
+                        username=user.username)
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,9 @@ def create_token(session: Session, actor: audit.Actor, user: User, name: str, da
     """
     name = name.strip()
     if not name or len(name) > 100:
-        raise DataError("give the token a name of up to 100 characters (what script uses it)")
+        raise DataError("Give the token a name of up to 100 characters (what script uses it).")
     if not 1 <= days <= max_days:
-        raise DataError(f"a token lasts 1 to {max_days} days")
+        raise DataError("A token lasts 1 to %(most)s days.", most=max_days)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=_token_hash(secret),
                      expires_at=datetime.now(UTC) + timedelta(days=days))
@@ -184,7 +187,7 @@ def user_for_token(session: Session, secret: str) -> tuple[User, ApiToken]:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
     now = datetime.now(UTC)
     if token is None or token.revoked_at is not None or as_utc(token.expires_at) <= now or not token.user.active:
-        raise AuthenticationError("the API token is unknown, expired or revoked")
+        raise AuthenticationError("The API token is unknown, expired or revoked.")
     if token.last_used_at is None or now - as_utc(token.last_used_at) > timedelta(minutes=5):
         token.last_used_at = now  # coarse, so a busy script does not write on every call
     return token.user, token

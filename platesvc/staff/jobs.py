@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -39,11 +39,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from platesvc import config as config_module
+from platesvc import labels, spreadsheets
 from platesvc.errors import DataError, NotFoundError, PlatesvcError
 from platesvc.intake import importers
+from platesvc.messages import Message
 from platesvc.printing import batches
 from platesvc.printing.artwork import PlateStyle
 from platesvc.registry import audit, lifecycle
+from platesvc.spreadsheets import RowNote
 from platesvc.staff.queue import JobQueue, location
 from platesvc.store.models import JobStatus, StaffJob, User, as_utc
 
@@ -51,16 +54,21 @@ log = logging.getLogger(__name__)
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "job.log"
-REFUSALS_FILE = "refused-rows.csv"
 INPUT_FOLDER = "input"
 CANCEL_FILE = "cancel"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
 UNSTARTED_SECONDS = 60  # a queued job no consumer has begun in this long: none is running
-DIED = "its runner stopped before finishing (killed or crashed): nothing it did was kept"
-UNTAKEN = (f"no job worker took it within {UNSTARTED_SECONDS} s (is `platesvc worker` running?): "
-           "start it again once one runs")
-UNQUEUED = "the job queue could not be reached, so it was not started: try again, or tell the administrator"
+DIED = Message("The job stopped before it finished (its process was killed or crashed): nothing it did was kept. "
+               "Start it again; if it stops again, tell the administrator.")
+UNTAKEN = Message("No job worker took the job within %(seconds)s seconds, so it was not started: ask the "
+                  "administrator to start the job worker (platesvc worker), then start the job again.",
+                  seconds=UNSTARTED_SECONDS)
+UNQUEUED = Message("The job queue could not be reached, so the job was not started: try again, or tell the "
+                   "administrator.")
+STARTING, WAITING = Message("Starting"), Message("Waiting to start")
+STOPPED = Message("The job stopped on an unexpected error: nothing it did was kept. Tell the administrator (the "
+                  "job's log says why).")
 READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
@@ -76,7 +84,8 @@ def _refuse_a_second(session: Session, config: Mapping, kind: str) -> None:
     reap(session, config)
     running = session.scalar(select(StaffJob.id).where(StaffJob.kind == kind, StaffJob.status.in_(ACTIVE)).limit(1))
     if running is not None:
-        raise DataError(f"{kind} job #{running} has not finished yet: one {kind} at a time")
+        raise DataError("%(kind)s job #%(job)s has not finished yet: one at a time. Wait for it, or cancel it on its "
+                        "page.", kind=labels.JOB_KINDS[kind], job=running)
 
 
 def _new_job(session: Session, config: Mapping, user: User, kind: str, params: dict) -> StaffJob:
@@ -91,7 +100,7 @@ def _new_job(session: Session, config: Mapping, user: User, kind: str, params: d
 
 def start_import(session: Session, config: Mapping, user: User, kind: str, uploads: list, *, layer: str | None = None,
                  crs: str | None = None, encoding: str | None = None, fields: dict[str, str] | None = None,
-                 dry_run: bool = False, retire_missing: bool = False) -> StaffJob:
+                 dry_run: bool = False, retire_missing: bool = False, create_roads: bool = False) -> StaffJob:
     """Save an upload (a file, a Shapefile's parts, or a ZIP of them) and start importing it.
 
     `uploads` are werkzeug FileStorage objects. Commits the queued job, then queues it.
@@ -99,9 +108,11 @@ def start_import(session: Session, config: Mapping, user: User, kind: str, uploa
     :raises DataError: an unknown kind, nothing readable uploaded, or an import already running.
     """
     if kind not in importers.KINDS:
-        raise DataError(f"cannot import {kind!r}: choose one of {', '.join(importers.KINDS)}")
+        raise DataError("There is no kind of import %(kind)s: choose one of %(kinds)s.", kind=kind,
+                        kinds=[labels.IMPORT_KINDS[known] for known in importers.KINDS])
     params = {"kind": kind, "layer": layer or None, "crs": crs or None, "encoding": encoding or None,
-              "fields": fields or {}, "dry_run": dry_run, "retire_missing": retire_missing}
+              "fields": fields or {}, "dry_run": dry_run, "retire_missing": retire_missing,
+              "create_roads": create_roads}
     return _start_with_upload(session, config, user, "import", params, uploads)
 
 
@@ -146,9 +157,10 @@ def start_print(session: Session, config: Mapping, user: User, selection: batche
                          error_correction or config["PLATE_ERROR_CORRECTION"])
         _ = selection.canonical_ids  # a mistyped plate ID
     except PlatesvcError as error:
-        raise DataError(error.message) from error
+        raise DataError(error.words) from error
     if not set(selection.statuses) <= set(batches.PRINTABLE_STATUSES):
-        raise DataError(f"only plates that are {', '.join(batches.PRINTABLE_STATUSES)} can be printed")
+        raise DataError("Only plates that are %(statuses)s can be printed.",
+                        statuses=[labels.PLATE_STATUSES[status] for status in batches.PRINTABLE_STATUSES])
     params = {"selection": asdict(selection), "formats": list(parsed), "error_correction": error_correction,
               "sheet": sheet or None, "per_file": per_file}
     job = _new_job(session, config, user, "print", params)
@@ -197,7 +209,7 @@ def _plain_name(name: str | None) -> str:
     """The file's own name, with no folder in it (nor a way out of ours); Chinese names are kept."""
     plain = Path((name or "").replace("\\", "/")).name.strip()
     if not plain or plain.startswith(".") or any(ord(c) < 32 for c in plain):
-        raise DataError(f"{name!r} is not a usable file name")
+        raise DataError("%(name)s is not a usable file name.", name=repr(name))
     return plain
 
 
@@ -206,7 +218,8 @@ def _unpack(archive: Path, folder: Path, max_bytes: int) -> None:
         with zipfile.ZipFile(archive) as bundle:
             members = [m for m in bundle.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
             if sum(member.file_size for member in members) > max_bytes:
-                raise DataError(f"{archive.name} unpacks to more than {max_bytes // 2 ** 20} MiB")
+                raise DataError("%(file)s unpacks to more than %(mib)s MiB.", file=archive.name,
+                                mib=max_bytes // 2 ** 20)
             for member in members:
                 name = Path(member.filename.replace("\\", "/")).name
                 if not name or name.startswith("."):
@@ -214,7 +227,7 @@ def _unpack(archive: Path, folder: Path, max_bytes: int) -> None:
                 with bundle.open(member) as source, open(folder / name, "wb") as target:
                     shutil.copyfileobj(source, target)
     except zipfile.BadZipFile as error:
-        raise DataError(f"{archive.name} is not a ZIP archive that can be opened") from error
+        raise DataError("%(file)s is not a ZIP archive that can be opened.", file=archive.name) from error
     finally:
         archive.unlink(missing_ok=True)
 
@@ -225,9 +238,9 @@ def _file_to_import(folder: Path) -> Path:
     shapefiles = [path for path in readable if path.suffix.lower() == ".shp"]
     chosen = shapefiles or readable
     if len(chosen) != 1:
-        said = ", ".join(path.name for path in files) or "nothing"
-        raise DataError(f"upload one Shapefile (with its .dbf, .shx, .prj and .cpg), GeoPackage, GeoJSON, CSV or "
-                        f"XLSX file, or a ZIP of one; this upload holds {said}")
+        raise DataError("Upload one Shapefile (with its .dbf, .shx, .prj and .cpg), GeoPackage, GeoJSON, CSV or Excel "
+                        "(.xlsx) file, or a ZIP of one; this upload holds %(files)s.",
+                        files=[path.name for path in files] or "-")
     return chosen[0]
 
 
@@ -257,7 +270,7 @@ class _Progress:
     def __init__(self, path: Path):
         self._path = path
         self._cancel = path.with_name(CANCEL_FILE)
-        self._state = {"stage": "starting", "done": 0, "total": None, "pid": os.getpid(),
+        self._state = {"stage": STARTING.as_json(), "done": 0, "total": None, "pid": os.getpid(),
                        "host": socket.gethostname()}
         self._written = 0.0
         self._lock = threading.Lock()
@@ -265,9 +278,9 @@ class _Progress:
         self.write(force=True)
         threading.Thread(target=self._beat, name="job-heartbeat", daemon=True).start()
 
-    def stage(self, message: str) -> None:
+    def stage(self, message: Message) -> None:
         self._check_cancelled()
-        self._state["stage"] = message
+        self._state["stage"] = message.as_json()
         self.write(force=True)
 
     def advance(self, count: int, total: int) -> None:
@@ -302,7 +315,7 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
     """Run a queued job to its end, recording success (with its summary) or failure (with the reason)."""
     job = find(session, job_id)
     if job.status != JobStatus.QUEUED:
-        raise DataError(f"job {job_id} is {job.status}, not queued")
+        raise DataError("Job %(job)s is %(status)s, not queued.", job=job_id, status=labels.JOB_STATUSES[job.status])
     job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
     session.commit()
     actor = audit.Actor.of(job.created_by)
@@ -313,22 +326,21 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
         summary = _RUNNERS[job.kind](session, config, Path(job.folder), params, progress, actor)
         outcome = JobStatus.SUCCEEDED
     except JobCancelled:
-        outcome, error = JobStatus.CANCELLED, "cancelled by staff: nothing it did was kept"
+        outcome, error = JobStatus.CANCELLED, Message("Cancelled by staff: nothing it did was kept.")
     except PlatesvcError as failure:
-        error = failure.message
-    except BaseException as failure:
+        error = failure.words
+    except BaseException:
         log.exception("job %s stopped", job_id)
-        error = f"stopped by {type(failure).__name__}: see {LOG_FILE} in the job's folder"
+        error = STOPPED
         raise
     finally:
         progress.stop()  # before the last stage below, which a cancel file must not stop
         session.rollback()
         job = session.get(StaffJob, job_id)
-        job.status, job.finished_at, job.error = outcome, datetime.now(UTC), error
         job.summary = json.dumps(summary, ensure_ascii=False) if summary else None
-        audit.record(session, actor, "job.finished", "job", job_id, new=outcome, reason=error)
+        _end(session, job, outcome, error, actor)
         session.commit()
-        progress.stage(outcome.value if outcome != JobStatus.SUCCEEDED else "finished")
+        progress.stage(labels.JOB_STATUSES[outcome])
     return job
 
 
@@ -338,10 +350,12 @@ def cancel(session: Session, actor: audit.Actor, job: StaffJob) -> None:
     :raises DataError: the job has ended already.
     """
     if job.status not in ACTIVE:
-        raise DataError(f"job {job.id} has ended ({job.status}): there is nothing to cancel")
+        raise DataError("Job %(job)s has ended (%(status)s): there is nothing to cancel.", job=job.id,
+                        status=labels.JOB_STATUSES[job.status])
     audit.record(session, actor, "job.cancel", "job", job.id, old=job.status)
     if job.status == JobStatus.QUEUED:
-        _end(session, job, JobStatus.CANCELLED, f"cancelled by {actor.name} before it started", actor)
+        _end(session, job, JobStatus.CANCELLED, Message("Cancelled by %(name)s before it started.", name=actor.name),
+             actor)
     else:
         Path(job.folder).mkdir(parents=True, exist_ok=True)
         (Path(job.folder) / CANCEL_FILE).write_text(actor.name)
@@ -392,31 +406,32 @@ def _alive(pid: int) -> bool:
         return True  # no /proc: the signal's answer stands
 
 
-def _end(session: Session, job: StaffJob, status: JobStatus, error: str, actor: audit.Actor) -> None:
-    job.status, job.finished_at, job.error = status, datetime.now(UTC), error
-    audit.record(session, actor, "job.finished", "job", job.id, new=status, reason=error)
+def _end(session: Session, job: StaffJob, status: JobStatus, error: Message | None, actor: audit.Actor) -> None:
+    job.status, job.finished_at = status, datetime.now(UTC)
+    job.error = error.stored() if error else None
+    audit.record(session, actor, "job.finished", "job", job.id, new=status, reason=error.english() if error else None)
 
 
 def _run_import(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
     result = importers.import_file(
         session, params["kind"], params["path"], layer=params["layer"], crs=params["crs"],
         encoding=params["encoding"], fields=params["fields"], dry_run=params["dry_run"],
-        retire_missing=params["retire_missing"], progress=progress.advance, stage=progress.stage, actor=actor)
-    result.write_csv(folder / REFUSALS_FILE)
-    return {"lines": result.summary(REFUSALS_FILE), "counts": result.counts(),
-            "files": {REFUSALS_FILE: str(folder / REFUSALS_FILE)}}
+        retire_missing=params["retire_missing"], create_roads=params.get("create_roads", False),
+        progress=progress.advance, stage=progress.stage, actor=actor)
+    return {"lines": [line.as_json() for line in result.summary()], "counts": result.counts(),
+            "notes": result.save_notes(folder)}
 
 
 def _run_marking(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
-    progress.stage("reading the list")
+    progress.stage(Message("Reading the list"))
     rows = lifecycle.plate_ids_in_file(params["path"])
-    progress.stage(f"marking {len(rows):,} plates {params['status']}")
+    progress.stage(Message("Marking %(count)s plates %(status)s", count=len(rows),
+                           status=labels.PLATE_STATUSES[params["status"]]))
     reason = lifecycle.list_reason(params["status"], params["reason"], params["file"])
     result = lifecycle.change_many(session, rows, params["status"], actor, reason)
     session.commit()
-    result.write_csv(folder / REFUSALS_FILE)
-    return {"lines": result.summary(REFUSALS_FILE, shown=importers.SUMMARY_ROWS),
-            "files": {REFUSALS_FILE: str(folder / REFUSALS_FILE)}}
+    return {"lines": [line.as_json() for line in result.summary()],
+            "notes": {importers.ROWS_FILE: spreadsheets.save_notes(result.refused, folder / importers.ROWS_FILE)}}
 
 
 def _run_print(session, config, folder: Path, params: dict, progress: _Progress, actor) -> dict:
@@ -429,7 +444,8 @@ def _run_print(session, config, folder: Path, params: dict, progress: _Progress,
                                            "plate_ids": tuple(selection["plate_ids"])})
     result = batches.print_plates(session, config, config["PRINT_DIR"], selection, settings,
                                         progress.advance, progress.stage, actor)
-    return {"lines": result.summary(), "files": {result.archive.name: str(result.archive)}}
+    return {"lines": [line.as_json() for line in result.summary()],
+            "files": {result.archive.name: str(result.archive)}}
 
 
 _RUNNERS = {"import": _run_import, "mark": _run_marking, "print": _run_print}
@@ -437,7 +453,9 @@ _RUNNERS = {"import": _run_import, "mark": _run_marking, "print": _run_print}
 
 def progress_of(job: StaffJob) -> dict:
     """The runner's last word: stage, done, total, and whether it has gone silent."""
-    state = _progress_file(job) or {"stage": "waiting to start", "done": 0, "total": None, "updated": None}
+    state = _progress_file(job) or {"stage": WAITING.as_json(), "done": 0, "total": None, "updated": None}
+    stage = state["stage"]
+    state["stage"] = Message.from_json(stage) if isinstance(stage, dict) else Message.plain(str(stage))
     state["stalled"] = (job.status == JobStatus.RUNNING and state.get("updated") is not None
                         and time.time() - state["updated"] > STALLED_SECONDS)
     state["cancelling"] = job.status == JobStatus.RUNNING and (Path(job.folder) / CANCEL_FILE).exists()
@@ -452,7 +470,22 @@ def _progress_file(job: StaffJob) -> dict | None:
 
 
 def summary_of(job: StaffJob) -> dict:
-    return json.loads(job.summary) if job.summary else {}
+    """What the job did: its summary's lines (messages), counts, row-by-row reports and files."""
+    summary = json.loads(job.summary) if job.summary else {}
+    summary["lines"] = [Message.from_json(line) if isinstance(line, dict) else Message.plain(line)
+                        for line in summary.get("lines", [])]
+    return summary
+
+
+def notes_of(job: StaffJob, name: str) -> Iterator[RowNote]:
+    """A row-by-row report the job kept (importers.ROWS_FILE or ABSENT_FILE), note by note.
+
+    :raises NotFoundError: the job kept no such report, or it has been removed since.
+    """
+    path = Path(job.folder) / name
+    if name not in summary_of(job).get("notes", {}) or not path.is_file():
+        raise NotFoundError("Job %(job)s has no such report.", job=job.id)
+    return spreadsheets.read_notes(path)
 
 
 def file_of(job: StaffJob, name: str) -> Path:
@@ -462,7 +495,7 @@ def file_of(job: StaffJob, name: str) -> Path:
     """
     path = summary_of(job).get("files", {}).get(name)
     if path is None or not Path(path).is_file():
-        raise NotFoundError(f"job {job.id} has no file {name}")
+        raise NotFoundError("Job %(job)s has no file %(file)s.", job=job.id, file=name)
     return Path(path)
 
 
@@ -473,7 +506,7 @@ def recent(session: Session, limit: int = 50) -> list[StaffJob]:
 def find(session: Session, job_id: int) -> StaffJob:
     job = session.get(StaffJob, job_id)
     if job is None:
-        raise NotFoundError(f"no job {job_id}")
+        raise NotFoundError("There is no job %(job)s.", job=job_id)
     return job
 
 

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from platesvc import labels
 from platesvc.errors import DataError, NotFoundError
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import ALPHABET, check_value, normalize
@@ -60,7 +61,8 @@ def parse_ticket(text: str) -> str:
     candidate = normalize(text or "")
     if (len(candidate) != REFERENCE_BODY + 1 or any(c not in ALPHABET for c in candidate)
             or _check_symbol(candidate[:-1]) != candidate[-1]):
-        raise NotFoundError(f"{text!r} is not a report ticket (one looks like {EXAMPLE_TICKET})")
+        raise NotFoundError("%(text)s is not a ticket number (one looks like %(example)s).", text=text,
+                            example=EXAMPLE_TICKET)
     return candidate
 
 
@@ -82,12 +84,12 @@ def clean_photo(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in PHOTO_FORMATS:
-                raise DataError(f"a photo must be JPEG, PNG, WebP or GIF, not {image.format}")
+                raise DataError("A photo must be JPEG, PNG, WebP or GIF, not %(format)s.", format=image.format)
             if image.width * image.height > PHOTO_MAX_PIXELS:
-                raise DataError("the photo has too many pixels")
+                raise DataError("The photo has too many pixels.")
             upright = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
-        raise DataError("the photo cannot be read as a picture") from error
+        raise DataError("The photo cannot be read as a picture.") from error
     upright.thumbnail((PHOTO_LONG_SIDE, PHOTO_LONG_SIDE))
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=85, optimize=True)  # nothing of the original's metadata is carried
@@ -101,7 +103,8 @@ def _description(text: str | None) -> str | None:
     """
     text = (text or "").strip() or None
     if text and len(text) > MAX_DESCRIPTION:
-        raise DataError(f"the description is {len(text)} characters; at most {MAX_DESCRIPTION}")
+        raise DataError("The description has %(count)s characters; it may have at most %(most)s.", count=len(text),
+                        most=MAX_DESCRIPTION)
     return text
 
 
@@ -114,10 +117,11 @@ def submit_report(session: Session, actor: audit.Actor, kind: str, place: Place,
     try:
         kind = ReportKind(kind)
     except ValueError:
-        raise DataError(f"kind {kind!r}: choose one of {', '.join(ReportKind)}") from None
+        raise DataError("There is no kind of report %(kind)s: choose one of %(kinds)s.", kind=kind,
+                        kinds=list(ReportKind)) from None
     description = _description(description)
     if place.plate_id is None and place.address is None and place.longitude is None:
-        raise DataError("say which plate or where: a plate ID, a location or an address")
+        raise DataError("Say which plate or where: a plate ID, a location or an address.")
     report = ResidentReport(
         ticket=new_ticket(), kind=kind, plate_id=place.plate_id, description=description,
         longitude=place.longitude, latitude=place.latitude, address=place.address,
@@ -144,7 +148,7 @@ def add_to_report(session: Session, actor: audit.Actor, report: ResidentReport, 
     :raises DataError: the report is closed (report it afresh), too long a description, an unreadable photo.
     """
     if report.status not in OPEN:
-        raise DataError("this report has been closed since: if the problem is still there, report it again")
+        raise DataError("This report has been closed since: if the problem is still there, report it again.")
     description = _description(description)
     addition = ReportAddition(report_id=report.id, description=description,
                               photo=clean_photo(photo) if photo else None)
@@ -160,7 +164,7 @@ def find_report(session: Session, text: str) -> ResidentReport:
     """:raises NotFoundError: no such report."""
     report = session.scalar(select(ResidentReport).where(ResidentReport.ticket == parse_ticket(text)))
     if report is None:
-        raise NotFoundError(f"no report {text} has been received")
+        raise NotFoundError("No report %(ticket)s has been received.", ticket=text)
     return report
 
 
@@ -186,9 +190,10 @@ def update_report(session: Session, actor: audit.Actor, report: ResidentReport, 
         try:
             status = ReportStatus(status)
         except ValueError:
-            raise DataError(f"status {status!r}: choose one of {', '.join(ReportStatus)}") from None
+            raise DataError("There is no report status %(status)s: choose one of %(statuses)s.", status=status,
+                            statuses=list(labels.REPORT_STATUSES.values())) from None
         if status in CLOSED and not (report.public_notes or reason):
-            raise DataError("say what was done (a note for the resident) before closing a report")
+            raise DataError("Say what was done (a note for the resident) before closing a report.")
         audit.record(session, actor, "report.status", "report", report.ticket, old=report.status, new=status,
                      reason=reason)
         report.status = status

@@ -40,13 +40,13 @@ def restore(database_url: str, path: str | Path) -> None:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no backup at {path}")
+        raise DataError("There is no backup at %(path)s.", path=str(path))
     engine = create_engine(database_url)
     try:
         found = set(inspect(engine).get_table_names()) - {"spatial_ref_sys"}  # PostGIS's own
         if found:
-            raise DataError(f"the database is not empty ({len(found)} tables, such as {min(found)}): restore "
-                            "into a new, empty one")
+            raise DataError("The database is not empty (%(count)s tables, such as %(table)s): restore into a new, "
+                            "empty one.", count=len(found), table=min(found))
         if engine.dialect.name == "sqlite":
             _copy_sqlite(engine, path, to_file=False)
         else:
@@ -69,7 +69,7 @@ def _libpq_url(engine: Engine) -> str:
 
 def _run(command: list[str]) -> None:
     if shutil.which(command[0]) is None:
-        raise DataError(f"{command[0]} is not installed (Debian: postgresql-client)")
+        raise DataError("%(program)s is not installed (Debian: postgresql-client).", program=command[0])
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DataError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")
+        raise DataError("%(program)s failed: %(said)s", program=command[0], said=done.stderr.strip()[-2000:])

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
+from platesvc.messages import Message
 from platesvc.store.geometry import GeometryColumn
 
 
@@ -466,11 +467,16 @@ class StaffJob(Base):
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     params: Mapped[str] = mapped_column(Text)  # JSON
     folder: Mapped[str] = mapped_column(Text)  # its upload, progress, report and log
-    summary: Mapped[str | None] = mapped_column(Text)  # JSON: the lines the command line would print, files
-    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON: the summary's messages, counts, files
+    error: Mapped[str | None] = mapped_column(Text)  # JSON: why it failed or was cancelled, a message
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     created_by: Mapped[User] = relationship()
+
+    @property
+    def failure(self) -> Message | None:
+        """Why the job failed or was cancelled, to be read in the reader's language."""
+        return Message.from_stored(self.error) if self.error else None

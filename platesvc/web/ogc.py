@@ -83,6 +83,10 @@ class BBox(DelimitedList):
         return tuple(numbers)
 
 
+def _number(value: float) -> str:
+    return format(value, "g")
+
+
 def _box_in_crs84(numbers: tuple[float, ...], given: OutputCrs) -> features.BBox:
     """A bbox as given in `given` (bbox-crs), as the CRS84 box the store is asked for.
 
@@ -90,15 +94,16 @@ def _box_in_crs84(numbers: tuple[float, ...], given: OutputCrs) -> features.BBox
     """
     if not given.geographic:
         if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
-            raise BadParameterError("bbox", f"{numbers}: give the lower corner, then the upper one")
+            raise BadParameterError("bbox", "%(box)s: give the lower corner, then the upper one", box=str(numbers))
         box = given.bbox_to_wgs84(numbers)
         if not all(map(math.isfinite, box)):
-            raise BadParameterError("bbox", f"{numbers} lies outside where {given.uri} is defined")
+            raise BadParameterError("bbox", "%(box)s lies outside where %(crs)s is defined", box=str(numbers),
+                                    crs=given.uri)
         return box
     min_x, min_y, max_x, max_y = given.bbox_to_wgs84(numbers)
     if not (-90 <= min_y <= max_y <= 90 and -180 <= min_x <= 180 and -180 <= max_x <= 180):
-        raise BadParameterError("bbox", f"{','.join(f'{n:g}' for n in numbers)}: longitudes must lie in -180…180 "
-                                        "and latitudes in -90…90, south before north")
+        raise BadParameterError("bbox", "%(box)s: longitudes must lie in -180…180 and latitudes in -90…90, south "
+                                        "before north", box=",".join(map(_number, numbers)))
     return min_x, min_y, max_x, max_y  # west above east: across the antimeridian, as OGC allows
 
 
@@ -294,7 +299,8 @@ def _items(wanted: features.Collection, query: dict) -> Response:
     if "after" in query:
         after = wanted.parse_key(query["after"])
         if after is None:
-            raise BadParameterError("after", f"{query['after']!r} is not the id of a feature of {collection_id}")
+            raise BadParameterError("after", "%(after)s is not the id of a feature of %(collection)s",
+                                    after=repr(query["after"]), collection=collection_id)
     filters = {name: query[name] for name in wanted.filterable if name in query}
     condition = cql.parse(query["filter"], query.get("filter_lang", "cql2-text")) if "filter" in query else None
     config = current_app.config
@@ -358,7 +364,7 @@ def item(collectionId: str, featureId: str, crs: str = CRS84, properties: list[s
     selected = _selected(wanted, properties)
     feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id, output, selected))
     if feature is None:
-        raise NotFoundError(f"{collection_id} has no feature {feature_id}")
+        raise NotFoundError("%(collection)s has no feature %(feature)s", collection=collection_id, feature=feature_id)
     links = [
         _link(_url("ogc.item", collectionId=collection_id, featureId=feature_id), "self",
               GEOJSON, "This feature"),
@@ -391,8 +397,8 @@ def _sortby(collection: features.Collection, asked: list[str]) -> tuple[tuple[st
     for item in asked:
         name = item.strip().removeprefix("+").removeprefix("-") if item.strip() else ""
         if name not in orderable:
-            raise BadParameterError("sortby", f"{item.strip()!r}: order by one of {', '.join(orderable)}, "
-                                              "each with + or - before it")
+            raise BadParameterError("sortby", "%(item)s: order by one of %(orderable)s, each with + or - before it",
+                                    item=repr(item.strip()), orderable=list(orderable))
         sorted_by.append((name, item.strip().startswith("-")))
     return tuple(sorted_by)
 
@@ -405,15 +411,16 @@ def _selected(collection: features.Collection, asked: list[str] | None) -> tuple
     known = collection.properties_for(current_app.config)
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise BadParameterError("properties", f"{unknown[0]!r} is not a property of {collection.id}: "
-                                              f"choose from {', '.join(known)}")
+        raise BadParameterError("properties", "%(name)s is not a property of %(collection)s: choose from %(known)s",
+                                name=repr(unknown[0]), collection=collection.id, known=list(known))
     return names
 
 
 def _collection(collection_id: str) -> features.Collection:
     found = features.COLLECTIONS.get(collection_id)
     if found is None:
-        raise NotFoundError(f"no collection {collection_id!r}; there are {', '.join(features.COLLECTIONS)}")
+        raise NotFoundError("There is no collection %(collection)s; there are %(collections)s.",
+                            collection=repr(collection_id), collections=list(features.COLLECTIONS))
     return found
 
 

@@ -76,16 +76,18 @@ DESCRIPTIONS = {
     ReportKind.INFO_WRONG: Message("The officer, a service point or the culture notes on the scan page are wrong"),
 }
 KEYWORDS, GROUP = Message("door plate,QR code"), Message("Door plates")
+RECEIVED = Message("Received: the door plate office will handle it")
 
 
 def _served(given: str) -> None:
     if given and given != current_app.config["OPEN311_JURISDICTION"]:
-        raise ValidationError(f"this endpoint serves {current_app.config['OPEN311_JURISDICTION']}")
+        raise ValidationError([Message("this endpoint serves %(jurisdiction)s",
+                                      jurisdiction=current_app.config["OPEN311_JURISDICTION"])])
 
 
 def _web_address(given: str) -> None:
     if given.strip() and not given.strip().lower().startswith(("https://", "http://")):
-        raise ValidationError("must be an http(s) URL")
+        raise ValidationError([Message("must be an http(s) URL")])
 
 
 class Ticket(Text):
@@ -98,7 +100,7 @@ class Ticket(Text):
         try:
             return parse_ticket(super()._deserialize(value, attr, data, **kwargs))
         except NotFoundError as error:
-            raise ValidationError(error.message) from error
+            raise ValidationError([error.words]) from error
 
 
 class Jurisdiction(Form):
@@ -125,8 +127,8 @@ class NewRequest(Keyed):
     address_id = Text(metadata={"description": "A plate ID"})
     lat = Decimal(-90, 90)
     long = Decimal(-180, 180)
-    address_string = Text(validate=validate.Length(max=500))
-    description = Text(validate=validate.Length(max=MAX_DESCRIPTION))
+    address_string = Text(max_length=500)
+    description = Text(max_length=MAX_DESCRIPTION)
     media_url = Text(validate=_web_address)
 
 
@@ -250,7 +252,8 @@ def services(format: str, **_jurisdiction):
 def service_definition(service_code: str, format: str, **_jurisdiction):
     """A service's definition (no extra attributes)."""
     if service_code not in set(ReportKind):
-        raise NotFoundError(f"no service {service_code!r}: the services are {', '.join(ReportKind)}")
+        raise NotFoundError("There is no service %(service)s: the services are %(services)s.",
+                            service=repr(service_code), services=list(ReportKind))
     return _answer({"service_code": service_code, "attributes": []}, "service_definition")
 
 
@@ -260,7 +263,7 @@ def _place(values: dict) -> Place:
         try:
             document = resolve(values["address_id"]).document
         except (UnknownPlateError, RetiredPlateError) as error:
-            raise BadParameterError("address_id", error.message) from error
+            raise BadParameterError("address_id", error.words) from error
         return Place(document["id"], *document["location"]["wgs84"], document["address"]["full"])
     lat, lon = values.get("lat"), values.get("long")
     address = (values.get("address_string") or "").strip() or None
@@ -291,10 +294,10 @@ def create_request(values: dict, format: str):
                                source=f"open311:{user.username}"[:32])
     except DataError as error:
         db.session.rollback()
-        raise BadParameterError("description", error.message) from error
+        raise BadParameterError("description", error.words) from error
     db.session.commit()
     return _answer([{"service_request_id": display_ticket(report.ticket),
-                     "service_notice": "已受理，将由门牌管理部门处理", "account_id": None}], "service_requests", 201)
+                     "service_notice": str(RECEIVED), "account_id": None}], "service_requests", 201)
 
 
 @bp.get("/requests.<any(json, xml):format>", parameters=[FORMAT])

@@ -15,6 +15,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from platesvc.errors import BadParameterError
+from platesvc.messages import Message
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # What a Chinese keyboard types in full width: digits, signs and the point, as their ASCII selves.
@@ -31,7 +32,8 @@ class Parser(FlaskParser):
 
     def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
         name, message = _first_problem(error.messages)
-        raise BadParameterError(name, message)
+        field = schema.fields.get(name) if schema is not None else None
+        raise BadParameterError(name, message, label=field.metadata.get("label") if field is not None else None)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadParameterError("body", "is not valid JSON")
@@ -80,8 +82,25 @@ def _first_problem(messages) -> tuple[str, str]:
     return ("body" if name == "_schema" else str(name)), _sentence(why)
 
 
-def _sentence(why) -> str:
-    return str(why[0] if isinstance(why, list) and why else why)
+def _sentence(why) -> Message:
+    said = why[0] if isinstance(why, list) and why else why
+    if isinstance(said, Message):
+        return said
+    # marshmallow's own words, from a field or validator of its own: in ours where they are the usual ones
+    return MARSHMALLOW.get(str(said)) or Message("%(reason)s", reason=str(said))
+
+
+# What marshmallow's own fields and schemas say (in English only), in words of ours.
+MARSHMALLOW = {"Missing data for required field.": Message("is required"),
+               "Field may not be null.": Message("is required"),
+               "Unknown field.": Message("is not a field here"),
+               "Invalid input type.": Message("is not of the kind expected"),
+               "Not a valid string.": Message("must be text"),
+               "Not a valid integer.": Message("must be a whole number"),
+               "Not a valid number.": Message("must be a number"),
+               "Not a valid boolean.": Message("must be true or false"),
+               "Not a valid list.": Message("must be a list"),
+               "Not a valid mapping type.": Message("must be an object")}
 
 
 class Whole(fields.Integer):
@@ -97,13 +116,17 @@ class Whole(fields.Integer):
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         text = value.translate(FULL_WIDTH).strip() if isinstance(value, str) else value
-        bounds = f"of at least {self.low}" if self.cut is not None else f"from {self.low} to {self.high}"
+        if self.cut is not None:
+            refusal = Message("%(value)s is not a whole number of at least %(low)s", value=repr(value), low=self.low)
+        else:
+            refusal = Message("%(value)s is not a whole number from %(low)s to %(high)s", value=repr(value),
+                              low=self.low, high=self.high)
         if isinstance(text, bool) or not isinstance(text, str | int) or (
                 isinstance(text, str) and not (text.isascii() and text.isdigit())):
-            raise ValidationError(f"{value!r} is not a whole number {bounds}")
+            raise ValidationError([refusal])
         number = int(text)
         if not self.low <= number <= self.high:
-            raise ValidationError(f"{value!r} is not a whole number {bounds}")
+            raise ValidationError([refusal])
         return number if self.cut is None else min(number, self.cut)
 
 
@@ -122,25 +145,37 @@ class Decimal(fields.Float):
                 raise ValueError
             number = float(text)
         except (TypeError, ValueError):
-            raise ValidationError(f"{value!r} is not a number") from None
+            raise ValidationError([Message("%(value)s is not a number", value=repr(value))]) from None
         if not math.isfinite(number) or not self.low <= number <= self.high:
             if self.low == -math.inf and self.high == math.inf:
-                raise ValidationError("must be a finite number")
-            bounds = f"at least {self.low:g}" if self.high == math.inf else f"between {self.low:g} and {self.high:g}"
-            raise ValidationError(f"must be {bounds}")
+                raise ValidationError([Message("must be a finite number")])
+            if self.high == math.inf:
+                raise ValidationError([Message("must be at least %(low)s", low=format(self.low, "g"))])
+            raise ValidationError([Message("must be between %(low)s and %(high)s", low=format(self.low, "g"),
+                                          high=format(self.high, "g"))])
         return number
 
 
 class Text(fields.String):
-    """Text that can be stored; a number sent for it (a JSON client's plate ID) is taken as its digits."""
+    """Text that can be stored, of at most `max_length` characters; a number sent for it (a JSON client's plate
+    ID) is taken as its digits."""
+
+    def __init__(self, *, max_length: int | None = None, **kwargs):
+        self.max_length = max_length
+        if max_length is not None:
+            kwargs.setdefault("validate", validate.Length(max=max_length))  # documents it
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise ValidationError("must be text or a number")
+            raise ValidationError([Message("must be text or a number")])
         if "\x00" in value or _LONE_SURROGATE.search(value):  # no database stores them (PostgreSQL, UTF-8)
-            raise ValidationError("holds a character that is no text (NUL, or half of a UTF-16 pair)")
+            raise ValidationError([Message("holds a character that is no text (NUL, or half of a UTF-16 pair)")])
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError([Message("has %(count)s characters; it may have at most %(most)s", count=len(value),
+                                          most=self.max_length)])
         return value
 
 
@@ -149,11 +184,14 @@ class Choice(Text):
 
     def __init__(self, choices, *, fold_case: bool = False, **kwargs):
         self.choices, self.fold_case = [str(choice) for choice in choices], fold_case
-        super().__init__(validate=validate.OneOf(self.choices, error="{input!r} is none of {choices}"), **kwargs)
+        super().__init__(validate=validate.OneOf(self.choices), **kwargs)  # documents them
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        return text.lower() if self.fold_case else text
+        text = text.lower() if self.fold_case else text
+        if text not in self.choices:
+            raise ValidationError([Message("%(value)s is none of %(choices)s", value=repr(text), choices=self.choices)])
+        return text
 
 
 class Moment(Text):
@@ -167,7 +205,8 @@ class Moment(Text):
         try:
             return moment(text)
         except ValueError:
-            raise ValidationError(f"{text!r} is not a W3C date-time such as 2026-12-01T09:00:00+08:00") from None
+            raise ValidationError([Message("%(value)s is not a W3C date-time such as 2026-12-01T09:00:00+08:00",
+                                          value=repr(text))]) from None
 
 
 def moment(text: str) -> datetime:

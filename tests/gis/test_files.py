@@ -50,7 +50,7 @@ def test_a_shapefile_without_prj_and_projected_numbers_is_refused(tmp_path):
     path = tmp_path / "no_prj.shp"
     _frame("EPSG:4544").to_file(path)
     path.with_suffix(".prj").unlink()
-    with pytest.raises(FileReadError, match="no coordinate reference system.*--crs"):
+    with pytest.raises(FileReadError, match="does not say its coordinate reference system.*EPSG 4544"):
         read_features(path)
     _assert_in_place(read_features(path, crs="4544").frame)
 
@@ -61,17 +61,17 @@ def test_a_declared_crs_overrides_the_file_and_says_so(tmp_path):
     frame.to_file(path)
     result = read_features(path, crs="EPSG:4544")
     _assert_in_place(result.frame)
-    assert any("4545" in note for note in result.notes)
+    assert any("4545" in str(note) for note in result.notes)
 
 
 def test_a_geopackage_layer_is_chosen_by_name(tmp_path):
     path = tmp_path / "city.gpkg"
     _frame("EPSG:4490").to_file(path, layer="buildings")
     _frame().to_file(path, layer="other", mode="a")
-    with pytest.raises(FileReadError, match="2 layers.*buildings.*--layer"):
+    with pytest.raises(FileReadError, match="several layers.*buildings.*choose the one"):
         read_features(path)
     _assert_in_place(read_features(path, layer="buildings").frame)
-    with pytest.raises(FileReadError, match="no layer 'roads'"):
+    with pytest.raises(FileReadError, match="has no layer roads"):
         read_features(path, layer="roads")
 
 
@@ -94,7 +94,7 @@ def test_csv_with_chinese_longitude_latitude_columns(tmp_path, encoding):
     _assert_in_place(result.frame.iloc[:3], metres=0.01)
     assert result.frame.geometry.iloc[3] is None
     assert list(result.frame[SOURCE_ROW]) == [2, 3, 4, 5]  # spreadsheet rows under the header
-    assert any("WGS84" in note for note in result.notes)
+    assert any("WGS84" in str(note) for note in result.notes)
 
 
 def test_csv_with_wkt_and_coordinates_from_a_chinese_map_app(tmp_path):
@@ -121,10 +121,10 @@ def test_unreadable_inputs_say_what_to_do(tmp_path):
     with pytest.raises(FileReadError, match="does not exist"):
         read_features(tmp_path / "missing.shp")
     (tmp_path / "notes.docx").write_bytes(b"PK")
-    with pytest.raises(FileReadError, match="Shapefile, GeoPackage, GeoJSON, CSV or XLSX"):
+    with pytest.raises(FileReadError, match="Shapefile, GeoPackage, GeoJSON, CSV or Excel"):
         read_features(tmp_path / "notes.docx")
     (tmp_path / "plain.csv").write_text("name,phone\n甲,1\n", encoding="utf-8")
-    with pytest.raises(FileReadError, match="no longitude/latitude columns.*name, phone"):
+    with pytest.raises(FileReadError, match="no longitude and latitude columns.*name, phone"):
         read_features(tmp_path / "plain.csv")
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(FileReadError, match="empty.csv is empty"):
@@ -184,14 +184,14 @@ def test_a_table_of_a_million_columns_is_refused_before_it_is_read(tmp_path):
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "first line, the column names, is over 1 MiB" in done.stdout
+    assert "wide.csv: line 1 is over 1 MiB" in done.stdout
     assert time.monotonic() - started < 5  # with the interpreter's own start
 
 
 def test_a_table_of_more_columns_than_the_limit_is_refused_naming_it(tmp_path):
     path = tmp_path / "wide.csv"
     path.write_text(",".join(f"列{n}" for n in range(2000)) + "\n" + "," * 1999 + "\n", encoding="utf-8")
-    with pytest.raises(FileReadError, match="2,000 columns: a file here may have at most 1,000"):
+    with pytest.raises(FileReadError, match="2,000 columns: a file may have at most 1,000"):
         read_features(path, require_geometry=False)
 
 
@@ -231,15 +231,15 @@ def test_an_entity_bomb_workbook_is_refused_as_a_damaged_file(tmp_path):
 def test_a_table_with_a_cell_longer_than_any_register_s_is_refused_naming_its_line(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("编号,名称\n1,凤凰助餐点\n2," + "长" * 400_000 + "\n3,x\n", encoding="utf-8")
-    with pytest.raises(FileReadError, match="long.csv: its line 3 is over 1 MiB"):
+    with pytest.raises(FileReadError, match="long.csv: line 3 is over 1 MiB"):
         read_features(path, require_geometry=False)
     path.write_text("编号,名称\n1,凤凰助餐点\n2," + "长" * 400_000, encoding="utf-8")  # no newline at the end
-    with pytest.raises(FileReadError, match="its line 3 is over 1 MiB"):
+    with pytest.raises(FileReadError, match="line 3 is over 1 MiB"):
         read_features(path, require_geometry=False)
 
 
 def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
     _entity_bomb_xlsx(tmp_path / "list.xlsx")
     monkeypatch.setattr("gis.files.MAX_WORKBOOK_BYTES", 1000)
-    with pytest.raises(FileReadError, match="a workbook here may unpack to at most"):
+    with pytest.raises(FileReadError, match="a workbook may unpack to at most"):
         read_features(tmp_path / "list.xlsx", require_geometry=False)

@@ -151,12 +151,13 @@ def add_to(plate_text: str, ticket: str):
     try:
         report = find_report(db.session, ticket)
         if report.plate_id != document["id"]:
-            raise NotFoundError(f"report {ticket} is not about plate {document['display_id']}")
+            raise NotFoundError("Report %(ticket)s is not about plate %(plate)s.", ticket=ticket,
+                                plate=document["display_id"])
     except NotFoundError as error:  # the form again, with the plate's open reports as they are now
         return _form(plate_text, 404, error.message)
     try:
         if "description" not in request.form:  # the form always sends it, if empty: this is no form
-            raise DataError("send the form: a description (it may be empty) and, if you like, a photo")
+            raise DataError("Send the form: a description (it may be empty) and, if you like, a photo.")
         add_to_report(db.session, audit.RESIDENT, report, request.form["description"], _photo())
     except DataError as error:
         db.session.rollback()

@@ -191,7 +191,8 @@ def change_many(body: dict):
                                    body.get("reason"))
     db.session.commit()
     return jsonify(status=report.status, changed=report.changed, unchanged=report.unchanged,
-                   refused=[{"item": row, "plate": text, "reason": reason} for row, text, reason in report.refused])
+                   refused=[{"item": note.row, "plate": note.key, "reason": str(note.reason)}
+                            for note in report.refused])
 
 
 @bp.get("/reports")

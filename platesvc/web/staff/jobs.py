@@ -1,9 +1,12 @@
 """Staff pages for imports and print batches: the forms, each job's progress, its summary and its files."""
 
+import tempfile
+
 from flask import Blueprint, current_app, redirect, request, send_file, url_for
 from sqlalchemy import select
 
-from platesvc.errors import DataError
+from platesvc import spreadsheets
+from platesvc.errors import DataError, NotFoundError
 from platesvc.intake import importers
 from platesvc.printing import batches
 from platesvc.staff import jobs
@@ -106,3 +109,22 @@ def cancel(job_id: int):
 @requires(Role.OPERATOR)
 def download(job_id: int, name: str):
     return send_file(jobs.file_of(jobs.find(db.session, job_id), name), as_attachment=True, download_name=name)
+
+
+# A job's row-by-row reports, by the name they are downloaded as: written in the reader's language on the way.
+REPORTS = {"rows": importers.ROWS_FILE, "absent": importers.ABSENT_FILE}
+
+
+@bp.get("/jobs/<int:job_id>/reports/<report>.<form>")
+@requires(Role.OPERATOR)
+def report(job_id: int, report: str, form: str):
+    """What became of each row of the file the job read (rows), or the stored records it lacks (absent), as CSV
+    or Excel (xlsx)."""
+    if report not in REPORTS or form not in spreadsheets.FORMATS:
+        raise NotFoundError("There is no such report.")
+    notes = jobs.notes_of(jobs.find(db.session, job_id), REPORTS[report])
+    out = tempfile.SpooledTemporaryFile(max_size=2 ** 22)  # a big report goes to disk, not the worker's memory
+    spreadsheets.write_rows(spreadsheets.note_rows(notes), out, form)
+    out.seek(0)
+    return send_file(out, mimetype=spreadsheets.FORMATS[form], as_attachment=True,
+                     download_name=f"job-{job_id}-{report}.{form}")

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
+from platesvc import spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import importers
 from platesvc.reference import links
@@ -123,24 +124,25 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
     buildings.astype({"floors": str}).to_file(path)  # a text column, as hand-edited tables have
 
     result = _import("buildings", path)
-    reasons = {note.row: (note.action, note.reason) for note in result.rows}
+    reasons = {note.row: (note.action, str(note.reason)) for note in result.rows}
     assert reasons[1][0] == "repaired" and "Self-intersection" in reasons[1][1]
-    assert reasons[2] == ("refused", "no geometry (empty, null or unreadable coordinates)")
+    assert reasons[2] == ("refused", "It has no geometry (empty, missing or unreadable coordinates).")
     assert reasons[3][0] == reasons[4][0] == "refused" and "rows 3, 4" in reasons[3][1]
-    assert reasons[5] == ("refused", "no door number")
-    assert reasons[6] == ("refused", "outside every division")
-    assert reasons[7][0] == "refused" and "not LineString" in reasons[7][1]
+    assert reasons[5] == ("refused", "Door number is missing.")
+    assert reasons[6] == ("refused", "It lies outside every division of the city.")
+    assert reasons[7][0] == "refused" and "not a line" in reasons[7][1]
     assert reasons[8][0] == reasons[9][0] == "refused" and "whole number" in reasons[9][1]
     assert result.refused == 8 and result.imported == 32
     assert result.read == result.imported + result.updated + result.refused == 40
     assert _count(Building) == 32
 
     refusals_csv = tmp_path / "report.csv"
-    result.write_csv(refusals_csv)
+    with open(refusals_csv, "wb") as out:
+        spreadsheets.write_rows(spreadsheets.note_rows(sorted(result.rows, key=lambda note: note.row)), out, "csv")
     with open(refusals_csv, encoding="utf-8-sig") as rows:
         written = list(csv.DictReader(rows))
-    assert [int(row["row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
-    assert written[4]["source_id"] == "'" + '=HYPERLINK("http://evil.example")'  # shown as text, never run
+    assert [int(row["Row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert written[4]["Code in the file"] == "'" + '=HYPERLINK("http://evil.example")'  # shown as text, never run
 
 
 def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_city, city_files, tmp_path):
@@ -201,10 +203,10 @@ def test_a_failed_import_leaves_no_trace(app, city_files, monkeypatch):
 
 
 def test_whole_file_problems_are_refused_with_a_message(app, city_files, tmp_path):
-    with pytest.raises(DataError, match="import divisions first"):
+    with pytest.raises(DataError, match="import the divisions first"):
         _import("buildings", city_files["buildings"])
     _import("divisions", city_files["divisions"])
-    with pytest.raises(DataError, match="no column for number.*--field number="):
+    with pytest.raises(DataError, match="no column for Door number: choose which column"):
         _import("buildings", city_files["roads"])
     with pytest.raises(DataError, match="have no field colour"):
         _import("buildings", city_files["buildings"], fields={"colour": "x"})
@@ -223,10 +225,10 @@ def test_the_command_maps_fields_and_writes_its_report(app, runner, small_city, 
     result = runner.invoke(args=["import", "buildings", str(path), "--field", "number=MPH", "--dry-run",
                                  "--refused", str(refusals_path)])
     assert result.exit_code == 0, result.output
-    assert "read 30 = imported 29 + updated 0 + refused 1" in result.output
-    assert "refused row 1 (DEMO-B000001): no door number" in result.output
-    assert "dry run: nothing was written" in result.output
-    assert "no door number" in refusals_path.read_text(encoding="utf-8-sig")
+    assert "30 rows read; 29 new, 0 updated, 1 refused" in result.output
+    assert "Dry run: nothing was written" in result.output
+    report = refusals_path.read_text(encoding="utf-8-sig")
+    assert "1,DEMO-B000001,MPH,Refused,Door number is missing." in report
     bad = runner.invoke(args=["import", "buildings", str(path), "--field", "number"])
     assert bad.exit_code != 0 and "CANONICAL=COLUMN" in bad.output
     assert "Shapefile, GeoPackage, GeoJSON" in runner.invoke(args=["import", "--help"]).output
@@ -244,7 +246,7 @@ def test_retiring_missing_buildings_never_retires_a_refused_row(app, small_city,
     buildings.loc[buildings.index[1], "source_id"] = None
     buildings.loc[buildings.index[1], "number"] = None  # refused, and no telling which building it is
     buildings.to_file(path)
-    with pytest.raises(DataError, match="no source_id.*without --retire-missing"):
+    with pytest.raises(DataError, match="have no code.*without retiring"):
         _import("buildings", path, retire_missing=True)
     assert _count(Building) == len(small_city.buildings)
 
@@ -259,7 +261,7 @@ def test_two_rows_cannot_claim_one_building(app, small_city, city_files, tmp_pat
     gpd.GeoDataFrame(buildings, crs="EPSG:4326").to_file(path)
     result = _import("buildings", path)
     assert result.refused == 2 and result.updated == 10
-    assert all("already puts building" in note.reason for note in result.rows if note.action == "refused")
+    assert all("already puts building" in str(note.reason) for note in result.rows if note.action == "refused")
 
 
 def test_a_reimport_keeps_what_the_file_does_not_carry(app, small_city, city_files, tmp_path):
@@ -272,8 +274,9 @@ def test_a_reimport_keeps_what_the_file_does_not_carry(app, small_city, city_fil
     slim.to_file(path)
     result = _import("buildings", path)
     assert db.session.scalars(select(Building.floors).where(Building.source_id == source_id)).one() == floors
-    noted = [note for note in result.rows if note.action == "noted"]
-    assert len(noted) == 1 and "no road named 不存在路" in noted[0].reason and result.refused == 0
+    refused = [note for note in result.rows if note.action == "refused"]
+    assert len(refused) == 1 and "Road 不存在路 is not in the registry" in str(refused[0].reason)
+    assert result.roads_unknown == {"不存在路": 1} and result.updated == 4
 
 
 def test_a_blanked_officer_leaves_the_beat(app, small_city, city_files, tmp_path, client):
@@ -350,9 +353,9 @@ def test_a_file_read_in_chunks_imports_as_if_read_whole(app, small_city, city_fi
     assert sorted(map(vars, chunked.rows), key=str) == sorted(map(vars, whole.rows), key=str)
     assert chunked.missing == whole.missing and len(chunked.missing) == 4
     assert chunked.imported == 1 and chunked.refused == 5
-    reasons = " | ".join(note.reason for note in chunked.rows if note.action == "refused")
+    reasons = " | ".join(str(note.reason) for note in chunked.rows if note.action == "refused")
     assert reasons.count("which one is right?") == 2 and "already puts building" in reasons
-    assert "was retired on" in reasons and "no door number" in reasons
+    assert "was retired on" in reasons and "Door number is missing." in reasons
     after = _plates_by_source()
     assert {source: after[source] for source in before} == before  # no plate ID moved
     new = db.session.scalars(select(Building).where(Building.source_id == "NEW-1")).one()

@@ -218,20 +218,20 @@ def test_plates_that_cannot_be_printed_are_listed_with_the_reason(issued_app, pl
     db.session.commit()
     result = print_plates(db.session, issued_app.config, tmp_path,
                           Selection(plate_ids=(*plates[:4], "640104-00C1S-M")), _settings(formats=("pdf",)))
-    reasons = dict(result.refused)
-    assert "no door number" in reasons[no_number]
-    assert "no glyph for \U000F0001" in reasons[odd_road]
-    assert "no such plate" in reasons["64010400C1SM"]
+    reasons = {plate_id: str(reason) for plate_id, reason in result.refused}
+    assert "has no door number" in reasons[no_number]
+    assert "cannot draw \U000F0001" in reasons[odd_road]
+    assert "No such plate" in reasons["64010400C1SM"]
     assert result.printed == 2
     assert _statuses([no_number, odd_road]) == Counter({PlateStatus.ISSUED: 2})
     again = print_plates(db.session, issued_app.config, tmp_path, Selection(plate_ids=tuple(plates[2:5])),
                          _settings(formats=("pdf",)))
-    assert "add --status printed" in dict(again.refused)[plates[2]] and again.printed == 1
+    assert "choose that status too" in str(dict(again.refused)[plates[2]]) and again.printed == 1
 
 
 def test_bad_settings_are_refused_before_anything_is_drawn(issued_app, plate_font, tmp_path):
     [road] = _smallest_roads(1)
-    with pytest.raises(PrintError, match="no plates to print"):
+    with pytest.raises(PrintError, match="No plates to print"):
         print_plates(db.session, issued_app.config, tmp_path / "out", Selection(road="没有这条路"), _settings())
     with pytest.raises(PrintError, match="does not fit"):
         print_plates(db.session, issued_app.config, tmp_path / "out", Selection(road=road), _settings(sheet="A4"))
@@ -270,10 +270,10 @@ def test_the_print_command_explains_itself_and_summarises(issued_app, runner, pl
     result = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--road", road, "--workers", "1",
                                  "--format", "pdf,csv"])
     assert result.exit_code == 0, result.output
-    assert f"printed {count} plates in 1 files" in result.output
+    assert f"Printed {count} plates in 1 files" in result.output
     assert ".zip" in result.output and "issued plates are now printed" in result.output
     nothing = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--road", road])
-    assert nothing.exit_code == 1 and "no plates to print" in nothing.output
+    assert nothing.exit_code == 1 and "No plates to print" in nothing.output
     bad = runner.invoke(args=["plates", "print", "--out", str(tmp_path), "--format", "pdf,jpeg"])
     assert bad.exit_code == 2 and "jpeg" in bad.output
 

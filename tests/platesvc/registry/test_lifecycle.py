@@ -64,7 +64,7 @@ def test_retiring_a_plate_retires_its_building_and_can_name_where_it_merged(issu
     db.session.commit()
     assert gone.building.status == BuildingStatus.RETIRED and merged.building.merged_into_id == kept.building_id
     assert client.get(f"/api/v1/plates/{merged.id}").json["successor"] == kept.id
-    with pytest.raises(ConflictError, match="retired"):
+    with pytest.raises(ConflictError, match="is retired and cannot change"):
         lifecycle.change_plate_status(db.session, gone, "installed", INSTALLER)
     event = history(db.session, "plate", merged.id)[-1]
     assert (event.new_value, event.reason) == ("retired", "joined to its neighbour") and kept.id in event.details
@@ -103,8 +103,9 @@ def test_plates_mark_installs_a_list_and_names_every_row_it_refuses(issued_app, 
                        f"{printed.id[:-1]}\n", encoding="utf-8-sig")
     result = runner.invoke(args=["plates", "mark", "installed", str(listing)])
     assert result.exit_code == 0, result.output
-    assert "marked 1 plates installed; 1 were installed already; 4 refused" in result.output
-    for row, why in ((4, "it can become printed"), (5, "listed twice"), (6, "check character"), (7, "12 characters")):
+    assert "Marked 1 plates installed; 1 were so already; 4 rows refused." in result.output
+    for row, why in ((4, "it can only become printed"), (5, "Listed twice"), (6, "check character"),
+                     (7, "12 characters")):
         assert f"refused row {row}" in result.output and why in result.output
     db.session.expire_all()
     assert db.session.get(Plate, printed.id).status == PlateStatus.INSTALLED
@@ -115,7 +116,7 @@ def test_plates_mark_installs_a_list_and_names_every_row_it_refuses(issued_app, 
 def test_plates_status_and_history_on_the_command_line(issued_app, runner):
     plate = _plates(1)[0]
     refused = runner.invoke(args=["plates", "status", plate.id, "installed"])
-    assert refused.exit_code != 0 and "it can become printed, retired" in refused.output
+    assert refused.exit_code != 0 and "it can only become printed, retired, not installed" in refused.output
     runner.invoke(args=["plates", "status", plate.id, "retired", "--reason", "demolished"])
     shown = runner.invoke(args=["plates", "history", parse_plate_id(plate.id).display])
     assert "issued → retired (demolished)" in shown.output and "command line" in shown.output

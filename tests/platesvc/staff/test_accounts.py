@@ -21,7 +21,7 @@ def test_passwords_are_kept_as_slow_hashes(staff):
     for username, password in (("viewer-user", "wrong password!"), ("nobody", STAFF_PASSWORD)):
         with pytest.raises(AuthenticationError) as refused:
             accounts.authenticate(db.session, username, password)
-        assert "wrong username or password" in refused.value.message
+        assert "Wrong username or password" in refused.value.message
 
 
 @pytest.mark.parametrize("username, password, why", [

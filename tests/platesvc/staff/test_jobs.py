@@ -92,7 +92,7 @@ def test_an_import_runner_killed_mid_import_fails_its_job_and_keeps_nothing(seed
     os.kill(state["pid"], signal.SIGKILL)
     killed = time.monotonic()
     assert _ended(job_id) == JobStatus.FAILED and time.monotonic() - killed < 5  # at once, not in minutes
-    assert "killed or crashed" in _job(job_id).error
+    assert "killed or crashed" in str(_job(job_id).failure)
     assert db.session.scalar(select(func.count()).select_from(ServicePoint)) == before  # nothing was kept
     assert _ended(_start_import(client, csrf, "AFTER-1")) == JobStatus.SUCCEEDED  # and nothing is blocked
 
@@ -104,8 +104,8 @@ def test_a_job_the_queue_cannot_take_is_failed_saying_so(seeded_app, signed_in, 
         raise ConnectionError("connection refused")
     monkeypatch.setattr(jobs.JobQueue, "submit", unreachable)
     job_id = _start_import(client, csrf, "UNQUEUED-1")
-    assert _job(job_id).status == JobStatus.FAILED and _job(job_id).error == jobs.UNQUEUED
-    assert jobs.UNQUEUED in client.get(f"/staff/jobs/{job_id}").text
+    assert _job(job_id).status == JobStatus.FAILED and _job(job_id).failure == jobs.UNQUEUED
+    assert "无法连接任务队列" in client.get(f"/staff/jobs/{job_id}").text
 
 
 def _start_print(client, csrf) -> int:
@@ -124,7 +124,7 @@ def test_a_print_runner_killed_mid_batch_fails_its_job_and_leaves_nothing(issued
     assert len(_group(pid)) > 1  # the runner and its drawing workers
     os.kill(pid, signal.SIGKILL)  # the runner alone: its workers must not outlive it
     killed = time.monotonic()
-    _wait(lambda: "killed or crashed" in client.get(f"/staff/jobs/{job_id}").text, "the job page saying so")
+    _wait(lambda: "进程被终止或崩溃" in client.get(f"/staff/jobs/{job_id}").text, "the job page saying so")
     assert time.monotonic() - killed < 5 and _job(job_id).status == JobStatus.FAILED  # at once, not in minutes
     _wait(lambda: not _group(pid), "the drawing workers ending")
     print_dir = Path(issued_app.config["PRINT_DIR"])
@@ -145,11 +145,11 @@ def test_a_running_print_is_cancelled_at_its_next_step_and_keeps_nothing(issued_
     _drawing(job_id)
     assert client.post(f"/staff/jobs/{job_id}/cancel", data={"csrf_token": csrf}).status_code == 303
     status = _wait(lambda: _job(job_id).status not in jobs.ACTIVE and _job(job_id).status, "cancelling")
-    assert status == JobStatus.CANCELLED and "cancelled" in client.get(f"/staff/jobs/{job_id}").text
+    assert status == JobStatus.CANCELLED and "已被工作人员取消" in client.get(f"/staff/jobs/{job_id}").text
     assert not [path for path in Path(issued_app.config["PRINT_DIR"]).iterdir() if path.name.startswith("batch-")]
     assert set(db.session.scalars(select(Plate.status))) == {PlateStatus.ISSUED}
     refused = client.post(f"/staff/jobs/{job_id}/cancel", data={"csrf_token": csrf})
-    assert refused.status_code == 422 and "nothing to cancel" in refused.text
+    assert refused.status_code == 422 and "无需取消" in refused.text
 
 
 def test_a_queued_job_is_cancelled_at_once_and_its_runner_then_refuses_it(app, staff, tmp_path):

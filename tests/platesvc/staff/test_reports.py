@@ -71,8 +71,8 @@ def test_nothing_about_the_resident_is_kept():
 
 
 @pytest.mark.parametrize("form, message", [
-    ({"kind": "plate_stolen_by_aliens"}, "choose one of"),
-    ({"kind": "plate_damaged", "description": "字" * 1001}, "at most 1000"),
+    ({"kind": "plate_stolen_by_aliens"}, "请从以下选择"),
+    ({"kind": "plate_damaged", "description": "字" * 1001}, "最多 1,000 个"),
 ])
 def test_a_bad_report_is_refused_with_the_form_and_its_reason(issued_app, client, form, message):
     answer = client.post(f"/P/{_plate().id}/report", data=form)
@@ -85,7 +85,10 @@ def test_a_photo_that_is_not_a_picture_or_too_large_is_refused(issued_app, clien
     plate = _plate()
     fake = client.post(f"/P/{plate.id}/report", data={"kind": "plate_damaged",
                                                       "photo": (io.BytesIO(b"GIF89a nonsense"), "x.gif")})
-    assert fake.status_code == 422 and "cannot be read as a picture" in fake.text
+    assert fake.status_code == 422 and "无法读取这张照片" in fake.text
+    english = client.post(f"/P/{plate.id}/report?lang=en", data={"kind": "plate_damaged",
+                                                                 "photo": (io.BytesIO(b"GIF89a"), "x.gif")})
+    assert english.status_code == 422 and "cannot be read as a picture" in english.text
     issued_app.config["REPORT_PHOTO_MAX_BYTES"] = 100_000
     huge = client.post(f"/P/{plate.id}/report", data={"kind": "plate_damaged",
                                                       "photo": (io.BytesIO(b"\xff" * 300_000), "big.jpg")},
@@ -222,7 +225,7 @@ def test_staff_work_the_queue_and_the_resident_sees_the_answer(issued_app, signe
     assigned = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "assignee": "operator-user"})
     assert assigned.status_code == 303
     refused = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved"})
-    assert refused.status_code == 422 and "before closing" in refused.text
+    assert refused.status_code == 422 and "关闭报告前" in refused.text
     done = operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved",
                                                              "public_notes": "已于12月3日更换新门牌"})
     assert done.status_code == 303
@@ -237,11 +240,11 @@ def test_staff_work_the_queue_and_the_resident_sees_the_answer(issued_app, signe
 
 def test_a_mistyped_ticket_is_not_found(issued_app, client):
     assert client.get("/reports/KX7M-2Q9D-4").status_code == 404
-    with pytest.raises(NotFoundError, match="not a report ticket"):
+    with pytest.raises(NotFoundError, match="not a ticket number"):
         reports.parse_ticket("KX7M-2Q9D")
     ticket = reports.new_ticket()
     typo = ticket[:3] + ("7" if ticket[3] != "7" else "8") + ticket[4:]
-    with pytest.raises(NotFoundError, match="not a report ticket"):
+    with pytest.raises(NotFoundError, match="not a ticket number"):
         reports.parse_ticket(typo)
 
 
@@ -288,7 +291,7 @@ def test_a_second_resident_adds_to_the_open_report_rather_than_filing_it_again(i
     operator.post(f"/staff/reports/{ticket}", data={"csrf_token": csrf, "status": "resolved",
                                                      "public_notes": "已更换"})
     late = second.post(add, data={"description": "还是坏的"})
-    assert late.status_code == 422 and "closed" in late.text and 'name="kind"' in late.text
+    assert late.status_code == 422 and "这份报告已关闭" in late.text and 'name="kind"' in late.text
     assert "已有人报告" not in second.get(f"/P/{plate.id}/report").text
     other = db.session.scalars(select(Plate).order_by(Plate.id).offset(1).limit(1)).one()
     elsewhere = second.post(add.replace(plate.id, other.id), data={"description": ""})

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
+from platesvc import spreadsheets
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.database import db
 from platesvc.store.models import (
@@ -54,7 +55,7 @@ def test_signing_in_and_out(app, staff):
     form = client.get("/staff/sign-in")
     token = csrf_token(form.text)
     wrong = client.post("/staff/sign-in", data={"username": "admin-user", "password": "nope", "csrf_token": token})
-    assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+    assert wrong.status_code == 401 and "用户名或密码不对" in wrong.text
     forged = client.post("/staff/sign-in", data={"username": "admin-user", "password": STAFF_PASSWORD})
     assert forged.status_code == 400  # no CSRF token
     elsewhere = client.post("/staff/sign-in", data={"username": "admin-user", "password": STAFF_PASSWORD,
@@ -106,7 +107,7 @@ def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in
     page = client.get(f"/staff/plates/{plate.id}")
     assert "签发" in page.text and 'value="printed"' in page.text and 'value="installed"' not in page.text
     refused = client.post(f"/staff/plates/{plate.id}/status", data={"status": "installed", "csrf_token": csrf})
-    assert refused.status_code == 409 and "it can become printed" in refused.text
+    assert refused.status_code == 409 and "只能变为已印制、已停用" in refused.text
     client.post(f"/staff/plates/{plate.id}/status", data={"status": "printed", "csrf_token": csrf})
     client.post(f"/staff/plates/{plate.id}/status", data={"status": "installed", "csrf_token": csrf})
     page = client.get(f"/staff/plates/{plate.id}")
@@ -125,10 +126,12 @@ def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in, j
         "file": (io.BytesIO(listing.encode("gbk")), "安装清单.csv")}, content_type="multipart/form-data")
     assert answer.status_code == 303
     page = _finished(client, answer.headers["Location"])
-    assert "marked 2 plates installed; 0 were installed already; 2 refused" in page
-    assert "it can become printed" in page and "nonsense" in page
-    refusals = client.get(re.search(r'href="([^"]+/files/refused-rows.csv)"', page).group(1))
-    assert "nonsense" in refusals.data.decode("utf-8-sig")
+    assert "已将 2 块门牌标记为“已安装”；0 块原本就是；2 行未处理。" in page
+    refusals = client.get(re.search(r'href="([^"]+/rows.csv)"', page).group(1))
+    written = refusals.data.decode("utf-8-sig")
+    assert "nonsense" in written and "只能变为已印制、已停用" in written and written.startswith("行号,")
+    english = client.get(re.search(r'href="([^"]+/rows.xlsx)"', page).group(1) + "?lang=en")
+    assert english.status_code == 200 and english.mimetype == spreadsheets.FORMATS["xlsx"]
     db.session.rollback()
     assert db.session.get(Plate, plates[1].id).status == PlateStatus.INSTALLED
     assert "listed in 安装清单.csv" in client.get(f"/staff/plates/{plates[1].id}").text
@@ -136,7 +139,7 @@ def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in, j
 
 def test_a_list_that_cannot_mark_is_refused_before_it_is_queued(issued_app, signed_in):
     client, csrf = signed_in(Role.OPERATOR)
-    for status, said in (("retired", "one at a time"), ("printed", "can be marked"), ("damaged", "say why")):
+    for status, said in (("retired", "请逐块停用门牌"), ("printed", "批量清单只能"), ("damaged", "请说明门牌为什么")):
         answer = client.post("/staff/plates/bulk", data={
             "csrf_token": csrf, "status": status, "file": (io.BytesIO(b"plate_id\nx\n"), "list.csv")},
             content_type="multipart/form-data")
@@ -191,7 +194,7 @@ def test_editing_an_officer_and_a_note_shows_on_the_next_scan(issued_app, signed
                                                              "phone": "0951-1234567"}).status_code == 303
     bad = client.post(f"/staff/officers/{officer.id}", data={"csrf_token": csrf, "name": "马新警",
                                                             "phone": "call me"})
-    assert bad.status_code == 422 and "phone" in bad.text
+    assert bad.status_code == 422 and "电话 call me" in bad.text
     note = db.session.scalar(select(CultureNote).where(CultureNote.road_id == plate.building.road_id))
     client.post(f"/staff/culture/{note.id}", data={"csrf_token": csrf, "title": "新的标题", "body": "新的内容"})
     after = resident.get(f"/P/{plate.id}", headers={"If-None-Match": before.headers["ETag"]})
@@ -241,7 +244,7 @@ def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_r
                          ({"window_name": "x", "longitude": "106.3"}, "latitude"),
                          ({"window_name": "x", "longitude": "116.4", "latitude": "39.9"}, "outside every district"),
                          ({"window_name": "x", "plate": "640104-00000-0"}, "plate")):
-        refused = client.post(f"/staff/assistance/{subdistrict.id}", data={"csrf_token": csrf, **form})
+        refused = client.post(f"/staff/assistance/{subdistrict.id}?lang=en", data={"csrf_token": csrf, **form})
         assert refused.status_code in (400, 404, 422) and reason in refused.text, (form, refused.text[:300])
     community = db.session.scalar(select(Division).where(Division.level == DivisionLevel.COMMUNITY))
     assert client.post(f"/staff/assistance/{community.id}", data={"csrf_token": csrf, "hotline": "12345"}
@@ -273,10 +276,10 @@ def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seed
         content_type="multipart/form-data")
     assert started.status_code == 303
     page = _finished(client, started.headers["Location"])
-    assert "services in 服务点.csv: read 2 = imported 1 + updated 0 + refused 1" in page
-    assert "refused row 3 (WEB-2)" in page and "done: committed" in page
-    report = client.get(re.search(r'href="([^"]+/files/refused-rows.csv)"', page).group(1))
-    assert report.status_code == 200 and "WEB-2" in report.data.decode("utf-8-sig")
+    assert "服务点.csv 中的服务点：共读取 2 行；新增 1，更新 0，未导入 1。" in page
+    assert "完成：已保存。" in page
+    report = client.get(re.search(r'href="([^"]+/rows.csv)"', page).group(1))
+    assert report.status_code == 200 and "3,WEB-2" in report.data.decode("utf-8-sig")
     db.session.rollback()
     assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "WEB-1")) == "凤凰助餐点"
     job = db.session.scalars(select(StaffJob)).one()
@@ -291,7 +294,7 @@ def test_an_upload_with_nothing_importable_is_refused_at_once(seeded_app, signed
     answer = client.post("/staff/imports", data={"csrf_token": csrf, "kind": "buildings",
                                                   "files": (io.BytesIO(bundle.getvalue()), "data.zip")},
                          content_type="multipart/form-data")
-    assert answer.status_code == 422 and "upload one Shapefile" in answer.text
+    assert answer.status_code == 422 and "请上传一个 Shapefile" in answer.text
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
 
@@ -313,7 +316,7 @@ def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, 
                                                  "format": ["pdf", "csv"]})
     assert started.status_code == 303
     page = _finished(client, started.headers["Location"])
-    assert "issued plates are now printed" in page
+    assert "已编号的门牌变为已印制" in page
     link = re.search(r'href="([^"]+/files/[^"]+\.zip)"', page).group(1)
     archive = zipfile.ZipFile(io.BytesIO(client.get(link).data))
     assert any(name.endswith("manifest.csv") for name in archive.namelist())
