@@ -49,6 +49,14 @@ class OutputCrs:
         return shapely.transform(geometries, lambda xy: _ordered(np.column_stack(forward.transform(
             xy[:, 0], xy[:, 1])), self.northing_first))
 
+    def to_wgs84(self, geometries: np.ndarray) -> np.ndarray:
+        """Geometries given in this CRS, its axes in its order, as CRS84 (what is stored)."""
+        if self.stored:
+            return geometries
+        backward = _transformer(self.epsg, 4326)
+        return shapely.transform(geometries, lambda xy: np.column_stack(backward.transform(
+            *_ordered(xy, self.northing_first).T)))
+
     def bbox_to_wgs84(self, bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """A bbox given in this CRS's axis order as min lon, min lat, max lon, max lat (a box that holds it)."""
         if self.stored:

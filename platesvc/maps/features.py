@@ -16,7 +16,7 @@ from functools import lru_cache, partial
 from pygeofilter import ast
 from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, literal, select, union_all
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from gis.crs import OutputCrs
 from platesvc.maps.filters import condition as cql_condition
@@ -24,8 +24,10 @@ from platesvc.registry.plate_ids import plate_url
 from platesvc.store.models import (
     Building,
     BuildingStatus,
+    CultureNote,
     CultureZone,
     Division,
+    Officer,
     Plate,
     PlateStatus,
     PoliceBeat,
@@ -107,6 +109,11 @@ def _looked_up(column: ColumnElement, key: ColumnElement, value: ColumnElement) 
     return select(column).where(key == value).scalar_subquery()
 
 
+def _first(column: ColumnElement, parent: ColumnElement, key: ColumnElement, order: ColumnElement) -> ColumnElement:
+    """`column` of the first row (by `order`) whose `parent` is `key`: a beat's officer, a zone's note."""
+    return select(column).where(parent == key).order_by(order).limit(1).scalar_subquery()
+
+
 def _service_collection(category: ServiceCategory | None) -> Collection:
     suffix = f"-{category.value}" if category else ""
     return Collection(
@@ -149,14 +156,17 @@ COLLECTIONS: dict[str, Collection] = {collection.id: collection for collection i
         id="police-beats", title="Community police beats",
         description="The beat of each community police officer (一区一警)",
         geometry_type="MultiPolygon", model=PoliceBeat, geometry_column="geom", key=PoliceBeat.id,
-        properties={"name": PoliceBeat.name, "station": PoliceBeat.station, "source_id": PoliceBeat.source_id},
+        properties={"name": PoliceBeat.name, "station": PoliceBeat.station, "source_id": PoliceBeat.source_id,
+                    "officer": _first(Officer.name, Officer.beat_id, PoliceBeat.id, Officer.id),
+                    "phone": _first(Officer.phone, Officer.beat_id, PoliceBeat.id, Officer.id)},
         filterable=("name", "station"),
     ),
     Collection(
         id="culture-zones", title="Culture zones",
         description="Blocks and areas with local-culture and place-name notes",
         geometry_type="MultiPolygon", model=CultureZone, geometry_column="geom", key=CultureZone.id,
-        properties={"name": CultureZone.name, "source_id": CultureZone.source_id},
+        properties={"name": CultureZone.name, "source_id": CultureZone.source_id,
+                    "body": _first(CultureNote.body, CultureNote.zone_id, CultureZone.id, CultureNote.id)},
         filterable=("name",),
     ),
     Collection(
@@ -228,6 +238,15 @@ def item(engine: Engine, collection: Collection, config: Mapping, feature_id: st
     store = spatial_store(engine)
     rows = _item(store, collection, config["PUBLIC_URL"], output, selected).all(engine, key=key)
     return store.features(rows, output)[0] if rows else None
+
+
+def item_in(session: Session, collection: Collection, config: Mapping, key) -> str | None:
+    """One feature's GeoJSON text (CRS84, every property) read in the session's transaction: what a write
+    checks its precondition against, after locking the row."""
+    store = spatial_store(session)
+    rows = session.execute(_item(store, collection, config["PUBLIC_URL"], STORED, None).statement,
+                           {"key": key}).all()
+    return store.features(rows)[0] if rows else None
 
 
 def extent(engine: Engine, collection: Collection) -> BBox | None:

@@ -1,8 +1,10 @@
-"""Staff finding and editing service points, police officers and culture notes, one record at a time.
+"""Staff finding and editing service points, police beats and officers, culture zones and notes, one
+record at a time (from the staff pages, and through OGC API - Features Part 4).
 
 Each edit is checked as an import row would be, recorded in the audit trail with what
 changed, and recomputes exactly the links it affects (links.py): a service point that
-moves, appears, changes category or goes. Officers and notes are not linked to
+moves, appears, changes category or goes; a beat or culture zone that appears, moves or
+goes (the buildings inside its old and new area). Officers and notes are not linked to
 buildings; the page shows the change once workers see the reference counter move.
 Nothing here commits.
 """
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import shapely
+from shapely import MultiPolygon
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +24,7 @@ from platesvc.registry import audit
 from platesvc.store.models import (
     AssistanceOffice,
     CultureNote,
+    CultureZone,
     Division,
     DivisionLevel,
     Officer,
@@ -94,6 +98,12 @@ def _phone(value: str | None, field: str = "phone", required: bool = False) -> s
     return value
 
 
+def _reason(reason: str | None) -> str | None:
+    """Why a record goes: required where staff were asked (a page's form gives text, perhaps empty);
+    None where the caller had no way to give one (an OGC API DELETE from a client that sends none)."""
+    return None if reason is None else _text(reason, "reason", 500)
+
+
 def _changes(record, values: dict) -> dict:
     """Set each value on the record; what changed, as {field: [old, new]}."""
     changed = {}
@@ -103,6 +113,11 @@ def _changes(record, values: dict) -> dict:
             changed[name] = [old, value]
             setattr(record, name, value)
     return changed
+
+
+def _without_geometry(changed: dict) -> dict:
+    """What changed, for the audit trail: a geometry is said to have moved, not written out."""
+    return {name: values for name, values in changed.items() if name != "geom"}
 
 
 @dataclass(frozen=True)
@@ -154,14 +169,15 @@ def edit_service(session: Session, actor: audit.Actor, service: ServicePoint, fi
     relinked = (links.refresh_after_service_change(session, service, old_category)
                 if moved or "category" in changed else 0)
     audit.record(session, actor, "service.edited", "service", service.id,
-                 details={**{k: v for k, v in changed.items() if k != "geom"},
+                 details={**_without_geometry(changed),
                           **({"moved_from": [old_point.x, old_point.y]} if moved else {}),
                           "relinked_buildings": relinked})
     return relinked
 
 
-def remove_service(session: Session, actor: audit.Actor, service: ServicePoint, reason: str) -> int:
-    reason = _text(reason, "reason", 500)
+def remove_service(session: Session, actor: audit.Actor, service: ServicePoint, reason: str | None) -> int:
+    """Delete a service point; returns how many buildings' links were recomputed. `reason`: see _reason."""
+    reason = _reason(reason)
     audit.record(session, actor, "service.removed", "service", service.id, reason=reason,
                  details={"source_id": service.source_id, "name": service.name, "category": service.category})
     return links.remove_service_point(session, service)
@@ -184,8 +200,8 @@ def save_officer(session: Session, actor: audit.Actor, officer: Officer | None, 
     return officer
 
 
-def remove_officer(session: Session, actor: audit.Actor, officer: Officer, reason: str) -> None:
-    reason = _text(reason, "reason", 500)
+def remove_officer(session: Session, actor: audit.Actor, officer: Officer, reason: str | None) -> None:
+    reason = _reason(reason)
     audit.record(session, actor, "officer.removed", "officer", officer.id, reason=reason,
                  details={"name": officer.name, "beat_id": officer.beat_id})
     session.delete(officer)
@@ -197,6 +213,173 @@ def edit_note(session: Session, actor: audit.Actor, note: CultureNote, title: st
     if changed:
         session.flush()
         audit.record(session, actor, "note.edited", "note", note.id, details=changed)
+
+
+def _new_source_id(session: Session, model, source_id: str, what: str) -> str:
+    source_id = _text(source_id, "source_id", 64)
+    if session.scalar(select(model.id).where(model.source_id == source_id)) is not None:
+        raise DataError(f"there is already a {what} {source_id}")
+    return source_id
+
+
+def _checked_area(session: Session, area: MultiPolygon) -> MultiPolygon:
+    if area.is_empty or not area.is_valid:
+        raise DataError(f"the area is not a valid polygon: {shapely.is_valid_reason(area)}")
+    inside = area.representative_point()
+    if district_containing(session, inside.x, inside.y) is None:
+        raise DataError(f"the area around {inside.x:.6f}, {inside.y:.6f} lies outside every district of the city")
+    return area
+
+
+def _moved(record, values: dict, column: str) -> shapely.Geometry | None:
+    """The record's old geometry if `values` moves it, else None (and the unchanged geometry left out of values)."""
+    old = getattr(record, column)
+    if values[column].equals(old):
+        values.pop(column)
+        return None
+    return old
+
+
+@dataclass(frozen=True)
+class ZoneFields:
+    """A culture zone and its note, as the culture import has them: the zone's name is its note's title."""
+
+    name: str
+    body: str
+    area: MultiPolygon
+
+
+def _checked_zone(session: Session, fields: ZoneFields) -> dict:
+    return {"name": _text(fields.name, "name", 100), "body": _text(fields.body, "body", 5000),
+            "geom": _checked_area(session, fields.area)}
+
+
+def add_zone(session: Session, actor: audit.Actor, source_id: str, fields: ZoneFields) -> CultureZone:
+    """A new culture zone with its note, linked to the buildings inside it."""
+    source_id = _new_source_id(session, CultureZone, source_id, "culture zone")
+    if session.scalar(select(CultureNote.id).where(CultureNote.source_id == source_id)) is not None:
+        raise DataError(f"there is already a culture note {source_id}")
+    values = _checked_zone(session, fields)
+    zone = CultureZone(source_id=source_id, name=values["name"], geom=values["geom"])
+    session.add(zone)
+    session.flush()
+    session.add(CultureNote(source_id=source_id, title=zone.name, body=values["body"], zone_id=zone.id))
+    session.flush()
+    relinked = links.refresh_after_area_change(session, zone.geom)
+    audit.record(session, actor, "zone.added", "zone", zone.id,
+                 details={"source_id": source_id, "name": zone.name, "relinked_buildings": relinked})
+    return zone
+
+
+def zone_note(session: Session, zone: CultureZone) -> CultureNote | None:
+    """The note a zone's page shows first (the one its import made)."""
+    return session.scalars(select(CultureNote).where(CultureNote.zone_id == zone.id).order_by(CultureNote.id)
+                           .limit(1)).first()
+
+
+def edit_zone(session: Session, actor: audit.Actor, zone: CultureZone, fields: ZoneFields) -> int:
+    """Change a culture zone and its note; returns how many buildings' links were recomputed."""
+    values = _checked_zone(session, fields)
+    body = values.pop("body")
+    old_area = _moved(zone, values, "geom")
+    changed = _changes(zone, values)
+    note = zone_note(session, zone)
+    if note is None:
+        session.add(CultureNote(source_id=zone.source_id, title=zone.name, body=body, zone_id=zone.id))
+        changed["body"] = [None, body]
+    else:
+        edit_note(session, actor, note, zone.name, body)
+    if not changed and old_area is None:
+        return 0
+    session.flush()
+    relinked = links.refresh_after_area_change(session, old_area, zone.geom) if old_area is not None else 0
+    audit.record(session, actor, "zone.edited", "zone", zone.id,
+                 details={**_without_geometry(changed), **({"moved": True} if old_area is not None else {}),
+                          "relinked_buildings": relinked})
+    return relinked
+
+
+def remove_zone(session: Session, actor: audit.Actor, zone: CultureZone, reason: str | None) -> int:
+    """Delete a culture zone and its notes; returns how many buildings' links were recomputed."""
+    reason = _reason(reason)
+    area = zone.geom
+    notes = list(session.scalars(select(CultureNote).where(CultureNote.zone_id == zone.id)))
+    audit.record(session, actor, "zone.removed", "zone", zone.id, reason=reason,
+                 details={"source_id": zone.source_id, "name": zone.name, "notes": [note.title for note in notes]})
+    for note in notes:
+        session.delete(note)
+    session.delete(zone)
+    session.flush()
+    return links.refresh_after_area_change(session, area)
+
+
+@dataclass(frozen=True)
+class BeatFields:
+    """A police beat and its officer, as the beats import has them (officer and phone, or neither)."""
+
+    name: str
+    station: str
+    officer: str | None
+    phone: str | None
+    area: MultiPolygon
+
+
+def _checked_beat(session: Session, fields: BeatFields) -> dict:
+    return {"name": _text(fields.name, "name", 100), "station": _text(fields.station, "station", 100),
+            "geom": _checked_area(session, fields.area)}
+
+
+def _set_officer(session: Session, actor: audit.Actor, beat: PoliceBeat, name: str | None,
+                 phone: str | None) -> None:
+    """Make the beat's first officer the one named (None: the beat has none now)."""
+    officers = sorted(beat.officers, key=lambda officer: officer.id or 0)
+    if name is None and phone is None:
+        for officer in officers:
+            remove_officer(session, actor, officer, None)
+        return
+    save_officer(session, actor, officers[0] if officers else None, beat, name, phone)
+
+
+def add_beat(session: Session, actor: audit.Actor, source_id: str, fields: BeatFields) -> PoliceBeat:
+    """A new police beat (and its officer), linked to the buildings inside it."""
+    source_id = _new_source_id(session, PoliceBeat, source_id, "police beat")
+    beat = PoliceBeat(source_id=source_id, **_checked_beat(session, fields))
+    session.add(beat)
+    session.flush()
+    if fields.officer is not None or fields.phone is not None:
+        _set_officer(session, actor, beat, fields.officer, fields.phone)
+    relinked = links.refresh_after_area_change(session, beat.geom)
+    audit.record(session, actor, "beat.added", "beat", beat.id,
+                 details={"source_id": source_id, "name": beat.name, "relinked_buildings": relinked})
+    return beat
+
+
+def edit_beat(session: Session, actor: audit.Actor, beat: PoliceBeat, fields: BeatFields) -> int:
+    """Change a police beat and its officer; returns how many buildings' links were recomputed."""
+    values = _checked_beat(session, fields)
+    old_area = _moved(beat, values, "geom")
+    changed = _changes(beat, values)
+    _set_officer(session, actor, beat, fields.officer, fields.phone)
+    if not changed and old_area is None:
+        return 0
+    session.flush()
+    relinked = links.refresh_after_area_change(session, old_area, beat.geom) if old_area is not None else 0
+    audit.record(session, actor, "beat.edited", "beat", beat.id,
+                 details={**_without_geometry(changed), **({"moved": True} if old_area is not None else {}),
+                          "relinked_buildings": relinked})
+    return relinked
+
+
+def remove_beat(session: Session, actor: audit.Actor, beat: PoliceBeat, reason: str | None) -> int:
+    """Delete a police beat and its officers; returns how many buildings' links were recomputed."""
+    reason = _reason(reason)
+    area = beat.geom
+    audit.record(session, actor, "beat.removed", "beat", beat.id, reason=reason,
+                 details={"source_id": beat.source_id, "name": beat.name, "station": beat.station,
+                          "officers": [officer.name for officer in beat.officers]})
+    session.delete(beat)
+    session.flush()
+    return links.refresh_after_area_change(session, area)
 
 
 @dataclass(frozen=True)

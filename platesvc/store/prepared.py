@@ -59,6 +59,11 @@ class PreparedRead:
         self._local = _per_thread()  # this statement's remembered rows, per thread
 
     @property
+    def statement(self) -> Select:
+        """The statement itself, to run in a session's transaction instead (where a write reads what it checks)."""
+        return self._statement
+
+    @property
     def names(self) -> list[str]:
         """The keys of the row, in column order."""
         return self._names

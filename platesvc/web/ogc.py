@@ -1,4 +1,6 @@
-"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) under /ogc, over features.py.
+"""OGC API - Features under /ogc, over features.py: Part 1 (Core, GeoJSON, OpenAPI 3.0), Part 2 (CRS),
+Part 3 (CQL2 filters) and Part 4 (Create, Replace, Update, Delete) for the collections staff edit
+(editing.py), with a staff token of the operator role and ETags against lost updates.
 
 Errors answer as OGC clients expect: JSON with `code` and `description`, and the HTTP status.
 Without a box, a `next` link carries the last key of its page (`after`) beside the offset,
@@ -12,19 +14,26 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
+import numpy as np
 import orjson
+import shapely
 from flask import Response, current_app, jsonify, request, url_for
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
 
 from gis.crs import CRS84, OFFERED, OutputCrs
-from platesvc.errors import BadParameterError, NotFoundError, PlatesvcError
-from platesvc.maps import features
+from platesvc.errors import AuthenticationError, BadParameterError, NotFoundError, PlatesvcError
+from platesvc.maps import editing, features
 from platesvc.maps import filters as cql
+from platesvc.staff import accounts
+from platesvc.store.database import db
+from platesvc.store.models import Role
 from platesvc.web import openapi, read_store
+from platesvc.web.caching import tagged
 from platesvc.web.openapi import OPENAPI, Blueprint
-from platesvc.web.parameters import Choice, Decimal, Text, Whole, moment
+from platesvc.web.parameters import Choice, Decimal, Text, Whole, moment, refusal
+from platesvc.web.staff import actor, documented_requires, signed_in_user
 
 
 class OgcError(Schema):
@@ -34,7 +43,7 @@ class OgcError(Schema):
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc", errors=OgcError,
                description="OGC API - Features: Core, GeoJSON, OpenAPI 3.0; Part 2, coordinate reference "
-                           "systems; Part 3, CQL2 filters")
+                           "systems; Part 3, CQL2 filters; Part 4, create, replace, update and delete (staff)")
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -52,10 +61,16 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA = "application/schema+json"
 GEOJSON = "application/geo+json"
+MERGE_PATCH = "application/merge-patch+json"
+WRITING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COLLECTION_ID = {"in": "path", "name": "collectionId", "example": "services",
                  "schema": {"type": "string", "enum": list(features.COLLECTIONS)}}
 FEATURE_ID = {"in": "path", "name": "featureId", "example": 1}
@@ -362,23 +377,279 @@ def item(collectionId: str, featureId: str, crs: str = CRS84, properties: list[s
     wanted = _collection(collection_id)
     config = current_app.config
     selected = _selected(wanted, properties)
-    feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id, output, selected))
+    if output.stored and selected is None:  # the representation a write's If-Match is compared with
+        feature = read_store(lambda engine: features.item(engine, wanted, config, feature_id))
+        tag = tagged(feature).etag if feature is not None else None
+    else:  # its tag is the state's, so a client that reads in its own CRS may write back what it read
+        feature, state = read_store(lambda engine: (
+            features.item(engine, wanted, config, feature_id, output, selected),
+            features.item(engine, wanted, config, feature_id)))
+        tag = tagged(state).etag if state is not None else None
     if feature is None:
         raise NotFoundError("%(collection)s has no feature %(feature)s", collection=collection_id, feature=feature_id)
+    response = _feature_response(wanted, feature_id, feature, output)
+    response.set_etag(tag)
+    return response.make_conditional(request)
+
+
+def _feature_response(collection: features.Collection, feature_id, feature: str, output: OutputCrs,
+                      status: int = 200) -> Response:
     links = [
-        _link(_url("ogc.item", collectionId=collection_id, featureId=feature_id), "self",
-              GEOJSON, "This feature"),
-        _link(_url("ogc.collection", collectionId=collection_id), "collection",
-              "application/json", "The collection"),
+        _link(_url("ogc.item", collectionId=collection.id, featureId=feature_id), "self", GEOJSON, "This feature"),
+        _link(_url("ogc.collection", collectionId=collection.id), "collection", "application/json",
+              "The collection"),
     ]
-    return Response(orjson.dumps({**orjson.loads(feature), "links": links}), mimetype=GEOJSON,
+    return Response(orjson.dumps({**orjson.loads(feature), "links": links}), status, mimetype=GEOJSON,
                     headers={"Content-Crs": f"<{output.uri}>"})
+
+
+# Part 4: Create, Replace, Update, Delete, for the collections staff edit (editing.py).
+
+class Geometry(fields.Field):
+    """A GeoJSON geometry of one of `types`, as shapely, in the coordinates sent (Content-Crs's, CRS84 unless
+    it says otherwise)."""
+
+    DEPTH = {"Point": 0, "LineString": 1, "Polygon": 2, "MultiPolygon": 3}  # how deep positions are nested
+
+    def __init__(self, types: tuple[str, ...], **kwargs):
+        self.types = types
+        super().__init__(metadata={
+            "type": "object", "required": ["type", "coordinates"],
+            "properties": {"type": {"type": "string", "enum": list(types)}, "coordinates": {"type": "array"}},
+            "description": f"A GeoJSON {' or '.join(types)}: longitude, latitude in CRS84, or the Content-Crs "
+                           "header's CRS in its axis order"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> shapely.Geometry:
+        kinds = " or ".join(self.types)
+        if not isinstance(value, dict) or value.get("type") not in self.types:
+            raise ValidationError(f"give a GeoJSON {kinds}: an object with its type and coordinates")
+        if not _nested_positions(value.get("coordinates"), self.DEPTH[value["type"]]):
+            raise ValidationError(f"the coordinates of a {value['type']} are "
+                                  + ("[x, y]" if value["type"] == "Point" else
+                                     f"{'lists of ' * self.DEPTH[value['type']]}[x, y] positions") + " of numbers")
+        geometry = shapely.geometry.shape(value)
+        if geometry.is_empty or not geometry.is_valid:
+            raise ValidationError(f"not a valid {value['type']}: {shapely.is_valid_reason(geometry)}")
+        return geometry
+
+
+def _nested_positions(coordinates, depth: int) -> bool:
+    """Whether `coordinates` are positions (two or three finite numbers) nested `depth` lists deep."""
+    if not isinstance(coordinates, list):
+        return False
+    if depth == 0:
+        return 2 <= len(coordinates) <= 3 and all(
+            isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in coordinates)
+    return bool(coordinates) and all(_nested_positions(part, depth - 1) for part in coordinates)
+
+
+class FeatureBody(Schema):
+    """A GeoJSON Feature; its foreign members (links, bbox…) are no content of the feature and are left out."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages = {"type": "send a GeoJSON Feature object"}
+
+
+class PropertiesBody(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": "is not a property of this collection", "type": "send the properties as an object"}
+
+
+def _property(editable: editing.Editable, name: str, required: bool) -> fields.Field:
+    nullable = name in editable.optional
+    if name == "category":
+        return Choice(editing.CATEGORIES, required=required, allow_none=nullable)
+    return Text(required=required, allow_none=nullable, validate=validate.Length(min=1),
+                metadata={"description": "Stays as the feature was created" if name == "source_id" else ""})
+
+
+def _body(editable: editing.Editable, kind: str) -> Schema:
+    """The body of a create ("New": every required property), a replace ("": source_id may be left out, it stays)
+    or an update ("Patch": RFC 7396, any member, null removes one)."""
+    names = (*editable.required, *editable.optional)
+    patch = kind == "Patch"
+    title = editable.collection.id.title().replace("-", "")
+    properties = type(f"{title}{kind}Properties", (PropertiesBody,), {
+        name: (Choice(editing.CATEGORIES, allow_none=True) if name == "category" else Text(allow_none=True))
+        if patch else _property(editable, name, name in editable.required and (kind == "New" or name != "source_id"))
+        for name in names})
+    geometry = (fields.Dict(metadata=Geometry(editable.geometry_types).metadata) if patch else
+                Geometry(editable.geometry_types, required=True))
+    return type(f"{title}{kind}Feature", (FeatureBody,), {
+        "type": Choice(["Feature"], required=not patch),
+        "id": fields.Raw(metadata={"description": "Ignored: the server gives ids, and a PUT's is in its path"}),
+        "geometry": geometry, "properties": fields.Nested(properties, required=not patch)})()
+
+
+class Removal(Schema):
+    reason = Text(validate=validate.Length(max=500), metadata={"description": "Why, for the audit trail"})
+
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The ETag of the feature as last read (GET it first): a change made since is refused "
+                           "(412), not overwritten"}
+CONTENT_CRS = {"in": "header", "name": "Content-Crs", "required": False, "schema": {"type": "string"},
+               "description": "The CRS of the body's geometry, as <URI> (one of the collection's crs); CRS84 "
+                              "unless given"}
+FEATURE_KEY = {**FEATURE_ID, "schema": {"type": "string"}}
+ETAG_HEADER = {"ETag": {"description": "The feature's state as now stored: If-Match of the next change",
+                        "schema": {"type": "string"}}}
+
+
+def _write_views(editable: editing.Editable) -> None:
+    """Each editable collection's own POST on its items and PUT, PATCH and DELETE on each item, so that the
+    document gives each its own body."""
+    collection = editable.collection
+    items_path, item_path = f"/collections/{collection.id}/items", f"/collections/{collection.id}/items/<featureId>"
+    new, whole, patch = _body(editable, "New"), _body(editable, ""), _body(editable, "Patch")
+    guard = documented_requires(bp, Role.OPERATOR)
+
+    def precondition_refusals(view):
+        for status, why in ((404, "No such feature"), (412, "The feature has changed since the If-Match tag was read"),
+                            (428, "No If-Match: send the ETag of the feature as read"),
+                            (422, "The change cannot be stored (outside the city, a source_id taken…)")):
+            view = bp.refuses(status, why)(view)
+        return view
+
+    @bp.post(items_path, endpoint=f"create_{collection.id}", parameters=[CONTENT_CRS])
+    @guard
+    @bp.arguments(new, location="json", content_type=GEOJSON)
+    @bp.answers(201, Feature, "Created: Location is its URL", content_type=GEOJSON,
+                headers={"Location": {"description": "The new feature's URL", "schema": {"type": "string"}},
+                         **ETAG_HEADER})
+    @bp.refuses(422, "The feature cannot be stored (outside the city, a source_id taken…)")
+    def create(body: dict):
+        record = editing.add(db.session, actor(), editable, _read_feature(body))
+        db.session.commit()
+        response = _written(collection, record.id, 201)
+        response.headers["Location"] = _url("ogc.item", collectionId=collection.id, featureId=record.id)
+        return response
+    create.__doc__ = f"Add a feature to {collection.id} (staff with the operator role)."
+
+    @bp.put(item_path, endpoint=f"replace_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH, CONTENT_CRS])
+    @guard
+    @bp.arguments(whole, location="json", content_type=GEOJSON)
+    @bp.answers(200, Feature, "Replaced", content_type=GEOJSON, headers=ETAG_HEADER)
+    @precondition_refusals
+    def replace(body: dict, featureId: str):
+        record = _unchanged(editable, featureId)
+        editing.replace(db.session, actor(), editable, record, _read_feature(body))
+        db.session.commit()
+        return _written(collection, record.id)
+    replace.__doc__ = f"Replace a feature of {collection.id} (staff with the operator role)."
+
+    @bp.patch(item_path, endpoint=f"update_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH, CONTENT_CRS])
+    @guard
+    @bp.arguments(patch, location="json", content_type=MERGE_PATCH)
+    @bp.answers(200, Feature, "Updated", content_type=GEOJSON, headers=ETAG_HEADER)
+    @precondition_refusals
+    def update(changes: dict, featureId: str):
+        record = _unchanged(editable, featureId)
+        current = orjson.loads(features.item_in(db.session, collection, current_app.config, record.id))
+        try:
+            body = whole.load(editing.merged(current, changes))
+        except ValidationError as error:
+            raise refusal({"json": error.messages}) from None
+        editing.replace(db.session, actor(), editable, record,
+                        _read_feature(body) if "geometry" in changes else editing.Feature(body["geometry"],
+                                                                                          body["properties"]))
+        db.session.commit()
+        return _written(collection, record.id)
+    update.__doc__ = (f"Change some members of a feature of {collection.id} (RFC 7396 JSON Merge Patch; null "
+                      "removes a property; staff with the operator role).")
+
+    @bp.delete(item_path, endpoint=f"delete_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH])
+    @guard
+    @bp.arguments(Removal, location="query", as_kwargs=True)
+    @bp.answers(204, None, "Deleted")
+    @precondition_refusals
+    def delete(featureId: str, reason: str | None = None):
+        record = _unchanged(editable, featureId)
+        editing.remove(db.session, actor(), editable, record, reason)
+        db.session.commit()
+        return Response(status=204)
+    delete.__doc__ = f"Delete a feature of {collection.id} (staff with the operator role)."
+
+
+def _read_feature(body: dict) -> editing.Feature:
+    """The body's feature, its geometry in CRS84 (from the Content-Crs header's CRS, Part 2)."""
+    given = request.headers.get("Content-Crs", f"<{CRS84}>").strip()
+    crs = OFFERED.get(given.removeprefix("<").removesuffix(">"))
+    if crs is None:
+        raise BadParameterError("Content-Crs", f"{given!r}: give one of the collection's crs as <URI>: "
+                                               f"{', '.join(f'<{uri}>' for uri in OFFERED)}")
+    geometry = crs.to_wgs84(np.array([body["geometry"]], dtype=object))[0]
+    x, y = shapely.get_coordinates(geometry).T
+    if not (np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90)):
+        raise BadParameterError("geometry", f"lies beyond longitude ±180 or latitude ±90 in {crs.uri}: are the "
+                                            "axes in its order?")
+    return editing.Feature(geometry, body["properties"])
+
+
+def _unchanged(editable: editing.Editable, feature_id: str):
+    """The feature's record, locked, if the request's If-Match names its state as now stored.
+
+    :raises PreconditionRequired: no If-Match (a change could silently undo one made since the client read).
+    :raises PreconditionFailed: it names another state (or there is no such feature, and it names one).
+    """
+    collection = editable.collection
+    key = collection.parse_key(feature_id)
+    record = editing.locked(db.session, editable, key) if key is not None else None
+    if record is None:
+        if request.if_match:
+            raise PreconditionFailed(f"{collection.id} has no feature {feature_id}: If-Match cannot hold")
+        raise NotFoundError(f"{collection.id} has no feature {feature_id}")
+    if not request.if_match:
+        raise PreconditionRequired(f"send If-Match with the ETag of {collection.id} {feature_id} as you read it "
+                                   "(GET it first), so that a change made since is not overwritten")
+    current = tagged(features.item_in(db.session, collection, current_app.config, key)).etag
+    # Flask-Compress tags a gzipped answer "<tag>:gzip": the same state.
+    if not (request.if_match.star_tag or any(tag.partition(":")[0] == current
+                                             for tag in request.if_match.as_set())):
+        raise PreconditionFailed(f"{collection.id} {feature_id} has changed since that ETag was read (it is "
+                                 f'"{current}" now): GET it again, then send the change')
+    return record
+
+
+def _written(collection: features.Collection, key, status: int = 200) -> Response:
+    """The feature as now stored (CRS84), with its new ETag."""
+    feature = features.item_in(db.session, collection, current_app.config, key)
+    db.session.rollback()  # the read's own transaction
+    response = _feature_response(collection, key, feature, OFFERED[CRS84], status)
+    response.set_etag(tagged(feature).etag)
+    return response
+
+
+for _editable in editing.EDITABLE.values():
+    _write_views(_editable)
+
+
+@bp.after_request
+def _methods_for_caller(response: Response) -> Response:
+    """OPTIONS lists the methods this caller may use here (Part 4): the writes for staff of the operator role."""
+    if request.method == "OPTIONS" and "Allow" in response.headers and not _may_write():
+        response.headers["Allow"] = ", ".join(method for method in response.allow if method not in WRITING)
+    return response
+
+
+def _may_write() -> bool:
+    try:
+        user = signed_in_user()
+    except AuthenticationError:
+        return False
+    return user is not None and accounts.may(user.role, Role.OPERATOR)
 
 
 @bp.errorhandler(PlatesvcError)
 def _domain_error(error: PlatesvcError):
-    code = {400: "InvalidParameterValue", 404: "NotFound"}.get(error.http_status, "InvalidRequest")
-    return jsonify(code=code, description=error.message), error.http_status
+    code = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}.get(
+        error.http_status, "InvalidRequest")
+    headers = {"WWW-Authenticate": 'Bearer realm="platesvc staff"'} if error.http_status == 401 else {}
+    return jsonify(code=code, description=error.message), error.http_status, headers
 
 
 @bp.errorhandler(HTTPException)

@@ -31,9 +31,7 @@ class Parser(FlaskParser):
                                    "json_or_form": None}
 
     def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
-        name, message = _first_problem(error.messages)
-        field = schema.fields.get(name) if schema is not None else None
-        raise BadParameterError(name, message, label=field.metadata.get("label") if field is not None else None)
+        raise refusal(error.messages, schema)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadParameterError("body", "is not valid JSON")
@@ -71,15 +69,22 @@ class Form(Schema):
         unknown = EXCLUDE
 
 
-def _first_problem(messages) -> tuple[str, str]:
-    """The first parameter named in marshmallow's nested messages ({location: {name: [message]}}), and why."""
+def refusal(messages: dict, schema: Schema | None = None) -> BadParameterError:
+    """The refusal of the first parameter named in marshmallow's nested messages ({location: {name: [message]}}):
+    a nested object's member by its path (`properties.category`), a list's item by the list's name; a form's
+    field by what the form calls it (its `label`)."""
     location, problems = next(iter(messages.items()))
     if isinstance(problems, list):
-        return "body" if location in ("json", "json_or_form") else location, _sentence(problems)
+        return BadParameterError("body" if location in ("json", "json_or_form") else location, _sentence(problems))
     name, why = next(iter(problems.items()))
-    while isinstance(why, dict):  # a list's item: {index: [message]}
-        why = next(iter(why.values()))
-    return ("body" if name == "_schema" else str(name)), _sentence(why)
+    path = ["body" if name == "_schema" else str(name)]
+    while isinstance(why, dict):  # a nested object's {member: [message]}, or a list's {index: [message]}
+        member, why = next(iter(why.items()))
+        if isinstance(member, str) and member != "_schema":
+            path.append(member)
+    field = schema.fields.get(name) if schema is not None and len(path) == 1 else None
+    return BadParameterError(".".join(path), _sentence(why),
+                             label=field.metadata.get("label") if field is not None else None)
 
 
 def _sentence(why) -> Message:

@@ -16,6 +16,7 @@ from platesvc.staff import accounts
 from platesvc.staff.reports import display_ticket
 from platesvc.store.database import db
 from platesvc.store.models import Role, User
+from platesvc.web.openapi import BEARER
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Kept on the request, not on `g`, which lives as long as the app context (in tests, many requests).
@@ -85,6 +86,18 @@ def requires(role: Role, body_limit: str | None = None):
         guarded.required_role = role
         return guarded
 
+    return decorate
+
+
+def documented_requires(blueprint, role: Role):
+    """`requires(role)` for a view of an API `blueprint` (web/openapi.py) that scripts call with a token,
+    documented there: the security scheme and its two refusals."""
+    def decorate(view):
+        guarded = requires(role)(view)
+        for document in (blueprint.doc(security=BEARER), blueprint.refuses(401, "No API token, or not a current one"),
+                         blueprint.refuses(403, f"The token's user has a lower role than {role.value}")):
+            guarded = document(guarded)
+        return guarded
     return decorate
 
 

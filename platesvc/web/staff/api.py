@@ -11,9 +11,9 @@ from platesvc.scan import counts
 from platesvc.staff import accounts, plate_records, reports
 from platesvc.store.database import db
 from platesvc.store.models import AuditEvent, PlateStatus, ReportKind, ReportStatus, ResidentReport, Role, as_utc
-from platesvc.web.openapi import BEARER, PLATE_ID, TICKET, Blueprint
+from platesvc.web.openapi import PLATE_ID, TICKET, Blueprint
 from platesvc.web.parameters import Choice, Text
-from platesvc.web.staff import actor, requires, signed_in_user
+from platesvc.web.staff import actor, documented_requires, signed_in_user
 from platesvc.web.staff.reports import VIEWS
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff",
@@ -23,14 +23,7 @@ BULK_API_MAX_PLATES = 10_000  # checked in the request; about a second's work
 
 
 def staff_only(role: Role):
-    """`requires(role)` of a token's user, documented: the security scheme and its two refusals."""
-    def decorate(view):
-        guarded = requires(role)(view)
-        for document in (bp.doc(security=BEARER), bp.refuses(401, "No API token, or not a current one"),
-                         bp.refuses(403, f"The token's user has a lower role than {role.value}")):
-            guarded = document(guarded)
-        return guarded
-    return decorate
+    return documented_requires(bp, role)
 
 
 class Body(Schema):
