@@ -122,6 +122,8 @@ def _box_in_crs84(numbers: tuple[float, ...], given: OutputCrs) -> features.BBox
     return min_x, min_y, max_x, max_y  # west above east: across the antimeridian, as OGC allows
 
 
+# Part 1's OpenAPI fragments of limit and datetime (OGC's test suite checks them): a form, not exploded.
+AS_PART_1_WRITES_IT = {"style": "form", "explode": False}
 SORTBY = "Queryables to order by, each +name (ascending, the default) or -name (descending); then by id"
 CRS_CHOICE = {"description": "Any of the collection's crs (an OGC URI); CRS84 unless given",
               "example": CRS84}
@@ -164,11 +166,11 @@ class ItemsQuery(FeatureQuery):
                          metadata={"description": "cql2-text (the default) or cql2-json"})
     filter_crs = Choice([CRS84], data_key="filter-crs", metadata={"description": "The CRS of the filter's geometry"})
     sortby = DelimitedList(Text(), metadata={"description": SORTBY})
-    limit = Whole(1, cut=features.MAX_LIMIT, load_default=features.DEFAULT_LIMIT)
+    limit = Whole(1, cut=features.MAX_LIMIT, load_default=features.DEFAULT_LIMIT, metadata=AS_PART_1_WRITES_IT)
     offset = Whole(0, load_default=0)
     datetime = Interval(metadata={"description": "An instant or an interval (open ends with ..); these collections "
                                                  "have no time, so every feature matches (as Part 1 says)",
-                                  "example": "2026-01-01T00:00:00Z/.."})
+                                  "example": "2026-01-01T00:00:00Z/..", **AS_PART_1_WRITES_IT})
     after = Text(metadata={"description": "Without bbox: start after the feature with this id (features then come "
                                           "in id order); `next` links carry it, so deep pages read the index from "
                                           "there rather than count to the offset"})
@@ -415,7 +417,8 @@ class Geometry(fields.Field):
         self.types = types
         super().__init__(metadata={
             "type": "object", "required": ["type", "coordinates"],
-            "properties": {"type": {"type": "string", "enum": list(types)}, "coordinates": {"type": "array"}},
+            "properties": {"type": {"type": "string", "enum": list(types)},
+                           "coordinates": {"type": "array", "items": {}}},
             "description": f"A GeoJSON {' or '.join(types)}: longitude, latitude in CRS84, or the Content-Crs "
                            "header's CRS in its axis order"}, **kwargs)
 
@@ -464,7 +467,7 @@ def _property(editable: editing.Editable, name: str, required: bool) -> fields.F
     if name == "category":
         return Choice(editing.CATEGORIES, required=required, allow_none=nullable)
     return Text(required=required, allow_none=nullable, validate=validate.Length(min=1),
-                metadata={"description": "Stays as the feature was created" if name == "source_id" else ""})
+                metadata={"description": "Stays as the feature was created"} if name == "source_id" else {})
 
 
 def _body(editable: editing.Editable, kind: str) -> Schema:
@@ -515,8 +518,9 @@ def _write_views(editable: editing.Editable) -> None:
             view = bp.refuses(status, why)(view)
         return view
 
-    @bp.post(items_path, endpoint=f"create_{collection.id}", parameters=[CONTENT_CRS])
+    @bp.post(items_path, endpoint=f"create_{collection.id}")
     @guard
+    @bp.doc(parameters=[CONTENT_CRS])
     @bp.arguments(new, location="json", content_type=GEOJSON)
     @bp.answers(201, Feature, "Created: Location is its URL", content_type=GEOJSON,
                 headers={"Location": {"description": "The new feature's URL", "schema": {"type": "string"}},
@@ -530,8 +534,9 @@ def _write_views(editable: editing.Editable) -> None:
         return response
     create.__doc__ = f"Add a feature to {collection.id} (staff with the operator role)."
 
-    @bp.put(item_path, endpoint=f"replace_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH, CONTENT_CRS])
+    @bp.put(item_path, endpoint=f"replace_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH])
     @guard
+    @bp.doc(parameters=[CONTENT_CRS])
     @bp.arguments(whole, location="json", content_type=GEOJSON)
     @bp.answers(200, Feature, "Replaced", content_type=GEOJSON, headers=ETAG_HEADER)
     @precondition_refusals
@@ -542,8 +547,9 @@ def _write_views(editable: editing.Editable) -> None:
         return _written(collection, record.id)
     replace.__doc__ = f"Replace a feature of {collection.id} (staff with the operator role)."
 
-    @bp.patch(item_path, endpoint=f"update_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH, CONTENT_CRS])
+    @bp.patch(item_path, endpoint=f"update_{collection.id}", parameters=[FEATURE_KEY, IF_MATCH])
     @guard
+    @bp.doc(parameters=[CONTENT_CRS])
     @bp.arguments(patch, location="json", content_type=MERGE_PATCH)
     @bp.answers(200, Feature, "Updated", content_type=GEOJSON, headers=ETAG_HEADER)
     @precondition_refusals

@@ -117,6 +117,11 @@ def init_app(app: Flask, blueprints) -> None:
         setting = field.metadata.get("setting")
         return {"enum": [app.config[setting]]} if setting else {}
     api.ma_plugin.converter.add_attribute_function(configured)
+
+    def serialised(converter, field, **kwargs) -> dict:
+        """How a query parameter is written, where its field says (OGC's limit and datetime: form, not exploded)."""
+        return {name: field.metadata[name] for name in ("style", "explode") if name in field.metadata}
+    api.ma_plugin.converter.add_parameter_attribute_function(serialised)
     for blueprint in (*blueprints, bp):
         api.register_blueprint(blueprint)
 
