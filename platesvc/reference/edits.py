@@ -188,7 +188,7 @@ def save_officer(session: Session, actor: audit.Actor, officer: Officer | None, 
     """A new officer of the beat (`officer` None), or a change to one."""
     values = {"name": _text(name, "name", 50), "phone": _phone(phone, required=True), "beat_id": beat.id}
     if officer is None:
-        officer = Officer(**values)
+        officer = Officer(name=values["name"], phone=values["phone"], beat=beat)  # in the beat's list at once
         session.add(officer)
         session.flush()
         audit.record(session, actor, "officer.added", "officer", officer.id, details=values)
@@ -204,8 +204,10 @@ def remove_officer(session: Session, actor: audit.Actor, officer: Officer, reaso
     reason = _reason(reason)
     audit.record(session, actor, "officer.removed", "officer", officer.id, reason=reason,
                  details={"name": officer.name, "beat_id": officer.beat_id})
+    beat = officer.beat
     session.delete(officer)
     session.flush()
+    session.expire(beat, ["officers"])  # read again without it
 
 
 def edit_note(session: Session, actor: audit.Actor, note: CultureNote, title: str, body: str) -> None:

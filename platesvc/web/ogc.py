@@ -495,9 +495,9 @@ class Removal(Schema):
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "The ETag of the feature as last read (GET it first): a change made since is refused "
                            "(412), not overwritten"}
-CONTENT_CRS = {"in": "header", "name": "Content-Crs", "required": False, "schema": {"type": "string"},
-               "description": "The CRS of the body's geometry, as <URI> (one of the collection's crs); CRS84 "
-                              "unless given"}
+CONTENT_CRS = {"in": "header", "name": "Content-Crs", "required": False,
+               "schema": {"type": "string", "enum": [f"<{uri}>" for uri in OFFERED]},
+               "description": "The CRS of the body's geometry (Part 2), its axes in its order; CRS84 unless given"}
 FEATURE_KEY = {**FEATURE_ID, "schema": {"type": "string"}}
 ETAG_HEADER = {"ETag": {"description": "The feature's state as now stored: If-Match of the next change",
                         "schema": {"type": "string"}}}

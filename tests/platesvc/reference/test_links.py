@@ -3,12 +3,16 @@
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from sqlalchemy import select
 
 from gis.nearest import geodesic_distance
-from platesvc.reference import links
+from platesvc.errors import DataError
+from platesvc.reference import edits, links
+from platesvc.registry import audit
 from platesvc.store.database import db
 from platesvc.store.models import (
+    AuditEvent,
     Building,
     BuildingLink,
     BuildingNearest,
@@ -105,3 +109,40 @@ def test_a_changed_beat_relinks_the_buildings_in_its_old_and_new_area(seeded_app
     db.session.flush()
     links.refresh_after_area_change(db.session, beat.geom)
     _assert_same_as_full_recompute()
+
+
+def test_zones_and_beats_staff_add_move_and_remove_relink_exactly_the_buildings_inside(seeded_app):
+    """Through the staff's edits (the pages and OGC API Part 4): each change is audited, and the links
+    it leaves are what a full recompute gives."""
+    actor = audit.Actor("tester")
+    building = _sample_buildings()[0]
+    area = shapely.MultiPolygon([shapely.box(building.point.x - 0.001, building.point.y - 0.001,
+                                             building.point.x + 0.001, building.point.y + 0.001)])
+    zone = edits.add_zone(db.session, actor, "zone-x", edits.ZoneFields("新街区", "一段地名故事。", area))
+    assert zone.id in db.session.get(BuildingLink, building.id).zones
+    assert edits.zone_note(db.session, zone).title == "新街区"
+    beat = edits.add_beat(db.session, actor, "beat-x", edits.BeatFields("新警务区", "新派出所", "李警官", "110", area))
+    assert [officer.name for officer in beat.officers] == ["李警官"]
+    _assert_same_as_full_recompute()
+
+    moved = shapely.MultiPolygon([shapely.affinity.translate(area.geoms[0], 0.01, 0.01)])
+    assert edits.edit_zone(db.session, actor, zone, edits.ZoneFields("新街区", "改写的故事。", moved)) > 0
+    assert zone.id not in (db.session.get(BuildingLink, building.id).zones or [])
+    assert edits.edit_beat(db.session, actor, beat, edits.BeatFields("新警务区", "新派出所", None, None, moved)) > 0
+    assert beat.officers == []
+    _assert_same_as_full_recompute()
+
+    edits.remove_zone(db.session, actor, zone, None)
+    edits.remove_beat(db.session, actor, beat, "merged into its neighbour")
+    _assert_same_as_full_recompute()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "tester")
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["zone.added", "officer.added", "beat.added", "note.edited", "zone.edited",
+                       "officer.removed", "beat.edited", "zone.removed", "beat.removed"]
+
+    with pytest.raises(DataError, match="already a police beat"):
+        edits.add_beat(db.session, actor, db.session.scalar(select(PoliceBeat.source_id)),
+                       edits.BeatFields("x", "x", None, None, area))
+    with pytest.raises(DataError, match="outside every district"):
+        edits.add_zone(db.session, actor, "zone-far", edits.ZoneFields("x", "x", shapely.MultiPolygon(
+            [shapely.box(116.3, 39.9, 116.4, 40.0)])))

@@ -181,15 +181,17 @@ def test_bodies_refused_for_their_content_and_media_type(issued_app, client, tok
     assert unknown_crs.status_code == 400 and unknown_crs.json["description"].startswith("Content-Crs: ")
 
 
-def test_a_body_in_another_crs_is_stored_in_crs84(issued_app, client, tokens):
+def test_a_body_in_each_documented_content_crs_is_stored_in_crs84(issued_app, client, tokens):
     _, door = _plate_and_point()
-    gauss_kruger = OFFERED["http://www.opengis.net/def/crs/EPSG/0/4544"]
-    northing, easting = shapely.get_coordinates(gauss_kruger.from_wgs84(np.array([door])))[0]
-    body = {**_service(door), "geometry": {"type": "Point", "coordinates": [northing, easting]}}
-    created = client.post(ITEMS.format("services"), json=body,
-                          headers=_headers(tokens, **{"Content-Crs": f"<{gauss_kruger.uri}>"}))
-    assert created.status_code == 201, created.json
-    assert created.json["geometry"]["coordinates"] == pytest.approx([door.x, door.y], abs=1e-7)
+    operation = client.get("/ogc/api").json["paths"]["/collections/services/items"]["post"]
+    documented = next(p for p in operation["parameters"] if p["name"] == "Content-Crs")["schema"]["enum"]
+    assert len(documented) == len(OFFERED)
+    for number, given in enumerate(documented):
+        x, y = shapely.get_coordinates(OFFERED[given.strip("<>")].from_wgs84(np.array([door])))[0]
+        body = {**_service(door, source_id=f"crs-{number}"), "geometry": {"type": "Point", "coordinates": [x, y]}}
+        created = client.post(ITEMS.format("services"), json=body, headers=_headers(tokens, **{"Content-Crs": given}))
+        assert created.status_code == 201, (given, created.json)
+        assert created.json["geometry"]["coordinates"] == pytest.approx([door.x, door.y], abs=2e-7), given
 
 
 def test_a_culture_zone_and_its_note_and_a_police_beat_and_its_officer(issued_app, client, tokens):
