@@ -102,7 +102,8 @@ def replace(session: Session, actor: Actor, editable: Editable, record, feature:
     """
     given = feature.properties.get("source_id")
     if given is not None and given != record.source_id:
-        raise DataError(f"source_id {given!r}: it is {record.source_id!r} and stays so (imports match rows by it)")
+        raise DataError("source_id %(given)s: it is %(stored)s and stays so (imports match rows by it)", given=given,
+                        stored=record.source_id)
     return editable.change(session, actor, record, feature)
 
 

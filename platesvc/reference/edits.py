@@ -217,19 +217,17 @@ def edit_note(session: Session, actor: audit.Actor, note: CultureNote, title: st
         audit.record(session, actor, "note.edited", "note", note.id, details=changed)
 
 
-def _new_source_id(session: Session, model, source_id: str, what: str) -> str:
-    source_id = _text(source_id, "source_id", 64)
-    if session.scalar(select(model.id).where(model.source_id == source_id)) is not None:
-        raise DataError(f"there is already a {what} {source_id}")
-    return source_id
+def _taken(session: Session, model, source_id: str) -> bool:
+    return session.scalar(select(model.id).where(model.source_id == source_id)) is not None
 
 
 def _checked_area(session: Session, area: MultiPolygon) -> MultiPolygon:
     if area.is_empty or not area.is_valid:
-        raise DataError(f"the area is not a valid polygon: {shapely.is_valid_reason(area)}")
+        raise DataError("the area is not a valid polygon: %(why)s", why=shapely.is_valid_reason(area))
     inside = area.representative_point()
     if district_containing(session, inside.x, inside.y) is None:
-        raise DataError(f"the area around {inside.x:.6f}, {inside.y:.6f} lies outside every district of the city")
+        raise DataError("the area around %(longitude)s, %(latitude)s lies outside every district of the city",
+                        longitude=round(inside.x, 6), latitude=round(inside.y, 6))
     return area
 
 
@@ -258,9 +256,9 @@ def _checked_zone(session: Session, fields: ZoneFields) -> dict:
 
 def add_zone(session: Session, actor: audit.Actor, source_id: str, fields: ZoneFields) -> CultureZone:
     """A new culture zone with its note, linked to the buildings inside it."""
-    source_id = _new_source_id(session, CultureZone, source_id, "culture zone")
-    if session.scalar(select(CultureNote.id).where(CultureNote.source_id == source_id)) is not None:
-        raise DataError(f"there is already a culture note {source_id}")
+    source_id = _text(source_id, "source_id", 64)
+    if _taken(session, CultureZone, source_id) or _taken(session, CultureNote, source_id):
+        raise DataError("there is already a culture zone or note %(source_id)s", source_id=source_id)
     values = _checked_zone(session, fields)
     zone = CultureZone(source_id=source_id, name=values["name"], geom=values["geom"])
     session.add(zone)
@@ -344,7 +342,9 @@ def _set_officer(session: Session, actor: audit.Actor, beat: PoliceBeat, name: s
 
 def add_beat(session: Session, actor: audit.Actor, source_id: str, fields: BeatFields) -> PoliceBeat:
     """A new police beat (and its officer), linked to the buildings inside it."""
-    source_id = _new_source_id(session, PoliceBeat, source_id, "police beat")
+    source_id = _text(source_id, "source_id", 64)
+    if _taken(session, PoliceBeat, source_id):
+        raise DataError("there is already a police beat %(source_id)s", source_id=source_id)
     beat = PoliceBeat(source_id=source_id, **_checked_beat(session, fields))
     session.add(beat)
     session.flush()

@@ -586,13 +586,13 @@ def _read_feature(body: dict) -> editing.Feature:
     given = request.headers.get("Content-Crs", f"<{CRS84}>").strip()
     crs = OFFERED.get(given.removeprefix("<").removesuffix(">"))
     if crs is None:
-        raise BadParameterError("Content-Crs", f"{given!r}: give one of the collection's crs as <URI>: "
-                                               f"{', '.join(f'<{uri}>' for uri in OFFERED)}")
+        raise BadParameterError("Content-Crs", "%(given)s: give one of the collection's crs as <URI>: %(offered)s",
+                                given=given, offered=", ".join(f"<{uri}>" for uri in OFFERED))
     geometry = crs.to_wgs84(np.array([body["geometry"]], dtype=object))[0]
     x, y = shapely.get_coordinates(geometry).T
     if not (np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90)):
-        raise BadParameterError("geometry", f"lies beyond longitude ±180 or latitude ±90 in {crs.uri}: are the "
-                                            "axes in its order?")
+        raise BadParameterError("geometry", "lies beyond longitude ±180 or latitude ±90 in %(crs)s: are the axes in "
+                                            "its order?", crs=crs.uri)
     return editing.Feature(geometry, body["properties"])
 
 
@@ -608,7 +608,7 @@ def _unchanged(editable: editing.Editable, feature_id: str):
     if record is None:
         if request.if_match:
             raise PreconditionFailed(f"{collection.id} has no feature {feature_id}: If-Match cannot hold")
-        raise NotFoundError(f"{collection.id} has no feature {feature_id}")
+        raise NotFoundError("%(collection)s has no feature %(feature)s", collection=collection.id, feature=feature_id)
     if not request.if_match:
         raise PreconditionRequired(f"send If-Match with the ETag of {collection.id} {feature_id} as you read it "
                                    "(GET it first), so that a change made since is not overwritten")
