@@ -4,11 +4,14 @@ requires, and the pages and JSON API staff work through. Everything under /staff
 """
 
 import functools
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request, session
+from flask import Blueprint, current_app, has_request_context, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
+from platesvc import labels
 from platesvc.errors import AuthenticationError, PermissionDeniedError, PlatesvcError
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
@@ -16,6 +19,7 @@ from platesvc.staff import accounts
 from platesvc.staff.reports import display_ticket
 from platesvc.store.database import db
 from platesvc.store.models import Role, User
+from platesvc.web.i18n import LANGUAGES, language
 from platesvc.web.openapi import BEARER
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,7 +40,7 @@ def signed_in_user() -> User | None:
     if header is not None:
         secret = bearer_secret(header)
         if not secret:
-            raise AuthenticationError("send an API token as `Authorization: Bearer <token>`")
+            raise AuthenticationError("Send an API token as `Authorization: Bearer <token>`.")
         user, _token = accounts.user_for_token(db.session, secret)
         db.session.commit()  # the token's last use
         how = "token"
@@ -75,10 +79,11 @@ def requires(role: Role, body_limit: str | None = None):
                 request.max_content_length = current_app.config[body_limit]
             user = signed_in_user()
             if user is None:
-                raise AuthenticationError("sign in as staff first")
+                raise AuthenticationError("Sign in first.")
             if not accounts.may(user.role, role):
-                raise PermissionDeniedError(f"this needs the {role.value} role (or above); {user.username} is "
-                                            f"{user.role}")
+                raise PermissionDeniedError("This needs the role %(role)s or above; %(user)s is %(user_role)s.",
+                                            role=labels.ROLES[role.value], user=user.username,
+                                            user_role=labels.ROLES[user.role])
             if request.environ[_HOW] == "session" and request.method not in SAFE_METHODS:
                 check_csrf()
             return view(*args, **kwargs)
@@ -113,10 +118,34 @@ def check_csrf() -> None:
 
 
 def page(template: str, status: int = 200, **context):
-    """A staff page: Chinese, with the navigation the user's role allows."""
+    """A staff page in the reader's language, with the navigation the user's role allows."""
     user = request.environ.get(_USER)
     return render_template(f"staff/{template}", user=user, may=lambda role: user is not None and accounts.may(
-        user.role, role), Role=Role, **context), status
+        user.role, role), Role=Role, asked_language=_asked_language(), other_language=_other_language(),
+        **context), status
+
+
+def _asked_language() -> str | None:
+    """The language asked for with ?lang=, if one was."""
+    asked = request.args.get("lang", "").lower() if has_request_context() else ""
+    return asked if asked in LANGUAGES else None
+
+
+def _other_language() -> tuple[str, str]:
+    """The other language and the link to this page in it (after a form was sent, to the dashboard in it)."""
+    other = "en" if language() == "zh" else "zh"
+    if request.method != "GET":
+        return other, url_for("staff.plates.dashboard", lang=other)
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    return other, f"{request.script_root}{request.path}?{urlencode([*query, ('lang', other)])}"
+
+
+@bp.url_defaults
+def _keep_language(endpoint: str, values: dict) -> None:
+    # ?lang= lasts one request: the links and forms of a page read in an asked-for language keep asking for it.
+    asked = _asked_language()
+    if asked:
+        values.setdefault("lang", asked)
 
 
 @bp.errorhandler(AuthenticationError)
@@ -127,12 +156,12 @@ def _sign_in_first(error: AuthenticationError):
 
 @bp.errorhandler(PermissionDeniedError)
 def _not_allowed(error: PermissionDeniedError):
-    return page("problem.html", 403, title="没有权限", message=error.message)
+    return page("problem.html", 403, title=labels.HTTP_STATUSES[403], message=error.message)
 
 
 @bp.errorhandler(PlatesvcError)
 def _problem(error: PlatesvcError):
-    return page("problem.html", error.http_status, title="无法完成", message=error.message)
+    return page("problem.html", error.http_status, title=_("Could not be done"), message=error.message)
 
 
 def init_app(app) -> None:

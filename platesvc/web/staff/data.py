@@ -2,6 +2,7 @@
 and where each division's residents apply for social assistance."""
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from platesvc.reference import edits
 from platesvc.reference.edits import AssistanceFields, ServiceFields
@@ -17,6 +18,7 @@ from platesvc.store.models import (
     ServicePoint,
 )
 from platesvc.web import resolve
+from platesvc.web.i18n import number
 from platesvc.web.parameters import Decimal, Form, parse
 from platesvc.web.staff import actor, page, requires
 
@@ -53,7 +55,7 @@ def new_service():
 def add_service():
     service = edits.add_service(db.session, actor(), request.form.get("source_id", ""), _service_fields())
     db.session.commit()
-    flash(f"已添加 {service.name}")
+    flash(_("Added %(name)s", name=service.name))
     return redirect(url_for("staff.data.service", service_id=service.id), 303)
 
 
@@ -70,7 +72,7 @@ def edit_service(service_id: int):
     service = edits.find(db.session, ServicePoint, service_id)
     relinked = edits.edit_service(db.session, actor(), service, _service_fields())
     db.session.commit()
-    flash(f"已保存；重新计算了 {relinked} 栋建筑的最近服务点")
+    flash(_("Saved; the nearest service points of %(count)s buildings were recomputed.", count=number(relinked)))
     return redirect(url_for("staff.data.service", service_id=service.id), 303)
 
 
@@ -81,7 +83,8 @@ def remove_service(service_id: int):
     name = service.name
     relinked = edits.remove_service(db.session, actor(), service, request.form.get("reason", ""))
     db.session.commit()
-    flash(f"已删除 {name}；重新计算了 {relinked} 栋建筑的最近服务点")
+    flash(_("Deleted %(name)s; the nearest service points of %(count)s buildings were recomputed.", name=name,
+            count=number(relinked)))
     return redirect(url_for("staff.data.services"), 303)
 
 
@@ -106,7 +109,7 @@ def add_officer(beat_id: int):
     officer = edits.save_officer(db.session, actor(), None, beat, request.form.get("name", ""),
                                            request.form.get("phone", ""))
     db.session.commit()
-    flash(f"已添加民警 {officer.name}")
+    flash(_("Added the officer %(name)s", name=officer.name))
     return redirect(url_for("staff.data.beat", beat_id=beat.id), 303)
 
 
@@ -117,7 +120,7 @@ def edit_officer(officer_id: int):
     edits.save_officer(db.session, actor(), officer, officer.beat, request.form.get("name", ""),
                                  request.form.get("phone", ""))
     db.session.commit()
-    flash(f"已保存民警 {officer.name}")
+    flash(_("Saved the officer %(name)s", name=officer.name))
     return redirect(url_for("staff.data.beat", beat_id=officer.beat_id), 303)
 
 
@@ -128,7 +131,7 @@ def remove_officer(officer_id: int):
     beat_id, name = officer.beat_id, officer.name
     edits.remove_officer(db.session, actor(), officer, request.form.get("reason", ""))
     db.session.commit()
-    flash(f"已移除民警 {name}")
+    flash(_("Removed the officer %(name)s", name=name))
     return redirect(url_for("staff.data.beat", beat_id=beat_id), 303)
 
 
@@ -152,7 +155,7 @@ def edit_note(note_id: int):
     note = edits.find(db.session, CultureNote, note_id)
     edits.edit_note(db.session, actor(), note, request.form.get("title", ""), request.form.get("body", ""))
     db.session.commit()
-    flash("已保存")
+    flash(_("Saved"))
     return redirect(url_for("staff.data.note", note_id=note.id), 303)
 
 
@@ -189,5 +192,6 @@ def edit_assistance(division_id: int):
         form.get("window_name"), address, form.get("window_hours"), form.get("window_phone"), point,
         form.get("hotline")))
     db.session.commit()
-    flash(f"已保存{division.name}的社会救助信息" if changed else "没有改动")
+    flash(_("Saved the social assistance details of %(division)s", division=division.name) if changed
+          else _("Nothing changed"))
     return redirect(url_for("staff.data.assistance_office", division_id=division.id), 303)

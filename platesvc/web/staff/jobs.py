@@ -25,7 +25,8 @@ def _fields(text: str) -> dict[str, str]:
             continue
         name, sep, column = line.partition("=")
         if not sep or not name.strip() or not column.strip():
-            raise DataError(f"{line!r}: write one CANONICAL=COLUMN a line, e.g. number=门牌号")
+            raise DataError("“%(line)s”: write one field and its column a line, as field=column (e.g. number=door_no).",
+                            line=line.strip())
         mapping[name.strip()] = column.strip()
     return mapping
 
@@ -44,7 +45,7 @@ def start_import():
     form = request.form
     uploads = [upload for upload in request.files.getlist("files") if upload.filename]
     if not uploads:
-        raise DataError("choose the file to import")
+        raise DataError("Choose the file to import.")
     job = jobs.start_import(db.session, current_app.config, signed_in_user(), form.get("kind", ""), uploads,
                             layer=form.get("layer", "").strip(), crs=form.get("crs", "").strip(),
                             encoding=form.get("encoding", "").strip(), fields=_fields(form.get("fields", "")),
@@ -71,8 +72,8 @@ def start_print():
                                         form.get("community", "").strip() or None,
                                         tuple(form.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
     if not (selection.district or selection.road or selection.community or plate_ids) and not form.get("everything"):
-        raise DataError("没有选择区县、道路、社区或门牌编号。如确实要印制所选状态的全部门牌，"
-                        "请勾选“印制全部门牌”后再提交。")
+        raise DataError("No district, road, community or plate ID is chosen. To print every plate of the chosen "
+                        "statuses, tick “Print every plate” and send the form again.")
     job = jobs.start_print(db.session, current_app.config, signed_in_user(), selection,
                            ",".join(form.getlist("format")) or ",".join(batches.DEFAULT_FORMATS),
                            form.get("error_correction") or None)

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
-from platesvc import spreadsheets
+from platesvc import labels, spreadsheets
 from platesvc.errors import DataError
 from platesvc.registry import lifecycle
 from platesvc.registry.audit import recent
@@ -54,7 +55,8 @@ def quiet_plates():
     found = plate_records.summaries(db.session, current_app.config, quiet)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["plate_id", "display_id", "address", "district", "community"])
+    # The IDs first: the list, once checked on site, can be uploaded to be marked as it is.
+    writer.writerow([_("Plate ID"), _("Plate ID as printed"), _("Address"), _("District"), _("Community")])
     for plate_id in quiet:
         summary = found[plate_id]
         writer.writerow(spreadsheets.row([plate_id, summary.display_id, summary.address, summary.district,
@@ -92,7 +94,8 @@ def change_status(plate_text: str):
     lifecycle.change_plate_status(db.session, plate, request.form.get("status", ""), actor(),
                                   request.form.get("reason"), other)
     db.session.commit()
-    flash(f"{before} → {plate.status}")
+    flash(_("Status changed: %(before)s → %(after)s", before=labels.PLATE_STATUSES[before],
+            after=labels.PLATE_STATUSES[plate.status]))
     return redirect(url_for("staff.plates.detail", plate_text=plate.id), 303)
 
 
@@ -110,7 +113,7 @@ def bulk():
     gives what changed and each refused row with its reason."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise DataError("choose a CSV or XLSX file listing plate IDs")
+        raise DataError("Choose a CSV or Excel file listing plate IDs.")
     job = jobs.start_marking(db.session, current_app.config, signed_in_user(),
                              request.form.get("status", PlateStatus.INSTALLED),
                              request.form.get("reason", "").strip() or None, [upload])

@@ -1,6 +1,7 @@
 """Staff pages for residents' reports: the queue, one report with its photo, assigning and closing."""
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from platesvc.errors import NotFoundError
@@ -43,7 +44,7 @@ def photo(ticket: str, addition_id: int | None = None):
     found = reports.find_report(db.session, ticket)
     data = reports.photo_of(db.session, found, addition_id)
     if data is None:
-        raise NotFoundError(f"report {ticket} has no such photo")
+        raise NotFoundError("Report %(ticket)s has no such photo.", ticket=ticket)
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
@@ -58,5 +59,5 @@ def update(ticket: str):
     reports.update_report(db.session, actor(), found, status=form.get("status") or None, assignee=assignee,
                           public_notes=form.get("public_notes"), reason=form.get("reason") or None)
     db.session.commit()
-    flash("已保存")
+    flash(_("Saved"))
     return redirect(url_for("staff.reports.report", ticket=reports.display_ticket(found.ticket)), 303)

@@ -1,6 +1,7 @@
 """Staff pages for accounts: users (admins), one's own password, and API tokens."""
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from platesvc.errors import NotFoundError, PermissionDeniedError
@@ -16,7 +17,7 @@ bp = Blueprint("users", __name__)
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFoundError(f"no user {user_id}")
+        raise NotFoundError("There is no such user.")
     return user
 
 
@@ -33,7 +34,7 @@ def create_user():
     user = accounts.create_user(db.session, actor(), form.get("username", ""), form.get("password", ""),
                                 form.get("role", ""), form.get("display_name"))
     db.session.commit()
-    flash(f"已创建 {user.username}")
+    flash(_("Created %(username)s", username=user.username))
     return redirect(url_for("staff.users.users"), 303)
 
 
@@ -49,7 +50,7 @@ def update_user(user_id: int):
     if form.get("password"):
         accounts.set_password(db.session, actor(), user, form["password"])
     db.session.commit()
-    flash(f"已保存 {user.username}")
+    flash(_("Saved %(username)s", username=user.username))
     return redirect(url_for("staff.users.users"), 303)
 
 
@@ -65,7 +66,7 @@ def change_password():
     accounts.change_own_password(db.session, signed_in_user(), request.form.get("current", ""),
                                  request.form.get("password", ""))
     db.session.commit()
-    flash("密码已修改，请重新登录")
+    flash(_("Your password is changed: sign in again."))
     return redirect(url_for("staff.sign_in.sign_in_form"), 303)
 
 
@@ -107,10 +108,10 @@ def revoke_token(token_id: int):
     user = signed_in_user()
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFoundError(f"no token {token_id}")
+        raise NotFoundError("There is no such token.")
     if token.user_id != user.id and not accounts.may(user.role, Role.ADMIN):
-        raise PermissionDeniedError("only its owner or an admin may revoke a token")
+        raise PermissionDeniedError("Only its owner or an administrator may revoke a token.")
     accounts.revoke_token(db.session, actor(), token)
     db.session.commit()
-    flash(f"已吊销令牌 {token.name}")
+    flash(_("Revoked the token %(name)s", name=token.name))
     return redirect(url_for("staff.users.tokens"), 303)

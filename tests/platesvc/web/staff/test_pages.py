@@ -157,7 +157,7 @@ def test_installed_plates_nobody_scans_are_listed_for_a_check_on_site(issued_app
     listing = client.get("/staff/quiet-plates.csv?days=7")
     assert listing.status_code == 200 and listing.mimetype == "text/csv"
     rows = listing.text.removeprefix("\ufeff").splitlines()  # a BOM, so that Excel reads it as UTF-8
-    assert rows[0] == "plate_id,display_id,address,district,community"
+    assert rows[0] == "门牌编号,门牌编号（印制格式）,标准地址,区县,社区"  # the IDs first: it can be uploaded to mark
     assert [row.split(",")[0] for row in rows[1:]] == [quiet.id]
     refused = client.get("/staff/quiet-plates.csv?days=soon")
     assert refused.status_code == 400 and "days" in refused.text
