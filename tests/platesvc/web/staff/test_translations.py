@@ -252,3 +252,13 @@ def test_a_counted_list_and_a_refusal_read_in_the_readers_language(issued_app, s
     assert refused.status_code == 403 and "This needs the role Administrator or above; viewer-user is Viewer." \
         in refused.text and "<title>Not allowed" in refused.text
     assert "这需要管理员或更高的角色；viewer-user 是查看员。" in client.get("/staff/users").text
+
+
+def test_the_trail_says_what_changed_in_words(app, signed_in, staff):
+    client, csrf = signed_in(Role.ADMIN)
+    viewer = staff[Role.VIEWER]
+    assert client.post(f"/staff/users/{viewer.id}", data={"csrf_token": csrf, "active": "0", "role": "operator"}
+                       ).status_code == 303
+    chinese, english = client.get("/staff/").text, client.get("/staff/?lang=en").text
+    assert "可用 → 已停用" in chinese and "查看员 → 操作员" in chinese
+    assert "Active → Switched off" in english and "Viewer → Operator" in english
