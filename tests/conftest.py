@@ -7,6 +7,7 @@ create databases; without it the PostGIS half is skipped, except under CI, where
 it fails.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -43,6 +44,28 @@ TEMPLATE_DATABASE = f"platesvc_test_template_{os.getpid()}"
 SMALL_CITY_BUILDINGS = 1500
 STAFF_PASSWORD = "a long enough password"
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class _Collected(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def every_word_translated():
+    """A test whose pages or reports showed a message with no Chinese fails, naming it (web/i18n logs each)."""
+    from platesvc.web import i18n
+    i18n._report.cache_clear()  # logged once a process: once for each test, here
+    collected = _Collected()
+    logger = logging.getLogger(i18n.__name__)
+    logger.addHandler(collected)
+    yield
+    logger.removeHandler(collected)
+    assert not collected.messages, collected.messages
 
 
 def _required_outside_ci(found, what: str, remedy: str):
