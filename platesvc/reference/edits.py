@@ -36,7 +36,6 @@ from platesvc.store.spatial import district_containing
 
 PHONE = re.compile(r"^[0-9+][0-9 ()+\-]{1,30}$")
 LIST_LIMIT = 200
-OUTSIDE_THE_CITY = "%(longitude)s, %(latitude)s lies outside every district of the city."
 
 
 def search_services(session: Session, text: str, category: str | None = None) -> list[ServicePoint]:
@@ -75,6 +74,11 @@ def search_assistance(session: Session, text: str) -> list[tuple[Division, Assis
     if text:
         query = query.where(or_(Division.name.contains(text, autoescape=True), Division.code.startswith(text)))
     return [tuple(row) for row in session.execute(query)]
+
+
+def _outside_the_city(longitude: float, latitude: float) -> DataError:
+    return DataError("%(longitude)s, %(latitude)s lies outside every district of the city.", longitude=longitude,
+                     latitude=latitude)
 
 
 def _text(value: str | None, field: str, max_length: int, required: bool = True) -> str | None:
@@ -135,7 +139,7 @@ def _checked_service(session: Session, fields: ServiceFields) -> dict:
         raise DataError("There is no category %(category)s: choose one of %(categories)s.", category=fields.category,
                         categories=list(labels.CATEGORIES.values()))
     if district_containing(session, fields.longitude, fields.latitude) is None:
-        raise DataError(OUTSIDE_THE_CITY, longitude=fields.longitude, latitude=fields.latitude)
+        raise _outside_the_city(fields.longitude, fields.latitude)
     point = shapely.Point(fields.longitude, fields.latitude)
     return {"name": _text(fields.name, "name", 100), "category": fields.category, "phone": _phone(fields.phone),
             "hours": _text(fields.hours, "hours", 100, required=False), "geom": point}
@@ -412,7 +416,7 @@ def save_assistance(session: Session, actor: audit.Actor, division: Division, fi
             raise DataError("Give the window a name before its place.")
         lon, lat = fields.window_point
         if district_containing(session, lon, lat) is None:
-            raise DataError(OUTSIDE_THE_CITY, longitude=lon, latitude=lat)
+            raise _outside_the_city(lon, lat)
         values["window_point"] = shapely.Point(lon, lat)
     office = session.get(AssistanceOffice, division.id)
     if office is None:

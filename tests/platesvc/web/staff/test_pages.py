@@ -178,7 +178,7 @@ def test_moving_a_service_point_recomputes_the_links_it_affects(issued_app, sign
     assert (nearest["id"], nearest["name"]) == (far.id, "新开的助餐点") and nearest["distance_m"] < 10
     outside = client.post(f"/staff/services/{far.id}", data={
         "csrf_token": csrf, "name": "x", "category": "meal_point", "longitude": "116.4", "latitude": "39.9"})
-    assert outside.status_code == 422 and "outside every district" in outside.text
+    assert outside.status_code == 422 and "不在本市任何区县内" in outside.text
 
 
 def test_editing_an_officer_and_a_note_shows_on_the_next_scan(issued_app, signed_in):

@@ -51,7 +51,7 @@ def test_the_staff_pages_pass_axe_and_keep_short_cells_on_one_line_in_both_langu
         assert operator.post("/staff/prints", data={"csrf_token": csrf, "plates": plate_id}).status_code == 303
         db.session.rollback()
         job = db.session.scalars(select(StaffJob).order_by(StaffJob.id.desc()).limit(1)).one()
-        job.status, job.error = JobStatus.FAILED, error
+        job.status, job.error = JobStatus.FAILED, error.stored()
         db.session.commit()
     road = db.session.get(Plate, plate_ids[0]).building.road.name
     pages = ["/staff/", f"/staff/plates?q={road}", f"/staff/plates/{plate_ids[0]}", "/staff/reports",
