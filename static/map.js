@@ -1,43 +1,15 @@
-// The web map: plates, service points, police beats and roads from this server's vector tiles.
+// The web map: plates, service points, police beats and roads from this server's vector tiles,
+// drawn by the style at /tiles/style.json.
 // No third-party host: MapLibre GL JS is served from static/vendor, and the map draws no
 // basemap or text labels (those would need tiles and glyphs from elsewhere).
 import { Map, NavigationControl, Popup } from "./vendor/maplibre-gl/maplibre-gl.mjs";
 
-const CATEGORY_COLOURS = {
-  elderly_care: "#c2410c", day_care: "#7c3aed", meal_point: "#15803d", assistance_station: "#be123c",
-};
 const element = document.getElementById("map");
-const tiles = (layer) => element.dataset.tiles.replace("LAYER", layer);
 const bounds = element.dataset.bounds ? JSON.parse(element.dataset.bounds) : null;
 
 const map = new Map({
   container: element,
-  style: {
-    version: 8,
-    sources: {
-      roads: { type: "vector", url: tiles("roads") },
-      beats: { type: "vector", url: tiles("beats") },
-      services: { type: "vector", url: tiles("services") },
-      plates: { type: "vector", url: tiles("plates") },
-      nearby: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
-    },
-    layers: [
-      { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
-      { id: "beats", type: "fill", source: "beats", "source-layer": "beats",
-        paint: { "fill-color": "#93c5fd", "fill-opacity": 0.15, "fill-outline-color": "#1d4ed8" } },
-      { id: "roads", type: "line", source: "roads", "source-layer": "roads",
-        paint: { "line-color": "#9ca3af", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1, 16, 6] } },
-      { id: "plates", type: "circle", source: "plates", "source-layer": "plates",
-        paint: { "circle-color": "#0b4ea2", "circle-radius": ["interpolate", ["linear"], ["zoom"], 13, 2, 18, 7],
-                 "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } },
-      { id: "services", type: "circle", source: "services", "source-layer": "services",
-        paint: { "circle-color": ["match", ["get", "category"], ...Object.entries(CATEGORY_COLOURS).flat(), "#374151"],
-                 "circle-radius": 7, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } },
-      { id: "nearby", type: "circle", source: "nearby",
-        paint: { "circle-color": "#facc15", "circle-radius": 11, "circle-stroke-color": "#111827",
-                 "circle-stroke-width": 3 } },
-    ],
-  },
+  style: element.dataset.style,
   bounds: bounds || undefined,
   fitBoundsOptions: { padding: 20 },
   center: bounds ? undefined : [106.27, 38.47],
@@ -47,6 +19,13 @@ const map = new Map({
 map.addControl(new NavigationControl({ showCompass: false }));
 window.plateMap = map; // for the browser tests and for anyone debugging in the console
 map.once("idle", () => { element.dataset.ready = "1"; });
+// "Near me" answers are this page's own, so their layer is not in the shared style.
+map.on("load", () => {
+  map.addSource("nearby", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+  map.addLayer({ id: "nearby", type: "circle", source: "nearby",
+                 paint: { "circle-color": "#facc15", "circle-radius": 11, "circle-stroke-color": "#111827",
+                          "circle-stroke-width": 3 } });
+});
 
 // A plate opens its scan page; a service point says what it is.
 map.on("click", "plates", (event) => {
@@ -81,7 +60,7 @@ nearMe.addEventListener("click", () => {
     if (categorySelect.value) query.set("category", categorySelect.value);
     const answer = await fetch(`${element.dataset.nearby}?${query}`);
     const found = await answer.json();
-    map.getSource("nearby").setData(found);
+    map.getSource("nearby")?.setData(found);
     results.replaceChildren(...found.features.map((feature) => {
       const item = document.createElement("li");
       const metres = feature.properties.distance_m;

@@ -386,6 +386,13 @@ def ogrinfo():
 
 
 @pytest.fixture(scope="session")
+def style_validator():
+    """The MapLibre style spec's own validator (gl-style-validate, from npm)."""
+    found = Path(__file__).parents[1] / "node_modules" / ".bin" / "gl-style-validate"
+    return _required_outside_ci(found if found.exists() else None, "gl-style-validate", "make install")
+
+
+@pytest.fixture(scope="session")
 def pdftoppm():
     """poppler's pdftoppm, to rasterise printed sheets as a scanner or a phone camera sees them."""
     return _required_outside_ci(shutil.which("pdftoppm"), "pdftoppm", "apt-get install poppler-utils")

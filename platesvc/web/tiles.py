@@ -1,9 +1,12 @@
-"""Vector tiles and a TileJSON document per layer, for MapLibre, Leaflet and QGIS."""
+"""Vector tiles, a TileJSON document per layer and the map's style, for MapLibre, Leaflet and QGIS."""
+
+import json
 
 from flask import Response, jsonify, request, url_for
 from marshmallow import Schema, fields
 
 from platesvc.maps import features, tiles
+from platesvc.maps.style import map_style
 from platesvc.web import read_store, worker
 from platesvc.web.caching import revalidated, tagged
 from platesvc.web.openapi import Blueprint
@@ -50,6 +53,17 @@ def tile(layer_name: str, z: int, x: int, y: int):
         del empty.headers["Content-Type"]
         return empty
     return revalidated(tagged(data), MVT, request, cache_control=TILE_CACHE)
+
+
+@bp.get("/style.json")
+@bp.answers(200, {"type": "object"}, "A MapLibre style (version 8) drawing every tile layer")
+@bp.answers(304, description="Not modified")
+def style():
+    """The web map's style, for MapLibre and any client that reads the MapLibre style spec."""
+    document = map_style(lambda layer: url_for("tiles.tilejson", layer_name=layer, _external=True),
+                         "platesvc plates and services")
+    return revalidated(tagged(json.dumps(document, ensure_ascii=False)), "application/json", request,
+                       cache_control=TILE_CACHE)
 
 
 @bp.get("/<layer_name>.json", parameters=[LAYER])

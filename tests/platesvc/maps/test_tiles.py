@@ -2,6 +2,7 @@
 answers for empty, missing and unchanged tiles."""
 
 import math
+import subprocess
 import time
 
 import mapbox_vector_tile
@@ -106,6 +107,25 @@ def test_tilejson_describes_each_layer(issued_app, client):
         assert document["minzoom"] <= document["center"][2] <= document["maxzoom"]
     assert set(client.get("/tiles/plates.json").json["vector_layers"][0]["fields"]) == {
         "plate_id", "road", "number", "status"}
+
+
+def test_the_map_style_validates_and_draws_every_layer_from_this_server(issued_app, client, style_validator,
+                                                                        tmp_path):
+    answer = client.get("/tiles/style.json")
+    assert answer.status_code == 200 and answer.access_control_allow_origin == "*"
+    style = answer.json
+    saved = tmp_path / "style.json"
+    saved.write_text(answer.text, encoding="utf-8")
+    checked = subprocess.run([style_validator, saved], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert {source["url"] for source in style["sources"].values()} == {
+        f"http://localhost/tiles/{layer}.json" for layer in tiles.LAYERS}
+    drawn = {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
+    assert drawn == set(tiles.LAYERS)
+    for source in style["sources"].values():  # every source is a TileJSON this server answers
+        assert client.get(source["url"].removeprefix("http://localhost")).status_code == 200
+    again = client.get("/tiles/style.json", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304
 
 
 def test_a_kept_tile_is_made_again_only_when_the_map_changes_in_its_box(issued_app, client, monkeypatch):
