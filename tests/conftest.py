@@ -416,6 +416,31 @@ def tokens(staff):
     return made
 
 
+@pytest.fixture
+def check_an_import():
+    """A function walking the guided import as staff do: upload a file, see how it reads, start the check (a dry
+    run) with the columns as pre-filled but for `fields` and with `options` ticked; the check's job page URL
+    and the preview page."""
+    def check(client, csrf: str, kind: str, files, fields: dict[str, str] | None = None,
+              **options: str) -> tuple[str, str]:
+        uploaded = client.post("/staff/imports", data={"csrf_token": csrf, "kind": kind, "files": files},
+                               content_type="multipart/form-data")
+        assert uploaded.status_code == 303, uploaded.text
+        preview = client.get(uploaded.headers["Location"])
+        assert preview.status_code == 200, preview.text
+        chosen = {f"field.{name}": column for name, column in CHOSEN_COLUMNS.findall(preview.text)}
+        data = {"csrf_token": csrf, "kind": kind, **chosen, **{f"field.{name}": column for name, column in
+                                                                  (fields or {}).items()}, **options}
+        checked = client.post(uploaded.headers["Location"].split("?")[0], data=data)
+        assert checked.status_code == 303, checked.text
+        return checked.headers["Location"], preview.text
+    return check
+
+
+# A field's select on the preview page and the column chosen in it.
+CHOSEN_COLUMNS = re.compile(r'<select name="field\.(\w+)">(?:(?!</select>).)*?<option selected>([^<]*)</option>', re.S)
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token a staff page's forms carry."""
     return _CSRF_FIELD.search(html).group(1)

@@ -280,9 +280,10 @@ def said_message(said) -> Message:
     return Message(said.text, **said.values)
 
 
-def field_columns(frame: pd.DataFrame, kind: str, overrides: dict[str, str]) -> dict[str, str]:
-    """Which of the file's columns holds each canonical field: `overrides` (canonical → column) first, then
-    the column named as GIS desks name that field (FIELDS). The guided import pre-fills its choices with it.
+def field_columns(frame: pd.DataFrame, kind: str, overrides: dict[str, str | None]) -> dict[str, str]:
+    """Which of the file's columns holds each canonical field: `overrides` (canonical → column, or None for a
+    field the file has not) first, then the column named as GIS desks name that field (FIELDS). The guided
+    import pre-fills its choices with it.
 
     :raises DataError: an override names a field the kind has not, or a column the file has not.
     """
@@ -294,13 +295,13 @@ def field_columns(frame: pd.DataFrame, kind: str, overrides: dict[str, str]) -> 
                         known=[labels.FIELDS[name] for name in canonical])
     columns = data_columns(frame)
     for name, column in overrides.items():
-        if column not in columns:
+        if column is not None and column not in columns:
             raise DataError("%(field)s: the file has no column %(column)s; its columns are %(columns)s.",
                             field=labels.FIELDS[name], column=column, columns=list(map(str, columns)))
-    chosen = dict(overrides)  # what staff say comes first
+    chosen = {name: column for name, column in overrides.items() if column is not None}  # what staff say first
     by_lower = {str(column).strip().lower(): column for column in columns if column not in chosen.values()}
     for name, aliases in canonical.items():
-        if name in chosen:
+        if name in overrides:
             continue
         column = next((by_lower[alias] for alias in aliases if alias in by_lower), None)
         if column is not None and column not in chosen.values():

@@ -21,6 +21,8 @@ import contextlib
 import json
 import logging
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -29,8 +31,8 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +71,10 @@ UNQUEUED = Message("The job queue could not be reached, so the job was not start
 STARTING, WAITING = Message("Starting"), Message("Waiting to start")
 STOPPED = Message("The job stopped on an unexpected error: nothing it did was kept. Tell the administrator (the "
                   "job's log says why).")
+DRAFTS_FOLDER = "drafts"  # uploads being previewed, by token
+OWNER_FILE = "owner"
+DRAFT_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
+DRAFT_SECONDS = 24 * 3600
 READABLE = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx"}  # what an import reads
 
 
@@ -98,22 +104,94 @@ def _new_job(session: Session, config: Mapping, user: User, kind: str, params: d
     return job
 
 
-def start_import(session: Session, config: Mapping, user: User, kind: str, uploads: list, *, layer: str | None = None,
-                 crs: str | None = None, encoding: str | None = None, fields: dict[str, str] | None = None,
-                 dry_run: bool = False, retire_missing: bool = False, create_roads: bool = False) -> StaffJob:
-    """Save an upload (a file, a Shapefile's parts, or a ZIP of them) and start importing it.
+@dataclass(frozen=True)
+class Draft:
+    """An upload staff look at, map and check before importing it: kept under its token until imported or
+    DRAFT_SECONDS old."""
 
-    `uploads` are werkzeug FileStorage objects. Commits the queued job, then queues it.
+    token: str
+    folder: Path
+    path: Path  # the file an import would read
 
-    :raises DataError: an unknown kind, nothing readable uploaded, or an import already running.
+
+def save_draft(config: Mapping, user: User, uploads: list) -> Draft:
+    """Keep an upload (a file, a Shapefile's parts, or a ZIP of them) for its owner to preview and import.
+
+    `uploads` are werkzeug FileStorage objects.
+
+    :raises DataError: nothing readable uploaded.
+    """
+    token = secrets.token_urlsafe(16)
+    folder = Path(config["JOBS_DIR"]) / DRAFTS_FOLDER / token
+    try:
+        path = _save_upload(uploads, folder / INPUT_FOLDER, config["IMPORT_MAX_BYTES"])
+        (folder / OWNER_FILE).write_text(str(user.id))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Draft(token, folder, path)
+
+
+def find_draft(config: Mapping, user: User, token: str) -> Draft:
+    """The upload `user` kept under `token`.
+
+    :raises NotFoundError: no such upload of theirs, or it was removed for age.
+    """
+    folder = Path(config["JOBS_DIR"]) / DRAFTS_FOLDER / token
+    try:
+        owner = (folder / OWNER_FILE).read_text() if DRAFT_TOKEN.fullmatch(token) else None
+    except (FileNotFoundError, NotADirectoryError):
+        owner = None
+    if owner != str(user.id):
+        raise NotFoundError("This upload is no longer kept (uploads are kept for a day until they are imported): "
+                            "upload the file again.")
+    return Draft(token, folder, _file_to_import(folder / INPUT_FOLDER))
+
+
+def start_import(session: Session, config: Mapping, user: User, draft: Draft, kind: str, *,
+                 layer: str | None = None, crs: str | None = None, encoding: str | None = None,
+                 fields: dict[str, str] | None = None, dry_run: bool = True, retire_missing: bool = False,
+                 create_roads: bool = False) -> StaffJob:
+    """Start importing a kept upload: by default a dry run, which shows what the import would change.
+
+    Commits the queued job, then queues it.
+
+    :raises DataError: an unknown kind, or an import already running.
     """
     if kind not in importers.KINDS:
         raise DataError("There is no kind of import %(kind)s: choose one of %(kinds)s.", kind=kind,
                         kinds=[labels.IMPORT_KINDS[known] for known in importers.KINDS])
     params = {"kind": kind, "layer": layer or None, "crs": crs or None, "encoding": encoding or None,
               "fields": fields or {}, "dry_run": dry_run, "retire_missing": retire_missing,
-              "create_roads": create_roads}
-    return _start_with_upload(session, config, user, "import", params, uploads)
+              "create_roads": create_roads, "draft": draft.token}
+    return _start_with_input(session, config, user, "import", params,
+                             lambda folder: _copy_input(draft.path, folder))
+
+
+def import_for_real(session: Session, config: Mapping, user: User, checked: StaffJob,
+                    retire_confirmed: bool = False) -> StaffJob:
+    """Import for real what the dry run `checked` read, as it read it.
+
+    :raises DataError: `checked` is not a finished dry run, or it would retire records and that is not
+        confirmed.
+    """
+    params = json.loads(checked.params)
+    if checked.kind != "import" or not params.get("dry_run") or checked.status != JobStatus.SUCCEEDED:
+        raise DataError("Job %(job)s is not a finished check of an import: only a check can be imported.",
+                        job=checked.id)
+    would_retire = would_be_retired(checked)
+    if would_retire and not retire_confirmed:
+        raise DataError("This import would retire %(count)s buildings that are not in the file: tick the box that "
+                        "confirms it, or check the file again without retiring.", count=would_retire)
+    checked_file = Path(params["path"])
+    params = {**params, "dry_run": False, "checked_by_job": checked.id}
+    return _start_with_input(session, config, user, "import", params,
+                             lambda folder: _copy_input(checked_file, folder))
+
+
+def would_be_retired(job: StaffJob) -> int:
+    """How many stored buildings a dry run would retire, as asked, for not being in its file."""
+    return summary_of(job).get("counts", {}).get("retired", 0) if json.loads(job.params).get("dry_run") else 0
 
 
 def start_marking(session: Session, config: Mapping, user: User, status: str, reason: str | None,
@@ -123,15 +201,17 @@ def start_marking(session: Session, config: Mapping, user: User, status: str, re
     :raises DataError: a status a list cannot mark, a missing reason, no list, or a marking already running.
     """
     lifecycle.check_change_many(status, reason)
-    return _start_with_upload(session, config, user, "mark", {"status": status, "reason": reason}, uploads)
+    return _start_with_input(session, config, user, "mark", {"status": status, "reason": reason},
+                             lambda folder: _save_upload(uploads, folder, config["IMPORT_MAX_BYTES"]))
 
 
-def _start_with_upload(session: Session, config: Mapping, user: User, kind: str, params: dict,
-                       uploads: list) -> StaffJob:
+def _start_with_input(session: Session, config: Mapping, user: User, kind: str, params: dict,
+                      save_input: Callable[[Path], Path]) -> StaffJob:
+    """A job of `kind` whose input `save_input(folder)` puts into its folder, returning the file to read."""
     job = _new_job(session, config, user, kind, params)
     folder = Path(job.folder)
     try:
-        params["path"] = str(_save_upload(uploads, folder / INPUT_FOLDER, config["IMPORT_MAX_BYTES"]))
+        params["path"] = str(save_input(folder / INPUT_FOLDER))
         params["file"] = Path(params["path"]).name
         job.params = json.dumps(params, ensure_ascii=False)
         audit.record(session, audit.Actor.of(user), "job.started", "job", job.id, details=params)
@@ -205,6 +285,12 @@ def _save_upload(uploads: list, folder: Path, max_bytes: int) -> Path:
     return _file_to_import(folder)
 
 
+def _copy_input(path: Path, folder: Path) -> Path:
+    """Copy a kept input (the file to read and the files beside it, a Shapefile's parts) into `folder`."""
+    shutil.copytree(path.parent, folder)
+    return folder / path.name
+
+
 def _plain_name(name: str | None) -> str:
     """The file's own name, with no folder in it (nor a way out of ours); Chinese names are kept."""
     plain = Path((name or "").replace("\\", "/")).name.strip()
@@ -251,6 +337,8 @@ def dispatch(session: Session, config: Mapping, job_id: int) -> None:
     if job is None or job.status != JobStatus.QUEUED:
         return  # cancelled, or ended for want of a worker, while it waited
     environment = {**os.environ, **config_module.environment_for(config)}
+    # A new process takes seconds to import its libraries: staff see at once that the job has been taken.
+    _write_progress(Path(job.folder) / PROGRESS_FILE, {"stage": STARTING.as_json(), "done": 0, "total": None})
     with open(Path(job.folder) / LOG_FILE, "ab") as log_file:
         runner = subprocess.Popen([sys.executable, "-m", "platesvc", "jobs", "run", str(job.id)],
                                   env=environment, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -261,6 +349,13 @@ def dispatch(session: Session, config: Mapping, job_id: int) -> None:
     if job.status in ACTIVE:
         _bury(session, config, job, _progress_file(job) or {}, DIED)
         session.commit()
+
+
+def _write_progress(path: Path, state: dict) -> None:
+    """Replace the progress file whole, so a reader never sees half of it."""
+    unfinished = path.with_suffix(".tmp")
+    unfinished.write_text(json.dumps(state, ensure_ascii=False))
+    os.replace(unfinished, path)
 
 
 class _Progress:
@@ -299,9 +394,7 @@ class _Progress:
             return
         with self._lock:
             self._written = now
-            draft = self._path.with_suffix(".tmp")
-            draft.write_text(json.dumps({**self._state, "updated": now}, ensure_ascii=False))
-            os.replace(draft, self._path)
+            _write_progress(self._path, {**self._state, "updated": now})
 
     def stop(self) -> None:
         self._stopped.set()
@@ -362,7 +455,13 @@ def cancel(session: Session, actor: audit.Actor, job: StaffJob) -> None:
 
 
 def reap(session: Session, config: Mapping) -> list[int]:
-    """End as failed every job whose runner is gone (committed); their ids."""
+    """End as failed every job whose runner is gone (committed), and remove uploads kept too long; their ids."""
+    drafts = Path(config["JOBS_DIR"]) / DRAFTS_FOLDER
+    if drafts.is_dir():
+        for folder in drafts.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - folder.stat().st_mtime > DRAFT_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
     reaped = []
     for job in list(session.scalars(select(StaffJob).where(StaffJob.status.in_(ACTIVE)))):
         state = _progress_file(job)

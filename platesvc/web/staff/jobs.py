@@ -1,5 +1,6 @@
 """Staff pages for imports and print batches: the forms, each job's progress, its summary and its files."""
 
+import json
 import tempfile
 
 from flask import Blueprint, current_app, redirect, request, send_file, url_for
@@ -17,40 +18,87 @@ from platesvc.web.staff import actor, page, requires, signed_in_user
 bp = Blueprint("jobs", __name__)
 
 
-def _fields(text: str) -> dict[str, str]:
-    """"number=门牌号" lines (the command line's --field) into a mapping."""
-    mapping = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        name, sep, column = line.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise DataError("“%(line)s”: write one field and its column a line, as field=column (e.g. number=door_no).",
-                            line=line.strip())
-        mapping[name.strip()] = column.strip()
-    return mapping
+# The kinds of data in the order staff meet them: buildings, the everyday import, first; divisions, which every
+# other record hangs on, last.
+KINDS_IN_ORDER = ("buildings", "services", "roads", "beats", "culture", "divisions")
+FIELD_PREFIX = "field."
 
 
 @bp.get("/imports/new")
 @requires(Role.OPERATOR)
 def import_form():
-    return page("import.html", kinds=importers.KINDS, fields=importers.FIELDS,
+    """Step 1 of an import: the kind of data and its file."""
+    return page("import.html", kinds=KINDS_IN_ORDER, chosen=request.args.get("kind", KINDS_IN_ORDER[0]),
                 max_mb=current_app.config["IMPORT_MAX_BYTES"] // 2 ** 20)
 
 
 @bp.post("/imports")
 @requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")
-def start_import():
-    """The same import as `platesvc import`, run in the background; the job page shows its progress and result."""
-    form = request.form
+def upload():
+    """Keep the upload and show how it reads (step 2); nothing is imported yet."""
     uploads = [upload for upload in request.files.getlist("files") if upload.filename]
     if not uploads:
         raise DataError("Choose the file to import.")
-    job = jobs.start_import(db.session, current_app.config, signed_in_user(), form.get("kind", ""), uploads,
-                            layer=form.get("layer", "").strip(), crs=form.get("crs", "").strip(),
-                            encoding=form.get("encoding", "").strip(), fields=_fields(form.get("fields", "")),
-                            dry_run=form.get("dry_run") == "1", retire_missing=form.get("retire_missing") == "1")
+    kind = _kind(request.form)
+    draft = jobs.save_draft(current_app.config, signed_in_user(), uploads)
+    return redirect(url_for("staff.jobs.preview", token=draft.token, kind=kind), 303)
+
+
+@bp.get("/imports/<token>")
+@requires(Role.OPERATOR)
+def preview(token: str):
+    """Step 2: the file's first rows as read, each field's column (matched as the command line matches them,
+    changeable), and the options; its form starts the check (step 3)."""
+    draft = jobs.find_draft(current_app.config, signed_in_user(), token)
+    settings = _settings(request.args)
+    try:
+        shown = importers.preview_file(draft.path, settings["kind"], layer=settings["layer"], crs=settings["crs"],
+                                       encoding=settings["encoding"], fields=settings["fields"])
+        problem = None
+    except DataError as error:  # wrong encoding or layer, say: the form stays, to change them
+        shown, problem = None, error.message
+    return page("import_preview.html", token=token, file=draft.path.name, settings=settings, preview=shown,
+                problem=problem, fields=importers.FIELDS[settings["kind"]])
+
+
+@bp.post("/imports/<token>")
+@requires(Role.OPERATOR)
+def check(token: str):
+    """Step 3: a dry run of the import as previewed; its job page shows what importing would change."""
+    draft = jobs.find_draft(current_app.config, signed_in_user(), token)
+    settings = _settings(request.form)
+    job = jobs.start_import(db.session, current_app.config, signed_in_user(), draft, settings["kind"],
+                            layer=settings["layer"], crs=settings["crs"], encoding=settings["encoding"],
+                            fields=settings["fields"], retire_missing=request.form.get("retire_missing") == "1",
+                            create_roads=request.form.get("create_roads") == "1")
     return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
+
+
+@bp.post("/jobs/<int:job_id>/import")
+@requires(Role.OPERATOR)
+def import_checked(job_id: int):
+    """Step 4: import for real what a dry run checked."""
+    job = jobs.import_for_real(db.session, current_app.config, signed_in_user(), jobs.find(db.session, job_id),
+                               retire_confirmed=request.form.get("confirm_retire") == "1")
+    return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
+
+
+def _kind(values) -> str:
+    kind = values.get("kind", "")
+    if kind not in importers.KINDS:
+        raise DataError("Choose the kind of data to import.")
+    return kind
+
+
+def _settings(values) -> dict:
+    """How to read the file, from the preview's form: its kind, layer, CRS, encoding and field → column."""
+    kind = _kind(values)
+    return {"kind": kind, "layer": values.get("layer", "").strip() or None,
+            "crs": values.get("crs", "").strip() or None, "encoding": values.get("encoding", "").strip() or None,
+            # Every select is sent once the preview's form is: an empty one is a field the file has not.
+            "fields": {name: values[FIELD_PREFIX + name] or None for name in importers.FIELDS[kind]
+                       if FIELD_PREFIX + name in values},
+            "create_roads": values.get("create_roads") == "1", "retire_missing": values.get("retire_missing") == "1"}
 
 
 @bp.get("/prints/new")
@@ -93,8 +141,12 @@ def job(job_id: int):
     """A job's progress (the page refreshes itself while it runs), then its summary and files."""
     jobs.reap(db.session, current_app.config)  # a runner that died ends its job here, not never
     found = jobs.find(db.session, job_id)
-    return page("job.html", job=found, progress=jobs.progress_of(found), summary=jobs.summary_of(found),
-                elapsed=jobs.elapsed(found), running=found.status in (JobStatus.QUEUED, JobStatus.RUNNING))
+    params = json.loads(found.params)
+    checked = found.kind == "import" and params.get("dry_run") and found.status == JobStatus.SUCCEEDED
+    return page("job.html", job=found, params=params, progress=jobs.progress_of(found),
+                summary=jobs.summary_of(found), elapsed=jobs.elapsed(found), checked=checked,
+                would_retire=jobs.would_be_retired(found) if checked else 0,
+                running=found.status in (JobStatus.QUEUED, JobStatus.RUNNING))
 
 
 @bp.post("/jobs/<int:job_id>/cancel")

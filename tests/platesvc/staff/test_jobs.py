@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from platesvc.registry.audit import SYSTEM
 from platesvc.staff import jobs
@@ -62,21 +63,17 @@ def _ended(job_id: int) -> JobStatus:
     return _wait(lambda: _job(job_id).status not in jobs.ACTIVE and _job(job_id).status, f"job {job_id} ending")
 
 
-def _start_import(client, csrf, source_id: str, rows: int = 1) -> int:
-    """An import of `rows` service points, the first with `source_id`."""
+def _start_import(app, user, source_id: str, rows: int = 1) -> int:
+    """An import of `rows` service points, the first with `source_id`, started as the staff pages start one."""
     rows = "编号,名称,类别,电话,开放时间,经度,纬度\n" + "".join(
         f"{source_id if row == 0 else f'{source_id}-{row}'},凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,"
         f"{106.2 + row % 1000 / 10_000:.4f},{38.4 + row // 1000 / 10_000:.4f}\n" for row in range(rows))
-    started = client.post("/staff/imports", data={"csrf_token": csrf, "kind": "services",
-                                                  "files": (io.BytesIO(rows.encode("gbk")), "服务点.csv")},
-                          content_type="multipart/form-data")
-    assert started.status_code == 303, started.text
-    return int(started.headers["Location"].rsplit("/", 1)[1])
+    draft = jobs.save_draft(app.config, user, [FileStorage(io.BytesIO(rows.encode("gbk")), "服务点.csv")])
+    return jobs.start_import(db.session, app.config, user, draft, "services", dry_run=False).id
 
 
-def test_a_job_waits_on_the_queue_until_a_worker_takes_it(seeded_app, signed_in, request):
-    client, csrf = signed_in(Role.OPERATOR)
-    job_id = _start_import(client, csrf, "QUEUED-1")
+def test_a_job_waits_on_the_queue_until_a_worker_takes_it(seeded_app, staff, request):
+    job_id = _start_import(seeded_app, staff[Role.OPERATOR], "QUEUED-1")
     time.sleep(1)
     assert _job(job_id).status == JobStatus.QUEUED  # no worker yet: it waits, and nothing is lost
     request.getfixturevalue("job_worker")
@@ -84,26 +81,26 @@ def test_a_job_waits_on_the_queue_until_a_worker_takes_it(seeded_app, signed_in,
     assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "QUEUED-1")) == "凤凰助餐点"
 
 
-def test_an_import_runner_killed_mid_import_fails_its_job_and_keeps_nothing(seeded_app, signed_in, job_worker):
-    client, csrf = signed_in(Role.OPERATOR)
+def test_an_import_runner_killed_mid_import_fails_its_job_and_keeps_nothing(seeded_app, staff, job_worker):
+    operator = staff[Role.OPERATOR]
     before = db.session.scalar(select(func.count()).select_from(ServicePoint))
-    job_id = _start_import(client, csrf, "KILLED-1", rows=KILLED_IMPORT_ROWS)
+    job_id = _start_import(seeded_app, operator, "KILLED-1", rows=KILLED_IMPORT_ROWS)
     state = _wait(lambda: (found := jobs.progress_of(_job(job_id))).get("pid") and found, "the import starting")
     os.kill(state["pid"], signal.SIGKILL)
     killed = time.monotonic()
     assert _ended(job_id) == JobStatus.FAILED and time.monotonic() - killed < 5  # at once, not in minutes
     assert "killed or crashed" in str(_job(job_id).failure)
     assert db.session.scalar(select(func.count()).select_from(ServicePoint)) == before  # nothing was kept
-    assert _ended(_start_import(client, csrf, "AFTER-1")) == JobStatus.SUCCEEDED  # and nothing is blocked
+    assert _ended(_start_import(seeded_app, operator, "AFTER-1")) == JobStatus.SUCCEEDED  # and nothing is blocked
 
 
-def test_a_job_the_queue_cannot_take_is_failed_saying_so(seeded_app, signed_in, monkeypatch):
+def test_a_job_the_queue_cannot_take_is_failed_saying_so(seeded_app, staff, signed_in, monkeypatch):
     client, csrf = signed_in(Role.OPERATOR)
 
     def unreachable(_queue, _job_id):
         raise ConnectionError("connection refused")
     monkeypatch.setattr(jobs.JobQueue, "submit", unreachable)
-    job_id = _start_import(client, csrf, "UNQUEUED-1")
+    job_id = _start_import(seeded_app, staff[Role.OPERATOR], "UNQUEUED-1")
     assert _job(job_id).status == JobStatus.FAILED and _job(job_id).failure == jobs.UNQUEUED
     assert "无法连接任务队列" in client.get(f"/staff/jobs/{job_id}").text
 

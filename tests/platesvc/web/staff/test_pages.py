@@ -17,10 +17,10 @@ from platesvc.store.models import (
     AuditEvent,
     Building,
     BuildingNearest,
+    BuildingStatus,
     CultureNote,
     Division,
     DivisionLevel,
-    JobStatus,
     Officer,
     Plate,
     PlateStatus,
@@ -266,24 +266,49 @@ def test_staff_set_a_subdistricts_assistance_window_and_a_districts_hotline_as_r
     assert viewer.post(f"/staff/assistance/{district.id}", data={"hotline": "1"}).status_code == 403
 
 
-def test_an_uploaded_import_runs_in_the_background_with_the_commands_report(seeded_app, signed_in, job_worker):
+def test_an_import_is_checked_first_then_imported_as_checked(seeded_app, signed_in, job_worker, check_an_import):
     client, csrf = signed_in(Role.OPERATOR)
     rows = ("编号,名称,类别,电话,开放时间,经度,纬度\n"
             "WEB-1,凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,106.28,38.47\n"
             "WEB-2,无名点,火箭发射场,,,106.28,38.47\n")
-    started = client.post("/staff/imports", data={
-        "csrf_token": csrf, "kind": "services", "files": (io.BytesIO(rows.encode("gbk")), "服务点.csv")},
-        content_type="multipart/form-data")
-    assert started.status_code == 303
+    check, preview = check_an_import(client, csrf, "services", (io.BytesIO(rows.encode("gbk")), "服务点.csv"))
+    assert "凤凰助餐点" in preview and "GBK" in preview  # the first rows, read as what they are
+    assert re.search(r'<select name="field\.category">\s*<option value="">（文件中没有）</option>', preview)
+    assert "<option selected>类别</option>" in preview  # matched by the column's Chinese name
+    page = _finished(client, check)
+    assert "导入将带来的变化" in page and "只检查：没有写入任何内容。" in page
+    db.session.rollback()
+    assert db.session.scalar(select(ServicePoint.id).where(ServicePoint.source_id == "WEB-1")) is None
+    started = client.post(f"{check}/import", data={"csrf_token": csrf})
+    assert started.status_code == 303 and started.headers["Location"] != check
     page = _finished(client, started.headers["Location"])
     assert "服务点.csv 中的服务点：共读取 2 行；新增 1，更新 0，未导入 1。" in page
-    assert "完成：已保存。" in page
+    assert "完成：已保存。" in page and "返回全部任务" in page
     report = client.get(re.search(r'href="([^"]+/rows.csv)"', page).group(1))
     assert report.status_code == 200 and "3,WEB-2" in report.data.decode("utf-8-sig")
     db.session.rollback()
     assert db.session.scalar(select(ServicePoint.name).where(ServicePoint.source_id == "WEB-1")) == "凤凰助餐点"
-    job = db.session.scalars(select(StaffJob)).one()
-    assert job.status == JobStatus.SUCCEEDED and job.created_by.username == "operator-user"
+    assert client.post(f"{check}/import", data={"csrf_token": csrf}).status_code == 303  # a check imports again
+    assert client.post(f"{started.headers['Location']}/import", data={"csrf_token": csrf}).status_code == 422
+
+
+def test_an_import_that_would_retire_buildings_says_how_many_and_waits_for_a_yes(seeded_app, signed_in, job_worker,
+                                                                                  check_an_import):
+    client, csrf = signed_in(Role.OPERATOR)
+    building = db.session.scalars(select(Building).where(Building.status == BuildingStatus.ACTIVE)
+                                  .order_by(Building.id).limit(1)).one()
+    stored = db.session.scalar(select(func.count()).select_from(Building).where(
+        Building.status == BuildingStatus.ACTIVE))
+    rows = (f"编号,路名,门牌号,经度,纬度\n"
+            f"{building.source_id},{building.road.name},{building.number},{building.point.x},{building.point.y}\n")
+    check, _ = check_an_import(client, csrf, "buildings", (io.BytesIO(rows.encode()), "楼.csv"), retire_missing="1")
+    page = _finished(client, check)
+    would_retire = f"{stored - 1:,}"
+    assert f"确认：停用文件中没有的 {would_retire} 栋已存建筑及其门牌" in page
+    refused = client.post(f"{check}/import", data={"csrf_token": csrf})
+    assert refused.status_code == 422 and "勾选" in refused.text
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 1  # nothing started
 
 
 def test_an_upload_with_nothing_importable_is_refused_at_once(seeded_app, signed_in):
