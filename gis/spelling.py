@@ -152,3 +152,44 @@ def typed_in_pieces(typed: str, syllables: list[str]) -> bool:
                    for length in range(min(len(syllable), len(typed) - at), 0, -1)
                    if typed[at:at + length] == syllable[:length])
     return any(syllable[:1] == typed[:1] and rest(0, start) for start, syllable in enumerate(syllables))
+
+
+@cache
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable pypinyin reads a common character as."""
+    pypinyin = _pypinyin()
+    text = "".join(chr(code) for code in range(0x4E00, 0x9FA6))
+    return frozenset(s for s in pypinyin.lazy_pinyin(text, style=pypinyin.Style.NORMAL) if s.isascii() and s.isalpha())
+
+
+def initials_of_typed(typed: str, most: int = 8) -> list[str]:
+    """The initials `typed` may stand for when it mixes initials and whole syllables (hblu → hbl): each piece a
+    whole syllable or the first letter of one."""
+    whole = pinyin_syllables()
+    starts = {s[0] for s in whole}
+
+    @cache
+    def readings(at: int) -> tuple[str, ...]:
+        if at == len(typed):
+            return ("",)
+        found: list[str] = []
+        for end in range(len(typed), at, -1):
+            piece = typed[at:end]
+            if (piece in whole or (len(piece) == 1 and piece in starts)) and len(found) < most:
+                found += [piece[0] + rest for rest in readings(end)][:most - len(found)]
+        return tuple(found)
+    return list(dict.fromkeys(readings(0)))
+
+
+def readings(text: str, most: int = 4) -> list[tuple[str, ...]]:
+    """Up to `most` ways to read Chinese text, the usual one first: a character of several readings (长: zhang,
+    chang) read out of its word, as a typo leaves it, may be read otherwise in the address."""
+    pypinyin = _pypinyin()
+    found = [syllables(text)]
+    for position, sounds in enumerate(pypinyin.pinyin(text, style=pypinyin.Style.NORMAL, heteronym=True)):
+        for sound in sounds:
+            for reading in list(found):
+                other = reading[:position] + (sound,) + reading[position + 1:]
+                if other not in found and len(found) < most:
+                    found.append(other)
+    return found

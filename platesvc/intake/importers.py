@@ -41,7 +41,6 @@ from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import buildings_awaiting_plates
 from platesvc.spreadsheets import RowNote
 from platesvc.store.bulk_writes import chunks, insert_plain_tuples
-from platesvc.store.search_entries import buildings_on_roads, refresh_entries
 from platesvc.store.models import (
     Building,
     BuildingStatus,
@@ -55,6 +54,7 @@ from platesvc.store.models import (
     ServiceCategory,
     ServicePoint,
 )
+from platesvc.store.search_entries import buildings_on_roads, refresh_entries
 from platesvc.store.spatial import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")

@@ -22,8 +22,8 @@ from platesvc.errors import InvalidPlateIdError, PlatesvcError
 from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.store.bulk_writes import insert_rows
-from platesvc.store.search_entries import refresh_entries
 from platesvc.store.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
+from platesvc.store.search_entries import refresh_entries
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ off or its beginning, finds its plates directly.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -20,15 +20,26 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extractOne
 from sqlalchemy import and_, false, or_, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from gis.nearest import bbox_around, geodesic_distance
-from gis.spelling import Token, is_division, place_words, tokens, typed_in_pieces, without_generic
+from gis.spelling import (
+    Token,
+    initials_of_typed,
+    is_division,
+    place_words,
+    readings,
+    tokens,
+    typed_in_pieces,
+    without_generic,
+)
 from platesvc.registry.addresses import format_address
 from platesvc.registry.plate_ids import ID_LENGTH, PREFIX_LENGTH, normalize, one_character_away, plate_url
 from platesvc.store.models import Building, SearchEntry
 from platesvc.store.spatial import spatial_store
 
+LEVELS = ("as typed", "mixed initials", "loose")
 CANDIDATES = 300  # entries ranked for one query, at most
 MAX_TOKENS = 8  # tokens of a query that count; the rest are ignored
 MIN_KEY = 3  # the trigram indexes find nothing shorter
@@ -36,6 +47,7 @@ MIN_SCORE = 0.5  # below this a candidate is not an answer
 NEAR_WEIGHT = 0.05  # how much `near` may move a score, at NEAR_METRES and beyond
 NEAR_METRES = 20_000
 REVERSE_STEPS = (25, 100, 400)  # metres: growing boxes, until enough plates are inside the radius
+MAX_REVERSE_RADIUS_M = 1000  # a box this size holds a few thousand plates in the densest core
 _PLATE_LIKE = re.compile(rf"[0-9]{{{PREFIX_LENGTH}}}[0-9A-Z]{{1,{ID_LENGTH - PREFIX_LENGTH + 1}}}")
 
 
@@ -63,6 +75,13 @@ class Found:
                 "properties": properties}
 
 
+def feature_collection(engine: Engine, config: Mapping, find: Callable[[Session], list[Found]], limit: int) -> dict:
+    """What `find` finds in a session of its own on `engine`, as a GeoJSON FeatureCollection."""
+    with Session(engine) as session:
+        features = [item.feature(config) for item in find(session)]
+    return {"type": "FeatureCollection", "numberReturned": len(features), "limit": limit, "features": features}
+
+
 # Conditions on the entries, as trees: ("key", text), ("and", [...]), ("or", [...]).
 Condition = tuple
 
@@ -72,16 +91,18 @@ def search_plates(session: Session, config: Mapping, query: str, limit: int,
     """The plates best matching `query` (characters, Pinyin, initials, a plate ID), best first."""
     found = {item.entry.plate_id: item for item in _by_plate_id(session, query)}
     words = _words(config, query)
-    if words:
-        strict = _condition(words, loose=False)
-        candidates = _candidates(session, strict) if strict else []
-        if not candidates:
-            loose = _condition(words, loose=True)
-            candidates = _candidates(session, loose) if loose and loose != strict else []
-        for entry in candidates:
-            score = _score(words, entry)
+    asked = set()
+    for level in LEVELS if words else ():  # each only when the one before found nothing good enough
+        condition = _condition(words, level)
+        if not condition or condition in asked:
+            continue
+        asked.add(condition)
+        scored = [(entry, _score(words, entry)) for entry in _candidates(session, condition)]
+        for entry, score in scored:
             if score >= MIN_SCORE and score > getattr(found.get(entry.plate_id), "score", 0):
                 found[entry.plate_id] = Found(entry, score)
+        if any(score >= MIN_SCORE for _, score in scored):
+            break
     ranked = list(found.values())
     distances = _distances(ranked, near) if near else [0.0] * len(ranked)
     order = sorted(range(len(ranked)), key=lambda i: (
@@ -133,22 +154,32 @@ def _by_plate_id(session: Session, query: str) -> list[Found]:
     return list(found.values())
 
 
-def _keys(token: Token, loose: bool) -> Condition | None:
-    """What an entry must hold for `token`: None when the index cannot ask it (too short)."""
+def _keys(token: Token, level: str) -> Condition | None:
+    """What an entry must hold for `token` at a level of looseness: None when the index cannot ask it (too short).
+
+    As typed: its text (a Chinese token its Pinyin, without the generic part of a road name). Mixed initials:
+    letters may also be initials and whole syllables mixed (hblu). Loose: one syllable or a third of the letters
+    may be wrong (what is left on either side of a syllable, anchored at the word's ends)."""
+    loose = level == "loose"
     if token.kind == "num":
         return ("key", " " + token.text) if len(token.text) + 1 >= MIN_KEY else None
     if token.kind == "zh":
         stem = without_generic(token.text)
         strict = "".join(token.syllables[:len(stem)])
         choices = [("key", strict)] if len(strict) >= MIN_KEY else []
-        if loose:  # one syllable wrong: what is left on either side of it
-            for i in range(len(token.syllables)):
-                pieces = [("key", piece) for piece in ("".join(token.syllables[:i]), "".join(token.syllables[i + 1:]))
-                          if len(piece) >= MIN_KEY]
-                if pieces:
-                    choices.append(("and", tuple(pieces)) if len(pieces) > 1 else pieces[0])
+        if loose:  # one syllable wrong: what is left on either side of it, in each way it may be read
+            last = len(token.syllables) - 1
+            for sounds in readings(token.text):
+                for i in range(len(sounds)):
+                    left = " " + "".join(sounds[:i]) if i > 0 else ""
+                    right = "".join(sounds[i + 1:]) + " " if i < last else ""
+                    pieces = [("key", piece) for piece in (left, right) if len(piece) >= MIN_KEY]
+                    if pieces:
+                        choices.append(("and", tuple(pieces)) if len(pieces) > 1 else pieces[0])
         return _any(choices)
     choices = [("key", token.text)] if len(token.text) >= MIN_KEY else []
+    if level == "mixed initials":
+        choices += [("key", initials) for initials in initials_of_typed(token.text, 4) if len(initials) >= MIN_KEY]
     if loose and len(token.text) >= 2 * MIN_KEY:  # one letter wrong: two thirds, or one half, are right
         size = len(token.text)
         if size >= 3 * MIN_KEY:
@@ -165,9 +196,10 @@ def _any(choices: list) -> Condition | None:
     return None if not unique else unique[0] if len(unique) == 1 else ("or", tuple(unique))
 
 
-def _condition(words: list[Token], loose: bool) -> Condition | None:
+def _condition(words: list[Token], level: str) -> Condition | None:
     """Every token's keys, together; loosely, a division may be left out."""
-    parts = [_keys(token, loose) for token in words
+    loose = level == "loose"
+    parts = [_keys(token, level) for token in words
              if not (loose and token.kind == "zh" and is_division(token.text) and len(words) > 1)]
     parts = list(dict.fromkeys(part for part in parts if part))
     return None if not parts else parts[0] if len(parts) == 1 else ("and", tuple(parts))
@@ -216,7 +248,9 @@ def _distances(found: list[Found], near: tuple[float, float]) -> list[float]:
 # Ranking: each token's match is a quality from 0 to 1, weighted by its length.
 
 def _weight(token: Token) -> float:
-    return 2.0 if token.kind == "num" else float(len(token.text)) if token.kind == "zh" else max(1.0, len(token.text) / 3)
+    if token.kind == "num":
+        return 2.0
+    return float(len(token.text)) if token.kind == "zh" else max(1.0, len(token.text) / 3)  # letters: ~syllables
 
 
 def _score(words: list[Token], entry: SearchEntry) -> float:
