@@ -40,6 +40,7 @@ from platesvc.store.models import Building, SearchEntry
 from platesvc.store.spatial import spatial_store
 
 LEVELS = ("as typed", "mixed initials", "loose")
+MAX_QUERY = 200  # characters: longer than any address, shorter than a pasted page
 CANDIDATES = 300  # entries ranked for one query, at most
 MAX_TOKENS = 8  # tokens of a query that count; the rest are ignored
 MIN_KEY = 3  # the trigram indexes find nothing shorter
@@ -109,6 +110,12 @@ def search_plates(session: Session, config: Mapping, query: str, limit: int,
         -round(ranked[i].score - NEAR_WEIGHT * min(distances[i], NEAR_METRES) / NEAR_METRES, 4),
         distances[i], ranked[i].entry.plate_id))
     return [ranked[i] for i in order[:limit]]
+
+
+def only_exact(found: list[Found]) -> Found | None:
+    """The one plate matched exactly (its ID, or every word whole and the door number itself), if just one was."""
+    exact = [item for item in found if item.score >= 1.0]
+    return exact[0] if len(exact) == 1 else None
 
 
 def reverse_plates(session: Session, config: Mapping, lon: float, lat: float, radius: float,

@@ -6,7 +6,13 @@ from flask import Response, current_app, request
 from marshmallow import Schema, fields, validate
 
 from platesvc.maps.nearby import MAX_RADIUS_M, nearby_services
-from platesvc.search.engine import MAX_REVERSE_RADIUS_M, feature_collection, reverse_plates, search_plates
+from platesvc.search.engine import (
+    MAX_QUERY,
+    MAX_REVERSE_RADIUS_M,
+    feature_collection,
+    reverse_plates,
+    search_plates,
+)
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, rendered, resolve
 from platesvc.web.caching import revalidated
@@ -19,7 +25,6 @@ DEFAULT_NEARBY = 10
 MAX_NEARBY = 100
 DEFAULT_FOUND = 10
 MAX_FOUND = 50
-MAX_QUERY = 200  # characters: longer than any address, shorter than a pasted page
 DEFAULT_REVERSE_RADIUS_M = 100
 
 

@@ -68,11 +68,11 @@ def quiet_plates():
 @bp.get("/plates")
 @requires(Role.VIEWER)
 def search():
-    """Find plates by ID (any spelling) or address; one match opens it."""
+    """Find plates by ID (any spelling) or address as people type it; one exact match opens it."""
     text = request.args.get("q", "").strip()
-    found = plate_records.search(db.session, current_app.config, text)
-    if len(found) == 1 and text:
-        return redirect(url_for("staff.plates.detail", plate_text=found[0].plate_id))
+    found, exact = plate_records.search(db.session, current_app.config, text)
+    if exact:
+        return redirect(url_for("staff.plates.detail", plate_text=exact))
     return page("plates.html", query=text, found=found, limit=plate_records.SEARCH_LIMIT)
 
 
