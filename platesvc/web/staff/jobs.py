@@ -51,7 +51,9 @@ def preview(token: str):
     """Step 2: the file's first rows as read, each field's column (matched as the command line matches them,
     changeable), and the options; its form starts the check (step 3)."""
     draft = jobs.find_draft(current_app.config, signed_in_user(), token)
-    settings = _settings(request.args)
+    asked = request.args.copy()
+    asked.setdefault("kind", KINDS_IN_ORDER[0])
+    settings = _settings(asked)
     try:
         shown = importers.preview_file(draft.path, settings["kind"], layer=settings["layer"], crs=settings["crs"],
                                        encoding=settings["encoding"], fields=settings["fields"])

@@ -273,7 +273,8 @@ def test_an_import_is_checked_first_then_imported_as_checked(seeded_app, signed_
             "WEB-2,无名点,火箭发射场,,,106.28,38.47\n")
     check, preview = check_an_import(client, csrf, "services", (io.BytesIO(rows.encode("gbk")), "服务点.csv"))
     assert "凤凰助餐点" in preview and "GBK" in preview  # the first rows, read as what they are
-    assert re.search(r'<select name="field\.category">\s*<option value="">（文件中没有）</option>', preview)
+    assert re.search(r'<select id="field-category" name="field\.category">\s*<option value="">（文件中没有）</option>',
+                     preview)
     assert "<option selected>类别</option>" in preview  # matched by the column's Chinese name
     page = _finished(client, check)
     assert "导入将带来的变化" in page and "只检查：没有写入任何内容。" in page
