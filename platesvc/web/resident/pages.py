@@ -155,14 +155,15 @@ def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = 
 @resident_page((200, "The map"))
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
-    return map_page(url_for("pages.plate", plate_text="PLATE"))
+    return render_page("map.html", **map_context(url_for("pages.plate", plate_text="PLATE")))
 
 
-def map_page(plate_link: str):
-    """The map page, where tapping a plate opens `plate_link` with PLATE replaced by its ID."""
+def map_context(plate_link: str) -> dict:
+    """What a map page shows (map_parts.html), where tapping a plate opens `plate_link` with PLATE replaced by
+    its ID."""
     bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
-    return render_page("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory],
-                       plate_link=plate_link)
+    return {"bounds": bounds, "categories": [category.value for category in ServiceCategory],
+            "plate_link": plate_link}
 
 
 @bp.get("/p/")

@@ -20,7 +20,7 @@ from platesvc.staff import jobs, plate_records, reports
 from platesvc.store.database import db
 from platesvc.store.models import PlateStatus, Role
 from platesvc.web.parameters import Form, Whole, parse
-from platesvc.web.resident.pages import map_page
+from platesvc.web.resident.pages import map_context
 from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("plates", __name__)
@@ -154,4 +154,4 @@ def geocode():
 @requires(Role.VIEWER)
 def staff_map():
     """The web map, where a tapped plate opens its staff record."""
-    return map_page(url_for("staff.plates.detail", plate_text="PLATE"))
+    return page("map.html", **map_context(url_for("staff.plates.detail", plate_text="PLATE")))
