@@ -14,7 +14,7 @@ off or its beginning, finds its plates directly.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -41,7 +41,7 @@ from platesvc.store.spatial import spatial_store
 
 LEVELS = ("as typed", "mixed initials", "loose")
 MAX_QUERY = 200  # characters: longer than any address, shorter than a pasted page
-CANDIDATES = 300  # entries ranked for one query, at most
+CANDIDATES = 100  # entries ranked for one query, at most
 MAX_TOKENS = 8  # tokens of a query that count; the rest are ignored
 MIN_KEY = 3  # the trigram indexes find nothing shorter
 MIN_SCORE = 0.5  # below this a candidate is not an answer
@@ -56,7 +56,7 @@ _PLATE_LIKE = re.compile(rf"[0-9]{{{PREFIX_LENGTH}}}[0-9A-Z]{{1,{ID_LENGTH - PRE
 class Found:
     """A plate found, with its entry and how well it matched (or how far it is)."""
 
-    entry: SearchEntry
+    entry: SearchEntry  # or a row of its table
     score: float
     distance_m: float | None = None
 
@@ -122,9 +122,9 @@ def reverse_plates(session: Session, config: Mapping, lon: float, lat: float, ra
                    limit: int) -> list[Found]:
     """The standing plates nearest a point, within `radius` metres, nearest first."""
     store = spatial_store(session)
-    query = select(SearchEntry).join(Building, Building.id == SearchEntry.building_id)
+    query = _ENTRIES.join(Building, Building.id == SearchEntry.building_id)
     for metres in [step for step in REVERSE_STEPS if step < radius] + [radius]:
-        entries = session.scalars(store.within(query, Building, "point", bbox_around(lon, lat, metres))).all()
+        entries = session.execute(store.within(query, Building, "point", bbox_around(lon, lat, metres))).all()
         if not entries:
             continue
         distances = geodesic_distance(np.full(len(entries), lon), np.full(len(entries), lat),
@@ -151,12 +151,12 @@ def _by_plate_id(session: Session, query: str) -> list[Found]:
         return []
     found = {}
     if len(typed) < ID_LENGTH:  # being typed: the first plates it begins
-        for entry in session.scalars(select(SearchEntry).where(
+        for entry in session.execute(_ENTRIES.where(
                 SearchEntry.plate_id >= typed, SearchEntry.plate_id <= typed + "Z" * (ID_LENGTH - len(typed)))
                 .order_by(SearchEntry.plate_id).limit(CANDIDATES)):
             found[entry.plate_id] = Found(entry, 0.95)
     near_misses = one_character_away(typed)
-    for entry in session.scalars(select(SearchEntry).where(SearchEntry.plate_id.in_([typed, *near_misses]))):
+    for entry in session.execute(_ENTRIES.where(SearchEntry.plate_id.in_([typed, *near_misses]))):
         found[entry.plate_id] = Found(entry, 1.1 if entry.plate_id == typed else 0.9)
     return list(found.values())
 
@@ -212,17 +212,17 @@ def _condition(words: list[Token], level: str) -> Condition | None:
     return None if not parts else parts[0] if len(parts) == 1 else ("and", tuple(parts))
 
 
-def _candidates(session: Session, condition: Condition) -> list[SearchEntry]:
+_ENTRIES = select(SearchEntry.__table__)  # rows, not ORM objects: a query reads up to CANDIDATES of them
+_FTS_IDS = text("SELECT rowid FROM search_fts WHERE search_fts MATCH :match ORDER BY rowid LIMIT :most")
+
+
+def _candidates(session: Session, condition: Condition) -> list:
     """At most CANDIDATES entries meeting the condition, the first by building id."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.scalars(select(SearchEntry).where(_sql(condition))
-                               .order_by(SearchEntry.building_id).limit(CANDIDATES)).all()
-    ids = session.scalars(text("SELECT rowid FROM search_fts WHERE search_fts MATCH :match ORDER BY rowid "
-                               "LIMIT :most"), {"match": _fts(condition), "most": CANDIDATES}).all()
-    if not ids:
-        return []
-    return session.scalars(select(SearchEntry).where(SearchEntry.building_id.in_(ids))
-                           .order_by(SearchEntry.building_id)).all()
+        return session.execute(_ENTRIES.where(_sql(condition)).order_by(SearchEntry.building_id)
+                               .limit(CANDIDATES)).all()
+    return session.execute(_ENTRIES.where(SearchEntry.building_id.in_(_FTS_IDS)).order_by(SearchEntry.building_id),
+                           {"match": _fts(condition), "most": CANDIDATES}).all()
 
 
 def _fts(condition: Condition) -> str:
@@ -274,6 +274,7 @@ def _score(words: list[Token], entry: SearchEntry) -> float:
             run = words[i:j]
             weight = sum(_weight(t) for t in run)
             alone = sum(_weight(t) * _latin(t.text, entry, py_tokens) for t in run) / weight
+            alone *= 0.95 if len(run) > 1 else 1.0  # letters apart matching words apart: less sure than together
             together = _latin("".join(t.text for t in run), entry, py_tokens) if len(run) > 1 else 0.0
             total, weights, i = total + weight * max(alone, together), weights + weight, j
             continue
@@ -291,14 +292,18 @@ def _chinese(token: Token, entry: SearchEntry, zh_tokens: list[str], py_tokens: 
     word = token.text
     if f" {word} " in entry.zh:
         return 1.0
+    if entry.road and word == without_generic(entry.road):
+        return 0.97  # the road, its generic part left out (上海 for 上海路)
     if word in entry.zh:
-        return 0.95
+        return 0.93  # part of a word
     stem = without_generic(word)
     if stem != word and stem in entry.zh:
-        return 0.9  # 上海路 for 上海西路, or the generic left out
+        return 0.9  # 上海路 for 上海西路
     if token.pinyin in entry.py:
         return 0.85  # a homophone
-    similar = max(_similarity(word, zh_tokens), _similarity(token.pinyin, py_tokens))
+    # A slip: mostly how close the characters are (a wrong one costs less than one missing or extra), a little
+    # how close they sound.
+    similar = 0.7 * _similarity(word, zh_tokens, _SUBSTITUTION_CHEAPER) + 0.3 * _similarity(token.pinyin, py_tokens)
     return 0.75 * similar if similar >= 0.6 else 0.0
 
 
@@ -311,8 +316,8 @@ def _latin(typed: str, entry: SearchEntry, py_tokens: list[str]) -> float:
         return 0.85
     if typed in entry.ini:
         return 0.8
-    if any(typed_in_pieces(typed, syllables.split()) for syllables in entry.syllables.split("|")
-           if syllables[:1] == typed[:1] or f" {typed[:1]}" in f" {syllables}"):
+    if any(_typed_in(typed, syllables) for syllables in entry.syllables.split("|")
+           if f" {typed[:1]}" in f" {syllables}"):
         return 0.8  # initials and syllables mixed: shlu
     similar = _similarity(typed, py_tokens)
     return 0.7 * similar if similar >= 0.75 else 0.0
@@ -329,7 +334,15 @@ def _number(token: Token, entry: SearchEntry, zh_tokens: list[str]) -> float:
     return 0.0
 
 
-def _similarity(typed: str, words: list[str]) -> float:
+@lru_cache(maxsize=16_384)  # candidates share their district, subdistrict, community and road
+def _typed_in(typed: str, syllables: str) -> bool:
+    return typed_in_pieces(typed, syllables.split())
+
+
+_SUBSTITUTION_CHEAPER = (2, 2, 1)  # insertion, deletion, substitution
+
+
+def _similarity(typed: str, words: list[str], weights: tuple[int, int, int] = (1, 1, 1)) -> float:
     """The closest word's similarity to `typed` by edits, 0 to 1."""
-    best = extractOne(typed, words, scorer=Levenshtein.normalized_similarity)
+    best = extractOne(typed, words, scorer=Levenshtein.normalized_similarity, scorer_kwargs={"weights": weights})
     return best[1] if best else 0.0

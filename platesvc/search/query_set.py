@@ -22,6 +22,9 @@ KINDS = ("chinese", "any_order", "no_generic", "pinyin", "pinyin_joined", "initi
 # Queries that must find nothing: no such road, noise, and the syntax of SQL and FTS5.
 NOTHING = ("火星路 999", "北极熊大街 12", "qwxz 123", "zzzzzz", "😀", '"', "*", "NEAR(", "'", "' OR 1=1 --",
            '"上海" NEAR(*', "🏠🏠🏠 8888")
+# An ID one character off stands for every plate that slip could have come from: right when the plate is among
+# the candidates offered (in a large city a swap is often also one wrong character away from another plate).
+AMONG_CANDIDATES = ("plate_id_slip",)
 _WRONG = "鹅鸭熊鹿猫狗蛙"  # characters no demo road is named with
 
 
@@ -122,8 +125,11 @@ def answer(session: Session, config, query: Query) -> list[str]:
 
 
 def hit(query: Query, plates: list[str]) -> bool:
-    """Whether the answer is right: the plate first, or nothing when nothing must be found."""
-    return plates[:1] == [query.plate_id] if query.plate_id else not plates
+    """Whether the answer is right: the plate first (or among the candidates, for a slipped ID), or nothing when
+    nothing must be found."""
+    if query.plate_id is None:
+        return not plates
+    return query.plate_id in plates if query.kind in AMONG_CANDIDATES else plates[:1] == [query.plate_id]
 
 
 def accuracy(results: dict[str, list[bool]]) -> dict[str, float]:
