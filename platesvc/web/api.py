@@ -14,7 +14,7 @@ from platesvc.search.engine import (
     search_plates,
 )
 from platesvc.store.models import ServiceCategory
-from platesvc.web import read_store, rendered, resolve
+from platesvc.web import read_store, rendered, resolve, worker
 from platesvc.web.caching import revalidated
 from platesvc.web.openapi import PLATE_ID, Blueprint
 from platesvc.web.parameters import Choice, Decimal, Place, Text, Whole
@@ -204,9 +204,12 @@ class ReverseQuery(Schema):
             content_type="application/geo+json")
 def search(q: str, limit: int, near: tuple[float, float] | None = None):
     """Find plates by what a person types: characters, Pinyin, initials, with a slip; or a plate ID."""
-    config = current_app.config
-    return _geojson(read_store(lambda engine: feature_collection(
-        engine, config, lambda session: search_plates(session, config, q, limit, near), limit)))
+    config, cache = current_app.config, worker().searches
+
+    def answer(engine) -> bytes:
+        return cache.answer(engine, (q, limit, near), lambda: orjson.dumps(feature_collection(
+            engine, config, lambda session: search_plates(session, config, q, limit, near), limit)))
+    return Response(read_store(answer), mimetype="application/geo+json")
 
 
 @bp.get("/reverse")

@@ -168,3 +168,13 @@ def test_a_plate_id_one_character_off_gives_the_candidates(issued_app, client):
     slipped = display[:-1] + ("0" if display[-1] != "0" else "1")
     ids = [f["id"] for f in client.get("/api/v1/search", query_string={"q": slipped}).json["features"]]
     assert entry.plate_id in ids
+
+
+def test_an_answer_kept_by_the_worker_goes_when_the_registry_changes(issued_app, client):
+    entry = query_set.sample_entries(db.session, 1, seed=12)[0]
+    asked = {"q": f"{entry.road}{entry.number}"}
+    for _ in range(2):  # made, then from the worker's cache
+        assert client.get("/api/v1/search", query_string=asked).json["features"][0]["id"] == entry.plate_id
+    retire_building(db.session, db.session.get(Building, entry.building_id), SYSTEM, "demolished")
+    db.session.commit()
+    assert entry.plate_id not in [f["id"] for f in client.get("/api/v1/search", query_string=asked).json["features"]]
