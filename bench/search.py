@@ -173,6 +173,7 @@ def _query_set(url: str) -> tuple[list[query_set.Query], list[str], list[dict]]:
             full, _ = format_address(app.config, entry.district, entry.subdistrict, entry.community, entry.road,
                                      entry.number, entry.name)
             addresses.append({"id": entry.plate_id, "type": "housenumber", "name": full, "importance": 0.5,
+                              "pinyin": f"{entry.road_pinyin or ''} {entry.number or ''}",  # its fair chance
                               "lat": entry.latitude, "lon": entry.longitude})
         db.engine.dispose()
     typed = sorted({urllib.parse.quote(q.text[:end]) for q in queries if q.kind in TYPED_KINDS
@@ -207,7 +208,7 @@ class _Addok:
         self.config.write_text(
             f"REDIS = {{'host': {parts.hostname!r}, 'port': {parts.port or 6379}, "
             f"'indexes': {{'db': {self.db}}}, 'documents': {{'db': {self.db}}}}}\n"
-            "FIELDS = [{'key': 'name', 'boost': 4, 'null': False}]\n")
+            "FIELDS = [{'key': 'name', 'boost': 4, 'null': False}, {'key': 'pinyin', 'boost': 2}]\n")
         self.env = {**os.environ, "ADDOK_CONFIG_MODULE": str(self.config)}
         if not (ADDOK_VENV / "bin" / "addok").exists():
             subprocess.run([sys.executable, "-m", "venv", str(ADDOK_VENV)], check=True)
@@ -220,7 +221,7 @@ class _Addok:
 
     def load(self, addresses: list[dict]) -> None:
         started = time.monotonic()
-        self._addok("reset")
+        self._addok("reset", "--force")
         path = self.config.with_name("addresses.json")
         path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in addresses))
         self._addok("batch", str(path))
@@ -231,10 +232,11 @@ class _Addok:
         """addok's own search in its own Python, one query a line, its first result's id."""
         program = ("import sys, json\nfrom addok.config import config\nconfig.load()\nfrom addok.core import search\n"
                    "for line in sys.stdin:\n    found = search(json.loads(line), limit=1)\n"
-                   "    print(json.dumps(found[0].id if found else None))\n")
+                   "    print('answer', json.dumps(found[0].id if found else None))\n")
         answers = subprocess.run([str(ADDOK_VENV / "bin" / "python"), "-c", program],
                                  input="\n".join(json.dumps(q.text) for q in queries), text=True,
                                  capture_output=True, check=True, env=self.env).stdout.splitlines()
+        answers = [line.removeprefix("answer ") for line in answers if line.startswith("answer ")]  # not its notes
         results: dict[str, list[bool]] = {}
         for query, answer in zip(queries, answers, strict=True):
             plate = json.loads(answer)
