@@ -41,6 +41,8 @@ DEFAULTS = {
     "RENDER_CACHE_MB": 32,
     # …and the vector tiles it has made (a dense z15 plate tile is some 50 KiB).
     "TILE_CACHE_MB": 32,
+    # …and the search answers it has given (one is some 4 KiB), each good until the registry changes.
+    "SEARCH_CACHE_MB": 8,
     # PostGIS streaming replicas for public reads (comma-separated URLs), skipped while they
     # lag further behind the primary than this, asked how far at most this often.
     "DATABASE_REPLICA_URLS": "",

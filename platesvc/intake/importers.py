@@ -54,6 +54,7 @@ from platesvc.store.models import (
     ServiceCategory,
     ServicePoint,
 )
+from platesvc.store.search_entries import buildings_on_roads, refresh_entries
 from platesvc.store.spatial import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
@@ -593,6 +594,7 @@ class _BuildingChunks:
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
         links.refresh_links(session, new_ids + changed)
+        refresh_entries(session, changed)  # new buildings are found once issued their plates
 
     def _match_by_footprint(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Give rows without a source_id the one of a stored building within a few metres, or a new one.
@@ -760,6 +762,7 @@ def _store_divisions(session, frame, result, options: _Options) -> None:
     if changed or result.imported:
         options.stage(Message("Placing every building in its community and district again"))
         moved = loading.relocate_buildings(session)
+        refresh_entries(session)  # a division's name or its buildings' places may have changed
         if moved:
             result.notes.append(Message("%(count)s buildings now lie in another community or district.",
                                         count=moved))
@@ -771,7 +774,9 @@ def _store_roads(session, frame, result, options: _Options) -> None:
         road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
         road.geom = to_multilinestrings([row.geometry])[0]
 
-    _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
+    changed = _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
+    if changed:  # a road renamed renames the addresses along it
+        refresh_entries(session, buildings_on_roads(session, [road.id for road in changed]))
 
 
 def _store_services(session, frame, result, options: _Options) -> None:

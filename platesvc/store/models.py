@@ -346,6 +346,31 @@ class BuildingNearest(Base):
     distance_m: Mapped[float] = mapped_column(Float)
 
 
+class SearchEntry(Base):
+    """What search finds a standing plate by (store/search_entries.py keeps it in step with the registry): its address
+    parts to show, and the keys: Chinese tokens, Pinyin and initials (gis/spelling.py). The text index over
+    `py` and `ini` (FTS5's trigram tokenizer on SQLite, pg_trgm's GIN on PostGIS) is made by migration 0017."""
+
+    __tablename__ = "search_entries"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    plate_id: Mapped[str] = mapped_column(String(12), unique=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    subdistrict: Mapped[str | None] = mapped_column(String(100))
+    community: Mapped[str | None] = mapped_column(String(100))
+    road: Mapped[str | None] = mapped_column(String(100))
+    road_pinyin: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    longitude: Mapped[float] = mapped_column(Float)
+    latitude: Mapped[float] = mapped_column(Float)
+    zh: Mapped[str] = mapped_column(Text)
+    py: Mapped[str] = mapped_column(Text)
+    ini: Mapped[str] = mapped_column(Text)
+    syllables: Mapped[str] = mapped_column(Text)
+
+
 class Generations(Base):
     """One row counting committed changes to what workers keep in memory (see generations.py).
 

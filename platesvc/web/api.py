@@ -1,20 +1,31 @@
-"""The JSON API: plates (the same resolution the resident page shows) and nearby services."""
+"""The JSON API: plates (the same resolution the resident page shows), nearby services, and finding plates
+by what people type (search) or where they stand (reverse)."""
 
 import orjson
-from flask import Response, request
+from flask import Response, current_app, request
 from marshmallow import Schema, fields, validate
 
 from platesvc.maps.nearby import MAX_RADIUS_M, nearby_services
+from platesvc.search.engine import (
+    MAX_QUERY,
+    MAX_REVERSE_RADIUS_M,
+    feature_collection,
+    reverse_plates,
+    search_plates,
+)
 from platesvc.store.models import ServiceCategory
-from platesvc.web import read_store, rendered, resolve
+from platesvc.web import read_store, rendered, resolve, worker
 from platesvc.web.caching import revalidated
 from platesvc.web.openapi import PLATE_ID, Blueprint
-from platesvc.web.parameters import Choice, Decimal, Whole
+from platesvc.web.parameters import Choice, Decimal, Place, Text, Whole
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Plates and the services near a place")
 
 DEFAULT_NEARBY = 10
 MAX_NEARBY = 100
+DEFAULT_FOUND = 10
+MAX_FOUND = 50
+DEFAULT_REVERSE_RADIUS_M = 100
 
 
 class LonLat(fields.List):
@@ -164,3 +175,53 @@ def nearby(lon: float, lat: float, limit: int, category: str | None = None, radi
 
 def _with_distance(feature: dict, metres: float) -> dict:
     return {**feature, "properties": {**feature["properties"], "distance_m": round(metres, 1)}}
+
+
+class SearchQuery(Schema):
+    q = Text(max_length=MAX_QUERY, required=True, metadata={
+        "description": "What a person types: a Chinese address in any order (兴庆区 上海路 501), Pinyin with or "
+                       "without spaces (shanghai lu 501), initials (shl 501), with a wrong or homophone character, "
+                       "traditional characters, full-width digits, a building or community name, or a plate ID "
+                       "in any spelling (one character off gives the candidates); the last word may be unfinished",
+        "example": "上海路501"})
+    limit = Whole(1, cut=MAX_FOUND, load_default=DEFAULT_FOUND)
+    near = Place(metadata={"description": "`longitude,latitude`: among matches as good, the nearest first",
+                           "example": "106.28,38.47"})
+
+
+class ReverseQuery(Schema):
+    lon = Decimal(-180, 180, required=True, metadata={"example": 106.28})
+    lat = Decimal(-90, 90, required=True, metadata={"example": 38.47})
+    radius = Decimal(0, MAX_REVERSE_RADIUS_M, load_default=DEFAULT_REVERSE_RADIUS_M,
+                     metadata={"description": "Metres"})
+    limit = Whole(1, cut=MAX_FOUND, load_default=5)
+
+
+@bp.get("/search")
+@bp.arguments(SearchQuery, location="query", as_kwargs=True)
+@bp.answers(200, NearbyFeatures, "GeoJSON FeatureCollection of plates, best match first: each feature's id is the "
+                                 "plate ID, its properties the address, url and score",
+            content_type="application/geo+json")
+def search(q: str, limit: int, near: tuple[float, float] | None = None):
+    """Find plates by what a person types: characters, Pinyin, initials, with a slip; or a plate ID."""
+    config, cache = current_app.config, worker().searches
+
+    def answer(engine) -> bytes:
+        return cache.answer(engine, (q, limit, near), lambda: orjson.dumps(feature_collection(
+            engine, config, lambda session: search_plates(session, config, q, limit, near), limit)))
+    return Response(read_store(answer), mimetype="application/geo+json")
+
+
+@bp.get("/reverse")
+@bp.arguments(ReverseQuery, location="query", as_kwargs=True)
+@bp.answers(200, NearbyFeatures, "GeoJSON FeatureCollection of plates, nearest first, each with its address and "
+                                 "distance_m", content_type="application/geo+json")
+def reverse(lon: float, lat: float, radius: float, limit: int):
+    """The plates nearest a place ("where am I"), nearest first."""
+    config = current_app.config
+    return _geojson(read_store(lambda engine: feature_collection(
+        engine, config, lambda session: reverse_plates(session, config, lon, lat, radius, limit), limit)))
+
+
+def _geojson(collection: dict) -> Response:
+    return Response(orjson.dumps(collection), mimetype="application/geo+json")

@@ -7,12 +7,13 @@ from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.search.engine import MAX_QUERY, feature_collection, reverse_plates, search_plates
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
 from platesvc.web.caching import Tagged, revalidated, tagged
 from platesvc.web.i18n import LANGUAGES, choose_language
 from platesvc.web.openapi import HTML, PLATE_ID, Blueprint
-from platesvc.web.parameters import Form, Text
+from platesvc.web.parameters import Decimal, Form, Text
 
 bp = Blueprint("pages", __name__, errors=HTML, errors_type="text/html",
                description="The pages residents open from a plate's QR code")
@@ -36,6 +37,17 @@ def resident_page(*answers):
 
 class LookUp(Form):
     typed = Text(data_key="id", load_default="", metadata={"description": "A plate ID as typed"})
+
+
+class Find(Form):
+    typed = Text(data_key="q", max_length=MAX_QUERY, load_default="",
+                 metadata={"description": "An address in characters, Pinyin or initials, or a plate ID"})
+    lon = Decimal(-180, 180, metadata={"description": "Where the phone is (with lat): the plates nearest it"})
+    lat = Decimal(-90, 90)
+
+
+FOUND_ON_PAGE = 10
+NEAR_ME_METRES = 300
 
 
 def render_page(template: str, status: int = 200, **context):
@@ -163,6 +175,23 @@ def look_up(typed: str):
     typed = typed.strip()
     lang = request.args.get("lang")
     return redirect(url_for("pages.plate", plate_text=typed or "-", lang=lang))
+
+
+@bp.get("/find")
+@resident_page((200, "A search box, and the plates found"))
+@bp.arguments(Find, location="query", as_kwargs=True)
+def find(typed: str, lon: float | None = None, lat: float | None = None):
+    """Find an address as people type it, or the plates nearest where the phone is (我在哪里)."""
+    config, typed, near = current_app.config, typed.strip(), lon is not None and lat is not None
+
+    def look(session):
+        if near:
+            return reverse_plates(session, config, lon, lat, NEAR_ME_METRES, FOUND_ON_PAGE)
+        return search_plates(session, config, typed, FOUND_ON_PAGE) if typed else []
+    collection = read_store(lambda engine: feature_collection(engine, config, look, FOUND_ON_PAGE))
+    found = [{"id": f["id"], **f["properties"], "distance_m": f["properties"].get("distance_m")}
+             for f in collection["features"]]
+    return render_page("find.html", typed=typed, asked=bool(typed) or near, near=near, found=found)
 
 
 @bp.errorhandler(UnknownPlateError)

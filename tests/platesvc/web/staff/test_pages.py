@@ -114,6 +114,21 @@ def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in
     assert "installed" in page.text and "operator-user" in page.text and "mounted on the building" in page.text
 
 
+def test_a_mistyped_id_or_address_in_staff_search_lists_the_candidates(issued_app, signed_in):
+    client, _ = signed_in(Role.VIEWER)
+    plate, number, road, pinyin = db.session.execute(select(Plate.id, Building.number, Road.name, Road.pinyin)
+                                                     .join(Building, Building.id == Plate.building_id)
+                                                     .join(Road, Road.id == Building.road_id)
+                                                     .order_by(Plate.id).limit(1)).one()
+    display = parse_plate_id(plate).display
+    at = next(i for i in range(6, 11) if plate[i] != plate[i + 1])
+    slipped = plate[:at] + plate[at + 1] + plate[at] + plate[at + 2:]  # two neighbours swapped
+    listed = client.get("/staff/plates", query_string={"q": slipped})
+    assert listed.status_code == 200 and display in listed.text
+    by_pinyin = client.get("/staff/plates", query_string={"q": f"{pinyin} {number}"})  # one exact match opens it
+    assert by_pinyin.status_code == 302 and by_pinyin.headers["Location"].endswith(f"/staff/plates/{plate}")
+
+
 def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in, job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     plates = db.session.scalars(select(Plate).order_by(Plate.id).limit(3)).all()
