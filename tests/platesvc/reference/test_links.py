@@ -1,5 +1,6 @@
 """Precomputed links agree with brute force, and follow every change to what they point at."""
 
+import networkx as nx
 import numpy as np
 import pytest
 import shapely
@@ -7,8 +8,9 @@ import shapely.affinity
 from sqlalchemy import select
 
 from gis.nearest import geodesic_distance
+from gis.streets import attach
 from platesvc.errors import DataError
-from platesvc.reference import edits, links
+from platesvc.reference import edits, links, streets
 from platesvc.registry import audit
 from platesvc.store.database import db
 from platesvc.store.models import (
@@ -56,21 +58,61 @@ def test_beat_and_zones_are_the_polygons_that_contain_the_building(seeded_app):
         assert listed == {i for i, geom in zones if geom.covers(building.point)}
 
 
-def test_nearest_services_are_truly_the_nearest(seeded_app):
-    services = db.session.execute(select(ServicePoint.id, ServicePoint.category, ServicePoint.geom)).all()
-    for building in _sample_buildings(seed=1):
-        for category in {c for _, c, _ in services}:
+def _reference_walks(network, building, services):
+    """networkx's Dijkstra over the stored network from a building to each service: (walk or None, straight)."""
+    graph = nx.Graph()
+    for s, t, length in zip(network.source.tolist(), network.target.tolist(), network.length_m.tolist()):
+        if not graph.has_edge(s, t) or graph[s][t]["weight"] > length:
+            graph.add_edge(s, t, weight=length)
+    door = attach(network.geoms, [building.point.x], [building.point.y])
+    places = attach(network.geoms, [g.x for _, g in services], [g.y for _, g in services])
+    edge, fraction = int(door.edge[0]), float(door.fraction[0])
+    graph.add_edge("door", int(network.source[edge]), weight=fraction * network.length_m[edge])
+    graph.add_edge("door", int(network.target[edge]), weight=(1 - fraction) * network.length_m[edge])
+    reached = nx.single_source_dijkstra_path_length(graph, "door")
+    straight = geodesic_distance(np.full(len(services), building.point.x), np.full(len(services), building.point.y),
+                                 [g.x for _, g in services], [g.y for _, g in services])
+    walks = []
+    for j in range(len(services)):
+        e, f = int(places.edge[j]), float(places.fraction[j])
+        length = network.length_m[e]
+        best = min(reached.get(int(network.source[e]), np.inf) + f * length,
+                   reached.get(int(network.target[e]), np.inf) + (1 - f) * length)
+        if e == edge:
+            best = min(best, abs(f - fraction) * length)
+        walks.append(best + door.access_m[0] + places.access_m[j] if np.isfinite(best) else None)
+    return walks, straight
+
+
+def test_walking_links_agree_with_networkx_over_the_same_network(seeded_app):
+    """For a sample of buildings, each category's k nearest by walking are networkx's, within 1 m; a service
+    the streets do not join is listed by its straight line after those they do, and marked; the straight
+    line is never longer than the walk."""
+    network = streets.stored_network(db.session)
+    assert len(network) > 100 and network.component_count >= 1
+    services = db.session.execute(select(ServicePoint.id, ServicePoint.category, ServicePoint.geom)
+                                  .order_by(ServicePoint.id)).all()
+    longer_than_the_air = 0
+    for building in _sample_buildings(seed=1)[:25]:
+        for category in sorted({c for _, c, _ in services}):
             candidates = [(i, g) for i, c, g in services if c == category]
-            distance = geodesic_distance(np.full(len(candidates), building.point.x),
-                                         np.full(len(candidates), building.point.y),
-                                         [g.x for _, g in candidates], [g.y for _, g in candidates])
-            order = np.argsort(distance, kind="stable")[:links.K_NEAREST]
+            walks, straight = _reference_walks(network, building, candidates)
+            keys = [(walk is None, straight[j] if walk is None else walk, straight[j], candidates[j][0])
+                    for j, walk in enumerate(walks)]
+            expected = sorted(range(len(candidates)), key=keys.__getitem__)[:links.K_NEAREST]
             listed = db.session.execute(
-                select(BuildingNearest.service_point_id, BuildingNearest.distance_m)
+                select(BuildingNearest.service_point_id, BuildingNearest.distance_m, BuildingNearest.walk_m,
+                       BuildingNearest.on_network)
                 .where(BuildingNearest.building_id == building.id, BuildingNearest.category == category)
                 .order_by(BuildingNearest.rank)).all()
-            assert [i for i, _ in listed] == [candidates[j][0] for j in order]
-            assert [d for _, d in listed] == pytest.approx(distance[order].tolist(), abs=0.01)
+            assert [row.service_point_id for row in listed] == [candidates[j][0] for j in expected]
+            for row, j in zip(listed, expected):
+                assert bool(row.on_network) == (walks[j] is not None)
+                assert row.walk_m == pytest.approx(straight[j] if walks[j] is None else walks[j], abs=1.0)
+                assert row.distance_m == pytest.approx(straight[j], abs=0.01)
+                assert row.distance_m <= row.walk_m + 1e-6
+                longer_than_the_air += row.walk_m > row.distance_m * 1.2
+    assert longer_than_the_air  # the streets are not the air
 
 
 def test_a_new_service_point_reaches_exactly_the_buildings_it_is_nearer_to(seeded_app):
