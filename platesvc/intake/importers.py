@@ -566,7 +566,7 @@ class _BuildingChunks:
     def __init__(self, session: Session, result: ImportResult, options: _Options, keys: _FileKeys):
         self.session, self.result, self.options, self.keys = session, result, options, keys
         self.placer = loading.BuildingPlacer(session)
-        self.created_roads: list = []  # lines of the roads made for this file's buildings, not yet walked
+        self.created_roads = False  # roads were made for this file's buildings, and not yet walked
 
     def store(self, frame: gpd.GeoDataFrame) -> None:
         session, result = self.session, self.result
@@ -595,8 +595,8 @@ class _BuildingChunks:
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
         if self.created_roads:  # before its buildings are linked, so they walk it
-            _remake_streets(session, result, self.options, self.created_roads)
-            self.created_roads = []
+            _remake_streets(session, result, self.options)
+            self.created_roads = False
         links.refresh_links(session, new_ids + changed)
 
     def _match_by_footprint(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -660,7 +660,7 @@ class _BuildingChunks:
                     division_code=frame["division_code"].iloc[at[0]] if "division_code" in frame.columns else None,
                     geom=geom).returning(Road.id))
                 self.placer.add_road(road_id, road, geom)
-                self.created_roads.append(geom)
+                self.created_roads = True
                 self.result.roads_created[road] = self.result.roads_created.get(road, 0) + len(at)
             return frame
         rows, ids = frame[SOURCE_ROW].to_numpy(), frame["source_id"].to_numpy(dtype=object)
@@ -777,15 +777,12 @@ def _store_roads(session, frame, result, options: _Options) -> None:
         road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
         road.geom = to_multilinestrings([row.geometry])[0]
 
-    before = dict(session.execute(select(Road.source_id, Road.geom)).all())
     changed = _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
-    added = frame[~frame["source_id"].isin(before)]
-    lines = list(added.geometry) + [before[road.source_id] for road in changed] + [road.geom for road in changed]
-    if lines:
-        _remake_streets(session, result, options, lines)
+    if changed or result.imported:
+        _remake_streets(session, result, options)
 
 
-def _remake_streets(session, result, options: _Options, lines: list) -> None:
+def _remake_streets(session, result, options: _Options) -> None:
     """Make the walkable network again and relink the buildings whose walks the changed lines can change."""
     options.stage(Message("Making the street network again"))
     made = streets.rebuild_streets(session)
@@ -793,7 +790,7 @@ def _remake_streets(session, result, options: _Options, lines: list) -> None:
                                 "parts; %(gaps)s gaps of under %(metres)s m between streets were closed.",
                                 edges=made.edges, components=made.components, gaps=len(made.gaps),
                                 metres=int(GAP_TOLERANCE_M)))
-    relinked = links.refresh_after_street_change(session, lines)
+    relinked = links.refresh_after_street_change(session, made.changed)
     if relinked:
         result.notes.append(Message("%(count)s buildings' walks to their nearest services were worked out again.",
                                     count=relinked))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gis.joins import PolygonIndex
 from gis.nearest import bbox_around, geodesic_distance, k_nearest
-from gis.streets import attach, plane_for
+from gis.streets import Network, attach, plane_for
 from platesvc.reference.streets import stored_network, walk_engine
 from platesvc.store.bulk_writes import chunks, indexes_built_after, insert_plain_tuples, insert_rows
 from platesvc.store.models import (
@@ -67,7 +67,7 @@ def _active_building_chunks(session: Session, building_ids: Collection[int] | No
 class _Sources:
     """What links are computed from, read once for every chunk of buildings."""
 
-    def __init__(self, session: Session, containment: bool, categories: list[str]):
+    def __init__(self, session: Session, containment: bool, categories: list[str], walking: bool = True):
         self.beats = self.zones = None
         if containment:
             beats = session.execute(select(PoliceBeat.id, PoliceBeat.geom).order_by(PoliceBeat.id)).all()
@@ -77,8 +77,9 @@ class _Sources:
             self.zone_ids = np.array([zone_id for zone_id, _ in zones], dtype=np.int64)
             self.zones = PolygonIndex([geom for _, geom in zones])
         self.services, self.places = {}, {}
-        self.network = stored_network(session) if categories else None
-        self.walks = walk_engine(session, self.network) if categories else None
+        # Without walking (bench/links.py's baseline) no street is known: every list is by the straight line.
+        self.network = stored_network(session) if categories and walking else Network.of_edges(*[[]] * 7)
+        self.walks = walk_engine(session, self.network, whole=walking) if categories else None
         for category in categories:
             services = session.execute(select(ServicePoint.id, ServicePoint.geom)
                                        .where(ServicePoint.category == category).order_by(ServicePoint.id)).all()
@@ -98,7 +99,7 @@ def _delete_rows(session: Session, model, ids: list[int] | None, where=None) -> 
 
 
 def refresh_links(session: Session, building_ids: Collection[int] | None = None,
-                  categories: Collection[str] | None = None, containment: bool = True) -> int:
+                  categories: Collection[str] | None = None, containment: bool = True, walking: bool = True) -> int:
     """Recompute links of the given active buildings (all when None); returns how many.
 
     `categories` limits the nearest-service refresh; `containment=False` skips beats and zones.
@@ -107,7 +108,7 @@ def refresh_links(session: Session, building_ids: Collection[int] | None = None,
     zones that a scan reads, is written once.
     """
     categories = list(categories) if categories is not None else [c.value for c in ServiceCategory]
-    sources = _Sources(session, containment, categories)
+    sources = _Sources(session, containment, categories, walking)
     if building_ids is None:  # whole tables at once, filled again with their indexes built at the end
         _clear(session, None, containment, categories)
         rebuilt = ((["building_links", "building_zones"] if containment else [])
@@ -207,6 +208,7 @@ def _link_nearest(session, ids, points, doors, category, sources, entries: dict[
     chosen = np.zeros((len(ids), k), dtype=np.int64)
     straight_of, walk_of, on_of = np.zeros((len(ids), k)), np.zeros((len(ids), k)), np.zeros((len(ids), k), bool)
     todo, wanted = np.arange(len(ids)), min(m, k + EXTRA_CANDIDATES)
+    reachable = _services_in_component(sources.network, doors, places)
     while len(todo):
         candidates, straight = k_nearest(origins[todo], targets, wanted)
         taken = candidates.shape[1]
@@ -220,7 +222,9 @@ def _link_nearest(session, ids, points, doors, category, sources, entries: dict[
         best_walk = np.take_along_axis(shown, order, axis=1)
         # Settled: every service there is was a candidate, or the k-th walk is no longer than the straight
         # line to the farthest candidate (any other is at least that far by air, so at least that far on foot).
-        settled = (taken >= m) | (best_on.all(axis=1) & (best_walk[:, -1] <= straight[:, -1]))
+        # Or every service its streets reach is among them (the rest are listed by the straight line).
+        settled = ((taken >= m) | (best_on.all(axis=1) & (best_walk[:, -1] <= straight[:, -1]))
+                   | (on.sum(axis=1) >= reachable[todo]))
         rows = todo[settled]
         chosen[rows] = best[settled]
         straight_of[rows] = np.take_along_axis(straight, order, axis=1)[settled]
@@ -233,6 +237,18 @@ def _link_nearest(session, ids, points, doors, category, sources, entries: dict[
     insert_plain_tuples(session, BuildingNearest.__table__, _NEAREST_COLUMNS, rows)
     for building_id, _, _, service_id, metres, walk_m, on_network in rows:  # rank by rank, nearest first
         _add_nearest(entries, building_id, category, service_id, metres, walk_m, on_network)
+
+
+def _services_in_component(network, doors, places) -> np.ndarray:
+    """For each door, how many of the places lie on its component of the network (none off it)."""
+    if not len(network):
+        return np.zeros(len(doors), dtype=np.int64)
+    on = places.edge >= 0
+    counts = np.bincount(network.component[places.edge[on]], minlength=int(network.component.max()) + 1)
+    found = np.zeros(len(doors), dtype=np.int64)
+    attached = doors.edge >= 0
+    found[attached] = counts[network.component[doors.edge[attached]]]
+    return found
 
 
 def refresh_after_area_change(session: Session, *geometries) -> int:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from sqlalchemy import Column, Float, Integer, MetaData, Table, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from gis.nearest import bbox_around
 from gis.streets import Attachment, Gap, Network, WalkGraph, build_network, route_along
-from platesvc.store.bulk_writes import insert_plain_tuples, insert_rows
+from platesvc.store.bulk_writes import insert_rows
 from platesvc.store.models import Road, StreetEdge
 from platesvc.store.spatial import spatial_store
 
@@ -30,12 +30,14 @@ class StreetsReport:
     edges: int
     components: int
     gaps: list[Gap]
+    changed: list  # the edges (WGS84 lines) the network lost or gained: walks near them may change
 
 
 def rebuild_streets(session: Session) -> StreetsReport:
     """Make the street network again from every road the registry holds."""
     roads = session.execute(select(Road.id, Road.geom).order_by(Road.id)).all()
     network = build_network([geom for _, geom in roads], [road_id for road_id, _ in roads])
+    before = np.asarray(session.scalars(select(StreetEdge.geom)).all(), dtype=object)
     session.execute(delete(StreetEdge))
     insert_rows(session, StreetEdge, [
         {"id": i + 1, "road_id": road_id, "source": int(source) + 1, "target": int(target) + 1,
@@ -44,10 +46,19 @@ def rebuild_streets(session: Session) -> StreetsReport:
             network.road_ids, network.source, network.target, network.length_m, network.component,
             network.geoms))])
     session.flush()
-    report = StreetsReport(len(network), network.component_count if len(network) else 0, network.gaps)
+    report = StreetsReport(len(network), network.component_count if len(network) else 0, network.gaps,
+                           _differing(before, network.geoms))
     log.info("street network: %d edges in %d components, %d gaps closed", report.edges, report.components,
              len(report.gaps))
     return report
+
+
+def _differing(before: np.ndarray, after: np.ndarray) -> list:
+    """The lines in one list and not the other, compared to the 7th decimal (a centimetre)."""
+    def keys(lines):
+        return shapely.to_wkb(shapely.set_precision(lines, 1e-7)) if len(lines) else np.zeros(0, dtype=object)
+    old, new = keys(before), keys(after)
+    return list(before[~np.isin(old, new)]) + list(after[~np.isin(new, old)])
 
 
 def stored_network(session: Session, bbox=None) -> Network:
@@ -61,45 +72,38 @@ def stored_network(session: Session, bbox=None) -> Network:
         [], [], [], [], [], [], [])
 
 
-def walk_engine(session: Session, network: Network):
-    """What walks this store's network: pgRouting in PostGIS, or scipy's Dijkstra here."""
+def walk_engine(session: Session, network: Network, whole: bool = False):
+    """What walks this store's network (`whole`: every stored edge): pgRouting in PostGIS, else scipy's Dijkstra."""
     if session.get_bind().dialect.name == "postgresql":
-        return PgRoutingWalks(session, network)
+        return PgRoutingWalks(session, network, whole)
     return WalkGraph(network)
 
 
-_metadata = MetaData()
-_POINTS = Table("walk_points", _metadata, Column("pid", Integer), Column("edge_id", Integer),
-                Column("fraction", Float), prefixes=["TEMPORARY"])
-_PAIRS = Table("walk_pairs", _metadata, Column("source", Integer), Column("target", Integer),
-               prefixes=["TEMPORARY"])
 _EDGES_SQL = "SELECT id, source, target, length_m AS cost, length_m AS reverse_cost FROM street_edges"
 
 
+def _values(rows, columns: str) -> str:
+    """Rows as a SELECT pgRouting reads (its inner queries are text): numbers only, so nothing to escape."""
+    listed = ",".join("(" + ",".join(repr(value) for value in row) + ")" for row in rows)
+    return f"SELECT * FROM (VALUES {listed}) AS v({columns})"
+
+
 class PgRoutingWalks:
-    """Walking metres by pgRouting's pgr_withPointsCost: places are points on edges at their fractions
-    (the same attachments the in-process graph uses), so both backends walk the same network."""
+    """Walking metres by pgRouting's pgr_withPointsCost, and routes by pgr_withPoints: places are points on
+    edges at their fractions (the same attachments the in-process graph uses), so both backends walk the
+    same network. Its inner queries carry their numbers as text, so it runs on a read-only replica too."""
 
-    def __init__(self, session: Session, network: Network):
+    def __init__(self, session: Session, network: Network, whole: bool = False):
         self.session, self.network = session, network
-
-    def _stage(self, sources: Attachment, targets: Attachment, pairs: np.ndarray, offset: int) -> None:
-        connection = self.session.connection()
-        for table in (_POINTS, _PAIRS):
-            columns = ", ".join(f"{c.name} {c.type.compile(connection.dialect)}" for c in table.c)
-            connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table.name} ({columns})")
-            connection.exec_driver_sql(f"TRUNCATE {table.name}")
-        ids = self.network.ids
-        used_sources, used_targets = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
-        insert_plain_tuples(self.session, _POINTS, ["pid", "edge_id", "fraction"],
-                            [(int(i) + 1, int(ids[sources.edge[i]]), float(sources.fraction[i])) for i in used_sources]
-                            + [(offset + int(j) + 1, int(ids[targets.edge[j]]), float(targets.fraction[j]))
-                               for j in used_targets])
+        listed = ",".join(map(str, network.ids.tolist() if network.ids is not None else []))
+        self.edges_sql = _EDGES_SQL if whole else f"{_EDGES_SQL} WHERE id = ANY('{{{listed}}}'::integer[])"
 
     def costs(self, sources: Attachment, targets: Attachment, pairs, limit=None) -> np.ndarray:
         """As WalkGraph.costs: walking metres of each (source, target) pair, inf where they do not meet."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         result = np.full(len(pairs), np.inf)
+        if not len(pairs):
+            return result
         on = (sources.edge[pairs[:, 0]] >= 0) & (targets.edge[pairs[:, 1]] >= 0)
         component = self.network.component
         on[on] = component[sources.edge[pairs[on, 0]]] == component[targets.edge[pairs[on, 1]]]
@@ -108,15 +112,15 @@ class PgRoutingWalks:
         kept = pairs[on]
         # Point ids: sources from 1, targets past them; pgRouting names a point by its id negated.
         offset = int(len(sources)) + 1
-        self._stage(sources, targets, kept, offset)
-        connection = self.session.connection()
-        unique = np.unique(kept, axis=0)
-        insert_plain_tuples(self.session, _PAIRS, ["source", "target"],
-                            [(-(int(s) + 1), -(offset + int(t) + 1)) for s, t in unique])
-        found = connection.execute(text(
-            "SELECT start_pid, end_pid, agg_cost FROM pgr_withPointsCost(:edges, "
-            "'SELECT pid, edge_id, fraction FROM walk_points', 'SELECT source, target FROM walk_pairs', "
-            "directed => false)"), {"edges": _EDGES_SQL}).all()
+        ids = self.network.ids
+        points = ([(int(i) + 1, int(ids[sources.edge[i]]), float(sources.fraction[i])) for i in np.unique(kept[:, 0])]
+                  + [(offset + int(j) + 1, int(ids[targets.edge[j]]), float(targets.fraction[j]))
+                     for j in np.unique(kept[:, 1])])
+        combinations = [(-(int(s) + 1), -(offset + int(t) + 1)) for s, t in np.unique(kept, axis=0)]
+        found = self.session.connection().execute(text(
+            "SELECT start_pid, end_pid, agg_cost FROM pgr_withPointsCost(:edges, :points, :pairs, directed => false)"),
+            {"edges": self.edges_sql, "points": _values(points, "pid, edge_id, fraction"),
+             "pairs": _values(combinations, "source, target")}).all()
         costs = {(-start - 1, -end - offset - 1): cost for start, end, cost in found}
         net = self.network
         for position in np.flatnonzero(on).tolist():
@@ -133,12 +137,11 @@ class PgRoutingWalks:
             return None
         ids = self.network.ids
         position = {int(edge_id): i for i, edge_id in enumerate(ids.tolist())}
-        edges_sql = f"{_EDGES_SQL} WHERE id = ANY(ARRAY[{','.join(map(str, ids.tolist()))}]::integer[])"
-        points_sql = (f"SELECT 1 AS pid, {int(ids[source.edge[0]])} AS edge_id, {float(source.fraction[0])!r}::float8 "
-                      f"AS fraction UNION ALL SELECT 2, {int(ids[target.edge[0]])}, {float(target.fraction[0])!r}")
+        points = [(1, int(ids[source.edge[0]]), float(source.fraction[0])),
+                  (2, int(ids[target.edge[0]]), float(target.fraction[0]))]
         rows = self.session.connection().execute(text(
             "SELECT node, edge FROM pgr_withPoints(:edges, :points, -1, -2, directed => false) ORDER BY seq"),
-            {"edges": edges_sql, "points": points_sql}).all()
+            {"edges": self.edges_sql, "points": _values(points, "pid, edge_id, fraction")}).all()
         net = self.network
         if source.edge[0] == target.edge[0]:
             direct = abs(float(source.fraction[0]) - float(target.fraction[0])) * float(net.length_m[source.edge[0]])
