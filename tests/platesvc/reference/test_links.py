@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
+from pyproj import Transformer
 from sqlalchemy import select
 
 from gis.nearest import geodesic_distance
 from gis.streets import attach
+from gis.synthetic import TOWNS, WORK_CRS, load_districts, river_banks
 from platesvc.errors import DataError
 from platesvc.reference import edits, links, streets
 from platesvc.registry import audit
@@ -188,3 +190,39 @@ def test_zones_and_beats_staff_add_move_and_remove_relink_exactly_the_buildings_
     with pytest.raises(DataError, match="outside every district"):
         edits.add_zone(db.session, actor, "zone-far", edits.ZoneFields("x", "x", shapely.MultiPolygon(
             [shapely.box(116.3, 39.9, 116.4, 40.0)])))
+
+
+def test_a_service_across_the_river_ranks_by_the_walk_not_the_air(seeded_app):
+    """The demo city's river through 金凤区's seat has a bridge on one east-west road in four: a care point put
+    just across the water from a house on the west bank is nearest by air, yet listed after those nearer on foot."""
+    seat = load_districts().set_index("code")["seat"].to_crs(WORK_CRS).loc["640106"]
+    west, east = river_banks(seat, TOWNS["640106"].block_m)
+    to_work = Transformer.from_crs("EPSG:4326", WORK_CRS, always_xy=True)
+    to_wgs84 = Transformer.from_crs(WORK_CRS, "EPSG:4326", always_xy=True)
+    on_the_bank = []
+    for building_id, point in db.session.execute(select(Building.id, Building.point)
+                                                 .where(Building.division_code == "640106").order_by(Building.id)):
+        x, y = to_work.transform(point.x, point.y)
+        if west - 150 < x < west:
+            on_the_bank.append((building_id, x, y))
+    assert on_the_bank
+    outranked = 0
+    for building_id, x, y in on_the_bank:
+        service = ServicePoint(source_id=f"ACROSS-{building_id}", category="elderly_care", name="对岸养老服务站",
+                               geom=shapely.Point(*to_wgs84.transform(east + (west - x), y)))
+        db.session.add(service)
+        db.session.flush()
+        links.refresh_after_service_change(db.session, service)
+        listed = db.session.execute(select(BuildingNearest.service_point_id, BuildingNearest.distance_m,
+                                           BuildingNearest.walk_m)
+                                    .where(BuildingNearest.building_id == building_id,
+                                           BuildingNearest.category == "elderly_care")
+                                    .order_by(BuildingNearest.rank)).all()
+        assert [row.walk_m for row in listed] == sorted(row.walk_m for row in listed)
+        across = [row for row in listed if row.service_point_id == service.id]
+        if across and across[0] is not listed[0] and across[0].distance_m < listed[0].distance_m:
+            assert across[0].walk_m > 5 * across[0].distance_m  # round by the bridge
+            outranked += 1
+        links.remove_service_point(db.session, service)
+    assert outranked
+    _assert_same_as_full_recompute()
