@@ -64,6 +64,7 @@ class Town:
 # The river through 金凤区's seat (as 典农河 runs through the real one): half a block east of its middle, RIVER_M
 # wide, crossed by one east-west road in BRIDGE_EVERY, so walking there differs from the straight line.
 RIVER_M = 80.0
+SEGMENT_M = 200.0
 BRIDGE_EVERY = 4
 
 
@@ -562,7 +563,9 @@ def _assign(points, polygons) -> np.ndarray:
 
 def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf = gdf.copy()
-    gdf["geometry"] = to_multipolygons(gdf.geometry)
+    # A vertex every 200 m: a straight edge kilometres long bends a little when taken to WGS84, and a community
+    # and its subdistrict, drawn with different vertices along the edge they share, would part by slivers.
+    gdf["geometry"] = to_multipolygons(shapely.segmentize(gdf.geometry.to_numpy(), SEGMENT_M))
     return gdf
 
 
