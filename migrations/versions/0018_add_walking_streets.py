@@ -1,6 +1,9 @@
 """Add the walkable street network (roads noded at every crossing, small gaps closed) and each
 building's walking distance to its nearest service points; pgRouting walks it on PostGIS.
 
+A database that held buildings before has no network yet: `platesvc streets rebuild` makes it and links
+every building on foot (until then its pages show the straight line, as before).
+
 Revision ID: 0018
 Revises: 0016
 Create Date: 2026-12-06

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import shapely
-from sqlalchemy import and_, case, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, delete, func, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
 from gis.joins import PolygonIndex
 from gis.nearest import bbox_around, geodesic_distance, k_nearest
@@ -289,16 +289,25 @@ def _buildings_listing(session: Session, service: ServicePoint) -> set[int]:
         select(BuildingNearest.building_id).where(BuildingNearest.service_point_id == service.id)))
 
 
-def _buildings_closer_than_their_kth(session: Session, category: str, where) -> set[int]:
+def _buildings_closer_than_their_kth(session: Session, category: str, where, streets=None) -> set[int]:
     """Active buildings nearer `where` (a point, or the streets that changed) than their k-th nearest
     walk of the category, or that list fewer, or list one the network does not reach.
 
     Nothing farther can change a list: a walk through `where` is at least as long as the straight line
     to it. Read a chunk at a time: with such lists anywhere, every building; otherwise those in the box
     that holds the largest k-th walk of any building around `where`.
+
+    `streets`, after a change of streets: (the network now, the category's services attached to it). A list
+    short of walks then changes only where the building's street now reaches another number of the
+    category's services than it listed as walked, or the change is nearer than its longest listed walk.
     """
     kth_walk = case((BuildingNearest.on_network.is_(True), BuildingNearest.walk_m), else_=None)
-    query = (select(Building.id, Building.point, kth_walk)
+    listed = aliased(BuildingNearest)
+    walked = and_(listed.building_id == Building.id, listed.category == category, listed.on_network.is_(True))
+    longest = select(func.max(listed.walk_m)).where(walked).scalar_subquery()
+    reachable = select(func.count()).select_from(listed).where(walked).scalar_subquery()
+    query = (select(Building.id, Building.point, kth_walk, *((longest, reachable) if streets is not None
+                                                            else (literal(None), literal(None))))
              .outerjoin(BuildingNearest, and_(BuildingNearest.building_id == Building.id,
                                               BuildingNearest.category == category,
                                               BuildingNearest.rank == K_NEAREST))
@@ -312,14 +321,32 @@ def _buildings_closer_than_their_kth(session: Session, category: str, where) -> 
         west, south, east, north = where.bounds
         box = (bbox_around(west, south, reach)[:2] + bbox_around(east, north, reach)[2:])
         query = spatial_store(session).within(query, Building, "point", box, exact=False)
+    onward = 0.0
+    if streets is not None and len(streets[1]):
+        places = streets[1]
+        onward = float(_metres_to(shapely.points(places.lon, places.lat), where).min())
     affected, last = set(), 0
     while rows := session.execute(query.where(Building.id > last).order_by(Building.id)
                                   .limit(LINK_CHUNK_ROWS)).all():
         last = rows[-1][0]
         points = np.array([row[1] for row in rows], dtype=object)
-        distance = _metres_to(points, where)
-        affected.update(building_id for (building_id, _, kth), d in zip(rows, distance.tolist())
-                        if kth is None or d < kth)
+        bound = np.array([np.nan if row[2] is None else row[2] for row in rows], dtype=float)
+        short = np.isnan(bound)
+        if streets is None:
+            affected.update(np.asarray([row[0] for row in rows])[short].tolist())
+        else:  # the services its street now reaches are not those it listed as walked, or a walk may have changed
+            network, places = streets
+            doors = attach(network.geoms, shapely.get_x(points[short]), shapely.get_y(points[short]))
+            now = np.minimum(_services_in_component(network, doors, places), K_NEAREST)
+            before = np.array([row[4] or 0 for row in rows], dtype=np.int64)[short]
+            longest_walk = np.array([-np.inf if row[3] is None else row[3] for row in rows], dtype=float)[short]
+            bound[short] = np.where((now != before) | (doors.edge < 0), np.inf, longest_walk)
+        measured = ~np.isnan(bound)
+        if measured.any():
+            # A walk that passes the change goes on from it to a service: at least the straight line to the nearest.
+            distance = _metres_to(points[measured], where) + onward
+            ids = np.asarray([row[0] for row in rows])[measured]
+            affected.update(ids[distance < bound[measured]].tolist())
     return affected
 
 
@@ -341,7 +368,10 @@ def refresh_after_street_change(session: Session, changed) -> int:
     if not lines:
         return 0
     where = shapely.union_all(lines)
+    network = stored_network(session)
     affected: set[int] = set()
     for category in ServiceCategory:
-        affected |= _buildings_closer_than_their_kth(session, category.value, where)
+        where_services = session.scalars(select(ServicePoint.geom).where(ServicePoint.category == category.value)).all()
+        places = attach(network.geoms, [p.x for p in where_services], [p.y for p in where_services])
+        affected |= _buildings_closer_than_their_kth(session, category.value, where, (network, places))
     return refresh_links(session, affected, containment=False) if affected else 0

@@ -200,9 +200,10 @@ def _nearest(listed: str | None, snapshot: ReferenceSnapshot, speed_kmh: float) 
     for category, services in sorted(orjson.loads(listed or "{}").items()):
         for service_id, distance, *walk in services:
             if service_id in snapshot.services:  # else removed since this row was read
-                walk_m, on_network = walk if walk else (distance, False)  # a row linked before walking
+                # A row linked before walking was (until `platesvc streets rebuild`): not known to be walkable or not.
+                walk_m, on_network = walk if walk else (distance, None)
                 nearest.setdefault(category, []).append({
                     **snapshot.services[service_id].shown.entry, "walk_m": round(walk_m, 1),
                     "walk_minutes": max(1, round(walk_m / metres_a_minute)), "distance_m": round(distance, 1),
-                    "on_network": bool(on_network)})
+                    "on_network": None if on_network is None else bool(on_network)})
     return nearest

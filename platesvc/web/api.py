@@ -54,8 +54,9 @@ class Service(Schema):
                                                    "line where on_network is false)"})
     walk_minutes = fields.Integer(metadata={"description": "Minutes on foot at an older person's pace "
                                                            "(PLATESVC_WALK_SPEED_KMH, 3 km/h by default)"})
-    on_network = fields.Boolean(metadata={"description": "False where the streets do not join the two: walk_m is then "
-                                                         "the straight line"})
+    on_network = fields.Boolean(allow_none=True, metadata={
+        "description": "False where the streets do not join the two: walk_m is then the straight line (null: linked "
+                       "before walking was, until `platesvc streets rebuild`)"})
     phone = fields.String(allow_none=True)
     hours = fields.String(allow_none=True)
     location = fields.Nested(Location, required=True)

@@ -57,7 +57,9 @@ def distance_text(metres: float) -> str:
 def walk_text(point: dict) -> str:
     """How far a listed service is on foot (minutes, metres) and in a straight line, as a resident reads it."""
     straight = distance_text(point["distance_m"])
-    if not point.get("on_network"):
+    if point.get("on_network") is None:  # linked before walking was: the straight line, as it always said
+        return straight
+    if not point["on_network"]:
         return gettext("%(distance)s in a straight line (no walk along the streets joins them)", distance=straight)
     return gettext("%(minutes)s min walk, %(distance)s (straight line %(straight)s)", minutes=point["walk_minutes"],
                    distance=distance_text(point["walk_m"]), straight=straight)
