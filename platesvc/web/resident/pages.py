@@ -1,12 +1,14 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
 from gis.navigation import walking_urls
 from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.scan.walking import RoadNames, route_picture, route_with_streets
 from platesvc.search.engine import MAX_QUERY, feature_collection, reverse_plates, search_plates
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
@@ -118,24 +120,25 @@ def help_now(plate_text: str):
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
 @bp.get("/P/<plate_text>/to/<int:service_id>", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate or service point"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate or service point"), (410, "Retired"))
 def route_to_service(plate_text: str, service_id: int):
-    """Walking directions in each map app from the plate's door to one service point (also /p/)."""
+    """The walking route from the plate's door to one service point, drawn, with its turns in words and
+    directions in each map app (also /p/)."""
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
     plate = resolve(plate_text).document
     entry = service.shown.entry
     listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
-    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]],
-                       listed[0]["distance_m"] if listed else None)
+    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]], listed[0]["walk_m"] if listed else None)
 
 
 @bp.get("/p/<plate_text>/assistance")
 @bp.get("/P/<plate_text>/assistance", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
 def route_to_assistance(plate_text: str):
-    """Walking directions in each map app from the plate's door to its social-assistance window (also /p/)."""
+    """The walking route from the plate's door to its social-assistance window, and directions in each map app
+    (also /p/)."""
     plate = resolve(plate_text).document
     window = plate["assistance"]["window"]
     if window is None or window["location"] is None:
@@ -143,10 +146,20 @@ def route_to_assistance(plate_text: str):
     return _route_page(plate, window, labels.ASSISTANCE_WINDOW)
 
 
-def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = None):
+def _route_page(plate: dict, place: dict, kind: str, walk_m: float | None = None):
     """The walking-route page from the plate's door to `place` (a service point or a window, as shown)."""
+    road_names = RoadNames(reference_snapshot().roads)
+    start, end = plate["location"]["wgs84"], place["location"]["wgs84"]
+
+    def walk(engine):
+        with Session(engine) as session:
+            return route_with_streets(session, tuple(start), tuple(end), road_names, place["name"], reach_m=walk_m)
+
+    route, streets = read_store(walk)
+    speed = current_app.config["WALK_SPEED_KMH"]
     return render_page("route_to_service.html", service=place, kind=kind, plate_text=plate["id"],
-                       origin=plate["address"]["short"], distance_m=distance_m,
+                       origin=plate["address"]["short"], route=route, minutes=route.minutes(speed),
+                       picture=route_picture(route, streets),
                        routes=walking_urls(plate["location"], plate["address"]["short"], place["location"],
                                            place["name"]))
 
