@@ -411,7 +411,7 @@ def _write_xlsx(path: Path, rows: list[dict]) -> None:
     sheet = book.create_sheet("plates")
     sheet.append(list(MANIFEST_COLUMNS))
     for row in rows:
-        sheet.append(spreadsheets.row(row[column] for column in MANIFEST_COLUMNS))
+        sheet.append(spreadsheets.workbook_row(sheet, [row[column] for column in MANIFEST_COLUMNS]))
     book.save(path)
 
 

@@ -7,6 +7,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from platesvc import spreadsheets
@@ -143,6 +144,11 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
         written = list(csv.DictReader(rows))
     assert [int(row["Row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert written[4]["Code in the file"] == "'" + '=HYPERLINK("http://evil.example")'  # shown as text, never run
+    refusals_xlsx = tmp_path / "report.xlsx"  # the job page's Excel download, written as it writes it
+    with open(refusals_xlsx, "wb") as out:
+        spreadsheets.write_rows(spreadsheets.note_rows(sorted(result.rows, key=lambda note: note.row)), out, "xlsx")
+    formula = load_workbook(refusals_xlsx).active.cell(6, 2)
+    assert (formula.value, formula.data_type, formula.quotePrefix) == ('=HYPERLINK("http://evil.example")', "s", True)
 
 
 def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_city, city_files, tmp_path):
