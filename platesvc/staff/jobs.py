@@ -60,6 +60,7 @@ INPUT_FOLDER = "input"
 CANCEL_FILE = "cancel"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
+BURY_PATIENCE_SECONDS = 10  # how long a dead print runner's batch lock may take to be let go (its last threads)
 UNSTARTED_SECONDS = 60  # a queued job no consumer has begun in this long: none is running
 DIED = Message("The job stopped before it finished (its process was killed or crashed): nothing it did was kept. "
                "Start it again; if it stops again, tell the administrator.")
@@ -481,7 +482,7 @@ def _bury(session: Session, config: Mapping, job: StaffJob, state: dict | None, 
     log.warning("job %s: %s", job.id, reason)
     _end(session, job, JobStatus.FAILED, reason, audit.SYSTEM)
     if job.kind == "print":
-        for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
+        for name in batches.remove_unfinished(session, config["PRINT_DIR"], patience=BURY_PATIENCE_SECONDS):
             log.warning("job %s: removed the unfinished print batch %s", job.id, name)
 
 
