@@ -1,7 +1,10 @@
 """`platesvc serve` under slow clients: connections that trickle their head or body in cost a greenlet
 each, so the service keeps answering everyone else."""
 
+import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -109,3 +112,48 @@ def test_the_reverse_proxy_example_serves_the_app_and_holds_off_slow_clients(dat
     finally:
         proxy.terminate()
         proxy.wait(10)
+
+
+def _job_worker_pid(port: str) -> int | None:
+    """The `platesvc worker` that the server on `port` started, from /proc."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            processes[int(entry.name)] = (command, parent)
+    masters = {pid for pid, (command, _) in processes.items() if f"127.0.0.1:{port}".encode() in command}
+    return next((pid for pid, (command, parent) in processes.items()
+                 if parent in masters and command[-2:] == [b"worker", b""]), None)
+
+
+def _readiness(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/readyz", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def _until(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_killed_job_worker_is_started_again_and_readiness_says_how_it_is(database_url, served):
+    """`platesvc serve` started its job worker once: killed, no job was taken again until the server restarted."""
+    base = served(workers=1)
+    port = base.rsplit(":", 1)[1]
+    _until(lambda: _readiness(base)["jobs"] == "ok", 60, "the job worker's first heartbeat")
+    first = _until(lambda: _job_worker_pid(port), 10, "the job worker")
+    os.kill(first, signal.SIGKILL)
+    _until(lambda: _readiness(base)["jobs"] == "down", 5, "readiness saying the job worker is down")
+    second = _until(lambda: _job_worker_pid(port) not in (None, first) and _job_worker_pid(port), 30,
+                    "a new job worker")
+    _until(lambda: _readiness(base)["jobs"] == "ok", 60, "the new job worker's heartbeat")
+    assert _readiness(base)["status"] == "ready" and second != first

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from platesvc.registry.audit import SYSTEM
-from platesvc.staff import jobs
+from platesvc.staff import jobs, queue
 from platesvc.store.database import db
 from platesvc.store.models import JobStatus, Plate, PlateStatus, PrintBatch, Role, ServicePoint, StaffJob
 
@@ -175,3 +175,23 @@ def test_a_job_whose_runner_never_started_or_went_silent_is_ended(app, staff, tm
         {"stage": "drawing", "pid": 2 ** 22 + 1, "host": "another-server", "updated": time.time() - 600}))
     assert sorted(jobs.reap(db.session, app.config)) == sorted([never.id, silent.id])
     assert _job(fresh.id).status == JobStatus.QUEUED  # its runner may yet start
+
+
+def test_a_dead_consumer_thread_is_replaced_and_readiness_says_so_meanwhile(app, client):
+    """huey's health check replaces a thread of the consumer that died; until then /readyz says `degraded`."""
+    consumer = jobs.job_queue(app.config).consumer(2)
+    path = queue.heartbeat_path(app.config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert client.get("/readyz").json["jobs"] == "down"  # no worker has ever beaten
+    try:
+        consumer.worker_threads[0][1].start()  # one of its threads runs; the other and the scheduler have died
+        path.write_text(json.dumps(queue.consumer_state(consumer)))
+        assert client.get("/readyz").json["jobs"] == "degraded"
+        assert not consumer.check_worker_health()  # what the consumer does every HEALTH_CHECK_SECONDS
+        path.write_text(json.dumps(queue.consumer_state(consumer)))
+        assert client.get("/readyz").json["jobs"] == "ok"
+    finally:
+        consumer.stop_flag.set()
+        for _, thread in [*consumer.worker_threads, (None, consumer.scheduler)]:
+            if thread.is_alive():
+                thread.join(10)
