@@ -76,6 +76,9 @@ DEFAULTS = {
     # Where staff jobs keep uploads, progress and reports, and where print batches go
     # ("" is a folder in instance/); both must be shared by every worker.
     "JOBS_DIR": "",
+    # The address space a job's runner may take (RLIMIT_AS), in MiB; 0 for no limit. A hostile file fails
+    # its job, not the machine. A runner is some 400 MiB of it before it reads anything.
+    "JOB_MEMORY_MB": 4096,
     # The job queue: "" is a SQLite file in JOBS_DIR (one machine); redis://… for servers on several.
     "QUEUE_URL": "",
     "PRINT_DIR": "",

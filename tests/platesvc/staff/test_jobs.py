@@ -4,6 +4,7 @@ no half-made batch, and blocks nothing; staff cancel a job, queued or running.""
 import io
 import json
 import os
+import resource
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -195,3 +196,32 @@ def test_a_dead_consumer_thread_is_replaced_and_readiness_says_so_meanwhile(app,
         for _, thread in [*consumer.worker_threads, (None, consumer.scheduler)]:
             if thread.is_alive():
                 thread.join(10)
+
+
+MILLION_COLUMNS = {  # 10 MB each
+    "named": ",".join(f"c{n}" for n in range(1_000_000)).encode() + b"\n1\n",
+    "unnamed": b"," * 999_999 + b"\n" + b"," * 999_999 + b"\n",  # a first line under 1 MiB
+    "ragged": "编号,名称,类别,经度,纬度\n".encode() + (b"S-1" + b"," * 999_999 + b"\n") * 10,
+}
+
+
+@pytest.mark.parametrize("shape", list(MILLION_COLUMNS))
+def test_a_file_of_a_million_columns_fails_its_import_job_in_words_within_seconds_under_1_gib(app, staff, shape):
+    """The issue's file, as staff upload it, run as the job worker runs it: in a runner of its own whose address
+    space is capped (PLATESVC_JOB_MEMORY_MB); it had driven an import to 5 GB and never left "starting"."""
+    app.config["JOB_MEMORY_MB"] = 1024
+    user = staff[Role.OPERATOR]
+    draft = jobs.save_draft(app.config, user, [FileStorage(io.BytesIO(MILLION_COLUMNS[shape]), "wide.csv")])
+    job_id = jobs.start_import(db.session, app.config, user, draft, "services", dry_run=False).id
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    jobs.dispatch(db.session, app.config, job_id)  # the runner, a process of its own, as the worker starts it
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Its processor time, not the wall's: two shared cores under load make a start of 2 s of work take 7.
+    took = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    job = _job(job_id)
+    runner_said = (Path(job.folder) / jobs.LOG_FILE).read_text()
+    assert "memory capped at 1024 MiB" in runner_said, runner_said
+    assert job.status == JobStatus.FAILED, runner_said
+    assert str(job.failure).startswith("wide.csv") and ("over 1 MiB" in str(job.failure) or "columns" in str(
+        job.failure)), job.failure
+    assert took < 5, took  # the runner's start (its imports) included
