@@ -4,7 +4,8 @@ Workers are gevent's: a connection waiting on its client costs a greenlet, not t
 slow clients cannot take the service offline as they did a sync worker. A request's head must arrive
 whole within `keepalive` seconds (gunicorn's deadline for the next request on a connection), and a
 body read that waits CLIENT_IDLE_SECONDS for a byte ends the connection. Psycopg 3 waits
-cooperatively under gevent; SQLite's calls are short and run in place. The reverse proxy in front
+cooperatively under gevent; SQLite's calls are short and run in place, and a worker's writers take turns
+on a lock gevent can wait on (store/database.py). The reverse proxy in front
 (README "Production") buffers as well; these hold without it.
 
 The master also starts the staff jobs' worker (`platesvc worker`) when `platesvc serve` asks, starts it
