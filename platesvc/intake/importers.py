@@ -61,6 +61,9 @@ from platesvc.store.spatial import active_buildings_near
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
 IMPORT_CHUNK_ROWS = 20_000  # buildings read, checked and stored at a time
+# Every other kind is read whole (a city's divisions, roads, services, beats and notes are thousands of rows):
+# a file of more rows is refused once this many are read.
+REFERENCE_MAX_ROWS = 100_000
 ROWS_FILE = "rows.jsonl"  # what became of each row the import did not simply take
 ABSENT_FILE = "absent.jsonl"  # the stored records the file lacks
 NOT_IN_FILE = Message("Stored, but not in this file.")
@@ -118,6 +121,21 @@ _GEOMETRY_TYPES = {"Point": Message("a point"), "MultiPoint": Message("points"),
                    "MultiLineString": Message("lines"), "Polygon": Message("an area (polygon)"),
                    "MultiPolygon": Message("areas (polygons)"), "GeometryCollection": Message("a mixed geometry")}
 PREVIEW_ROWS = 10
+# The column each field is stored in, whose length is the longest value a row may give it.
+_STORED_IN = {
+    "divisions": {"code": Division.code, "name": Division.name, "level": Division.level, "parent_code": Division.code},
+    "roads": {"source_id": Road.source_id, "name": Road.name, "pinyin": Road.pinyin},
+    "buildings": {"source_id": Building.source_id, "road": Road.name, "number": Building.number,
+                  "community": Division.name, "subdistrict": Division.name, "division_code": Building.division_code,
+                  "name": Building.name},
+    "services": {"source_id": ServicePoint.source_id, "name": ServicePoint.name, "category": ServicePoint.category,
+                 "phone": ServicePoint.phone, "hours": ServicePoint.hours},
+    "beats": {"source_id": PoliceBeat.source_id, "name": PoliceBeat.name, "station": PoliceBeat.station,
+              "officer": Officer.name, "phone": Officer.phone},
+    "culture": {"source_id": CultureNote.source_id, "title": CultureNote.title, "road": Road.name},
+}
+FIELD_LENGTHS = {kind: {field: column.type.length for field, column in columns.items()}
+                 for kind, columns in _STORED_IN.items()}
 
 Progress = Callable[[int, int], None]  # rows just done, rows in all
 Stage = Callable[[Message], None]
@@ -242,7 +260,8 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
         try:
             for read in read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
                                             require_geometry=kind != "culture",
-                                            chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None):
+                                            chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None,
+                                            max_rows=None if kind == "buildings" else REFERENCE_MAX_ROWS):
                 notes = [said_message(note) for note in read.notes]
                 result.notes.extend(note for note in notes if note not in result.notes)
                 result.source_crs, result.encoding = read.source_crs, read.encoding
@@ -445,6 +464,11 @@ def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> tuple[Mess
     for name in REQUIRED[kind]:
         if row.get(name) is None:
             return Message("%(field)s is missing.", field=labels.FIELDS[name]), name
+    for name, most in FIELD_LENGTHS[kind].items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > most:
+            return Message("%(field)s is %(length)s characters long: at most %(most)s fit.", field=labels.FIELDS[name],
+                           length=len(value), most=most), name
     if kind == "divisions" and row["level"] not in _LEVELS:
         return Message("Level %(level)s is none of 区, 县, 县级市, 街道, 镇, 乡, 社区, 村 (or district, subdistrict, "
                        "community).", level=row["level"]), "level"

@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from platesvc import config as config_module
 from platesvc import labels
 from platesvc.errors import PlatesvcError
 from platesvc.messages import Message
@@ -104,6 +105,7 @@ def init_app(app: Flask) -> None:
     openapi.init_app(app, [health.bp, api.bp, ogc.bp, tiles.bp, pages.bp, reports.bp, open311.bp, staff_api.bp])
     staff.init_app(app)
     rate_limits.init_app(app, open311_client=open311.client_account)
+    app.before_request_funcs.setdefault(None, []).insert(0, _check_host_port)  # before any other hook
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
@@ -152,6 +154,13 @@ class CookieOnDemandSessions(SecureCookieSessionInterface):
         if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+
+def _check_host_port() -> None:
+    """Refuse a Host whose port the service is not served on: links are written with the host a request came by,
+    and werkzeug's trusted hosts check its name alone."""
+    if not config_module.host_port_allowed(request.host, current_app.config):
+        raise BadRequest(Message("This address is not one the service is served at: use its public address."))
 
 
 def _domain_error(error: PlatesvcError):
