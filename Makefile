@@ -13,6 +13,7 @@ TEST_PACKAGES := chromium poppler-utils gdal-bin nginx
 # MapLibre GL JS for /map, from the npm registry (package-lock.json), served from static/vendor.
 VENDOR := static/vendor/maplibre-gl
 MAPLIBRE := node_modules/maplibre-gl
+GLYPHS := static/glyphs/Noto\ Sans\ CJK\ SC\ Regular/0-255.pbf
 
 .PHONY: install fonts run test lint bench clean
 
@@ -22,7 +23,12 @@ $(BIN)/platesvc: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs
+install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs $(GLYPHS)
+
+# The map's Latin and digit glyphs (signed distance fields), drawn from Debian's Noto Sans CJK;
+# Chinese characters come from the phone's own font.
+$(GLYPHS): platesvc/maps/glyphs.py | $(BIN)/platesvc fonts
+	$(BIN)/python -m platesvc.maps.glyphs static/glyphs
 
 $(VENDOR)/maplibre-gl.mjs: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -57,4 +63,4 @@ bench: install
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor
+	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor static/glyphs

@@ -1,19 +1,25 @@
 // The web map: plates, service points, police beats and roads from this server's vector tiles,
 // drawn by the style at /tiles/style.json.
-// No third-party host: MapLibre GL JS is served from static/vendor, and the map draws no
-// basemap or text labels (those would need tiles and glyphs from elsewhere).
+// No third-party host: MapLibre GL JS is served from static/vendor, the basemap is this server's
+// own tiles, and labels are drawn with the glyphs it builds (digits, Latin) and the device's own
+// CJK font (Chinese), so the map works on an intranet with nothing else.
 import { Map, NavigationControl, Popup } from "./vendor/maplibre-gl/maplibre-gl.mjs";
 
 const element = document.getElementById("map");
 const bounds = element.dataset.bounds ? JSON.parse(element.dataset.bounds) : null;
+// Where the services are thickest, close enough that they, the roads' names and the plates show.
+const opening = element.dataset.center ? JSON.parse(element.dataset.center) : null;
 
 const map = new Map({
   container: element,
   style: element.dataset.style,
-  bounds: bounds || undefined,
+  bounds: opening || !bounds ? undefined : bounds,
   fitBoundsOptions: { padding: 20 },
-  center: bounds ? undefined : [106.27, 38.47],
-  zoom: bounds ? undefined : 12,
+  center: opening ? opening.slice(0, 2) : bounds ? undefined : [106.27, 38.47],
+  zoom: opening ? opening[2] : bounds ? undefined : 12,
+  // Chinese is drawn with the phone's own font: no ideograph glyphs to download.
+  localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', " +
+    "'Hiragino Sans GB', 'Microsoft YaHei', sans-serif",
   attributionControl: false,
 });
 map.addControl(new NavigationControl({ showCompass: false }));

@@ -1,11 +1,15 @@
 """Vector tiles, a TileJSON document per layer and the map's style, for MapLibre, Leaflet and QGIS."""
 
 import json
+import re
+from pathlib import Path
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from marshmallow import Schema, fields
 
-from platesvc.maps import features, tiles
+from platesvc.errors import NotFoundError
+from platesvc.maps import tiles
+from platesvc.maps.glyphs import FONTSTACK
 from platesvc.maps.style import map_style
 from platesvc.web import read_store, worker
 from platesvc.web.caching import revalidated, tagged
@@ -17,6 +21,9 @@ MVT = "application/vnd.mapbox-vector-tile"
 # A map pans over the same tiles again and again; a minute old is fresh enough, and the
 # ETag makes the next look a 304.
 TILE_CACHE = "public, max-age=60"
+# Glyphs change only with a new build of them; a day, and then the ETag.
+GLYPH_CACHE = "public, max-age=86400"
+GLYPHS_FOLDER = "glyphs"  # under static/, written by `make install` (python -m platesvc.maps.glyphs)
 
 
 LAYER = {"in": "path", "name": "layer_name", "example": "roads",
@@ -60,10 +67,32 @@ def tile(layer_name: str, z: int, x: int, y: int):
 @bp.answers(304, description="Not modified")
 def style():
     """The web map's style, for MapLibre and any client that reads the MapLibre style spec."""
+    glyphs = url_for("tiles.glyphs", fontstack="FONTSTACK", glyph_range="0-255", _external=True)
     document = map_style(lambda layer: url_for("tiles.tilejson", layer_name=layer, _external=True),
-                         "platesvc plates and services")
+                         "platesvc plates and services",
+                         glyphs.replace("FONTSTACK", "{fontstack}").replace("0-255.pbf", "{range}.pbf"))
     return revalidated(tagged(json.dumps(document, ensure_ascii=False)), "application/json", request,
                        cache_control=TILE_CACHE)
+
+
+@bp.get("/glyphs/<fontstack>/<glyph_range>.pbf", parameters=[
+    {"in": "path", "name": "fontstack", "example": FONTSTACK},
+    {"in": "path", "name": "glyph_range", "example": "0-255", "schema": {"type": "string", "pattern": r"^\d+-\d+$"}}])
+@bp.answers(200, {"type": "string", "format": "binary"}, "Signed-distance-field glyphs (MapLibre's glyph PBF)",
+            content_type="application/x-protobuf")
+@bp.answers(304, description="Not modified")
+@bp.refuses(404, "No such font or range: the map draws those characters with the device's font")
+def glyphs(fontstack: str, glyph_range: str):
+    """The style's glyphs: Latin letters, digits and punctuation (Chinese comes from the device's font)."""
+    folder = Path(current_app.static_folder) / GLYPHS_FOLDER
+    if re.fullmatch(r"\d{1,5}-\d{1,5}", glyph_range):
+        for font in fontstack.split(","):  # the first font of the stack this server has
+            path = folder / font.strip() / f"{glyph_range}.pbf"
+            if font.strip() not in ("", ".", "..") and path.is_file():
+                return revalidated(tagged(path.read_bytes()), "application/x-protobuf", request,
+                                   cache_control=GLYPH_CACHE)
+    raise NotFoundError("There are no glyphs %(range)s of %(fontstack)s here.", range=glyph_range,
+                        fontstack=fontstack)
 
 
 @bp.get("/<layer_name>.json", parameters=[LAYER])
@@ -74,7 +103,7 @@ def tilejson(layer_name: str):
     layer = tiles.layer_named(layer_name)
     template = url_for("tiles.tile", layer_name=layer.name, z=0, x=0, y=0, _external=True)
     template = template.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
-    bounds = (read_store(lambda engine: features.extent(engine, layer.collection))
+    bounds = (read_store(lambda engine: tiles.extent(engine, layer))
               or (-180.0, -85.0511, 180.0, 85.0511))
     return jsonify({
         "tilejson": "3.0.0",

@@ -1,5 +1,7 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
+import statistics
+
 from flask import abort, current_app, redirect, render_template, request, url_for
 
 from gis.navigation import walking_urls
@@ -150,8 +152,20 @@ def map_context(plate_link: str) -> dict:
     """What a map page shows (map_parts.html), where tapping a plate opens `plate_link` with PLATE replaced by
     its ID."""
     bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
-    return {"bounds": bounds, "categories": [category.value for category in ServiceCategory],
-            "plate_link": plate_link}
+    return {"bounds": bounds, "center": opening_view(reference_snapshot().services.values()),
+            "categories": [category.value for category in ServiceCategory], "plate_link": plate_link}
+
+
+OPENING_ZOOM = 14  # services, road names and plates all show; a phone sees some 3 km across
+
+
+def opening_view(services) -> list[float] | None:
+    """[longitude, latitude, zoom] where the map opens: the median service point's place, which lies
+    where they are thickest (the city centre), from the worker's reference snapshot."""
+    points = [(service.lon, service.lat) for service in services]
+    if not points:
+        return None
+    return [statistics.median(lon for lon, _ in points), statistics.median(lat for _, lat in points), OPENING_ZOOM]
 
 
 @bp.get("/p/")

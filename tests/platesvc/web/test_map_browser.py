@@ -1,20 +1,24 @@
-"""The web map in a real browser: tiles render plates and services, a plate opens its page, the
-category filter and "near me" work, and nothing is fetched from another host."""
+"""The web map in a real browser: the basemap's labels render (road, place and door names, Chinese from
+the device's font, digits from the built glyphs) on a phone and a desktop, tiles render plates and
+services, a plate opens its page, the category filter and "near me" work, and nothing is fetched
+from another host."""
 
 import pytest
 from sqlalchemy import select
 
+from platesvc.maps.style import LABEL_LAYERS
 from platesvc.store.database import db
-from platesvc.store.models import ServicePoint
+from platesvc.store.models import Building, ServicePoint
 
 pytest.importorskip("playwright.sync_api")
 
 DESKTOP = {"width": 1000, "height": 800}
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1366, "height": 768}}
 RENDER_TIMEOUT_MS = 60_000  # WebGL runs on the CPU (SwiftShader) here
 
 
-def _open_map(browser, live_server, **context):
-    page = browser.new_context(viewport=DESKTOP, locale="zh-CN", **context).new_page()
+def _open_map(browser, live_server, viewport=DESKTOP, **context):
+    page = browser.new_context(viewport=viewport, locale="zh-CN", **context).new_page()
     requested = []
     page.on("request", lambda r: requested.append(r.url))
     answer = page.goto(f"{live_server}/map", wait_until="load")
@@ -31,6 +35,32 @@ def _rendered(page, layer: str) -> list[dict]:
 def _zoom_to(page, lon: float, lat: float, zoom: int) -> None:
     page.evaluate(f"""() => new Promise(done => {{
         window.plateMap.once('idle', done); window.plateMap.jumpTo({{center: [{lon}, {lat}], zoom: {zoom}}}); }})""")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_basemap_draws_road_place_and_door_labels(live_server, browser, artifact, viewport):
+    page, requested = _open_map(browser, live_server, VIEWPORTS[viewport])
+    style = page.evaluate("() => window.plateMap.getStyle()")
+    text_layers = {layer["id"] for layer in style["layers"] if "text-field" in layer.get("layout", {})}
+    assert set(LABEL_LAYERS) <= text_layers
+    # The opening view: the city centre, with services, plates, and named roads and communities.
+    assert page.evaluate("() => window.plateMap.getZoom()") >= 13
+    roads = _rendered(page, "road-labels")
+    assert roads and all(road["properties"]["name"] for road in roads)
+    assert _rendered(page, "place-labels") and _rendered(page, "services") and _rendered(page, "plates")
+    page.screenshot(path=artifact(f"map-labels-{viewport}"))
+    building = db.session.execute(select(Building.point).where(Building.footprint.is_not(None),
+                                                               Building.number.is_not(None)).limit(1)).scalar()
+    _zoom_to(page, building.x, building.y, 18)
+    doors = _rendered(page, "door-numbers")
+    assert doors and all(door["properties"]["number"] for door in doors)
+    assert _rendered(page, "buildings")
+    page.screenshot(path=artifact(f"map-doors-{viewport}"))
+    # Latin and digits came from this server's glyphs; no ideograph range was asked for.
+    glyphs = [url for url in requested if "/tiles/glyphs/" in url]
+    assert any(url.endswith("/0-255.pbf") for url in glyphs)
+    assert not any(int(url.rsplit("/", 1)[1].split("-")[0]) >= 0x3000 for url in glyphs), glyphs
+    assert all(url.startswith(live_server + "/") for url in requested), requested
 
 
 def test_the_map_shows_plates_and_services_and_a_plate_opens_its_page(live_server, browser, artifact):
