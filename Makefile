@@ -23,7 +23,12 @@ $(BIN)/platesvc: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs $(GLYPHS)
+install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs $(GLYPHS) static/cache_manifest.json
+
+# Every static file again under a name with its MD5, with gzip and brotli copies (static_files.py):
+# pages name those, served with immutable caching.
+static/cache_manifest.json: $(VENDOR)/maplibre-gl.mjs $(wildcard static/*.js static/*.css static/*.svg) | $(BIN)/platesvc
+	$(BIN)/python -m platesvc.web.static_files
 
 # The map's Latin and digit glyphs (signed distance fields), drawn from Debian's Noto Sans CJK;
 # Chinese characters come from the phone's own font.
@@ -63,4 +68,6 @@ bench: install
 	$(BIN)/python bench/scale.py
 
 clean:
+	find static \( -name '*.gz' -o -name '*.br' -o -regex '.*-[0-9a-f]\{32\}\.[a-z]*' \) -delete
+	rm -f static/cache_manifest.json
 	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor static/glyphs

@@ -3,9 +3,10 @@
 // No third-party host: MapLibre GL JS is served from static/vendor, the basemap is this server's
 // own tiles, and labels are drawn with the glyphs it builds (digits, Latin) and the device's own
 // CJK font (Chinese), so the map works on an intranet with nothing else.
-import { Map, NavigationControl, Popup } from "./vendor/maplibre-gl/maplibre-gl.mjs";
-
 const element = document.getElementById("map");
+// The library and its worker by the fingerprinted names the page gives (cached for good).
+const { Map, NavigationControl, Popup, setWorkerUrl } = await import(element.dataset.library);
+setWorkerUrl(new URL(element.dataset.worker, window.location.href).href);
 const bounds = element.dataset.bounds ? JSON.parse(element.dataset.bounds) : null;
 // Where the services are thickest, close enough that they, the roads' names and the plates show.
 const opening = element.dataset.center ? JSON.parse(element.dataset.center) : null;

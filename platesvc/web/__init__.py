@@ -95,7 +95,7 @@ def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
     i18n.init_app(app)
     from platesvc.ops import rate_limits
-    from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
+    from platesvc.web import api, health, ogc, open311, openapi, staff, static_files, tiles
     from platesvc.web.resident import pages, reports
     from platesvc.web.staff import api as staff_api
 
@@ -117,6 +117,7 @@ def init_app(app: Flask) -> None:
     CORS(app, resources={path: {"origins": app.config["CORS_ORIGINS"].split(",")} for path in PUBLIC_READS},
          methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link", "Content-Crs"], max_age=86400,
          send_wildcard=True)
+    static_files.init_app(app)  # WhiteNoise, inside the wrapper: static answers get its headers and log lines
     wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
                           app.config["ACCESS_LOG"])
     if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)
