@@ -105,6 +105,26 @@ LAYERS = {layer.name: layer for layer in [
 ]}
 
 
+# Every layer in one tile (an MVT tile is its layers one after another): one request a tile for a
+# map that draws them all, not seven, each of them a repaint when it comes. Made to zoom 16; a
+# map zoomed further draws from those (4,096 units over 600 m: finer than a footprint's lines).
+COMPOSITE = "map"
+COMPOSITE_MAX_ZOOM = 16
+
+
+def composite_tile(cache: "TileCache", engine: Engine, z: int, x: int, y: int) -> bytes:
+    """The tile z/x/y of every layer shown at zoom z, each from the cache.
+
+    :raises NotFoundError: no such tile, or outside the composite's zoom levels.
+    """
+    lowest = min(layer.min_zoom for layer in LAYERS.values())
+    if not lowest <= z <= COMPOSITE_MAX_ZOOM:
+        raise NotFoundError("%(layer)s tiles exist from zoom %(lowest)s to %(highest)s.", layer=COMPOSITE,
+                            lowest=lowest, highest=COMPOSITE_MAX_ZOOM)
+    return b"".join(cache.tile(engine, layer, z, x, y) for layer in LAYERS.values()
+                    if layer.min_zoom <= z <= layer.max_zoom)
+
+
 def layer_named(name: str) -> TileLayer:
     layer = LAYERS.get(name)
     if layer is None:

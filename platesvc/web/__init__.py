@@ -91,6 +91,22 @@ def _from_staff() -> bool:
         "HTTP_COOKIE" in environ and current_app.config["SESSION_COOKIE_NAME"] in request.cookies)
 
 
+# The pages a resident opens first, compiled before a worker takes its first request.
+FIRST_TEMPLATES = ("plate.html", "map.html", "service.html", "route_to_service.html", "help.html")
+
+
+def warm_up(app: Flask) -> None:
+    """Compile the resident pages' templates and read the reference snapshot, so that a worker's first
+    scan or map costs what every later one does (gunicorn calls it as each worker starts)."""
+    with app.app_context():
+        for name in FIRST_TEMPLATES:
+            app.jinja_env.get_template(name)
+        try:
+            worker().reads.run_on(worker().references.current)
+        except OperationalError as error:  # no database yet: the first request will say so
+            log.warning("the reference snapshot was not read at start: %s", error)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
     i18n.init_app(app)

@@ -27,7 +27,7 @@ GLYPHS_FOLDER = "glyphs"  # under static/, written by `make install` (python -m 
 
 
 LAYER = {"in": "path", "name": "layer_name", "example": "roads",
-         "schema": {"type": "string", "enum": list(tiles.LAYERS)}}
+         "schema": {"type": "string", "enum": [*tiles.LAYERS, tiles.COMPOSITE]}}
 
 
 class TileJson(Schema):
@@ -51,10 +51,14 @@ class TileJson(Schema):
 @bp.answers(304, description="Not modified")
 @bp.refuses(404, "No such layer or tile, or outside the layer's zoom levels")
 def tile(layer_name: str, z: int, x: int, y: int):
-    """A Mapbox Vector Tile (2.1) of plates, services, police beats or roads."""
-    layer = tiles.layer_named(layer_name)
+    """A Mapbox Vector Tile (2.1) of one layer (the basemap's divisions, places and buildings; plates, services,
+    police beats, roads), or of all of them together (`map`)."""
     cache = worker().tiles
-    data = read_store(lambda engine: cache.tile(engine, layer, z, x, y))
+    if layer_name == tiles.COMPOSITE:
+        data = read_store(lambda engine: tiles.composite_tile(cache, engine, z, x, y))
+    else:
+        layer = tiles.layer_named(layer_name)
+        data = read_store(lambda engine: cache.tile(engine, layer, z, x, y))
     if not data:  # an empty tile: nothing to draw, and nothing to send (so no type either)
         empty = Response(status=204, headers={"Cache-Control": TILE_CACHE})
         del empty.headers["Content-Type"]
@@ -99,22 +103,31 @@ def glyphs(fontstack: str, glyph_range: str):
 @bp.answers(200, TileJson, "TileJSON 3.0")
 @bp.refuses(404, "No such layer")
 def tilejson(layer_name: str):
-    """TileJSON 3.0 for a tile layer."""
-    layer = tiles.layer_named(layer_name)
-    template = url_for("tiles.tile", layer_name=layer.name, z=0, x=0, y=0, _external=True)
+    """TileJSON 3.0 for a tile layer, or for all of them together (`map`)."""
+    if layer_name == tiles.COMPOSITE:
+        layers = list(tiles.LAYERS.values())
+        name, description = tiles.COMPOSITE, "Every layer: the basemap, plates, services, police beats and roads"
+        min_zoom, max_zoom = min(layer.min_zoom for layer in layers), tiles.COMPOSITE_MAX_ZOOM
+    else:
+        layers = [tiles.layer_named(layer_name)]
+        name, description = layers[0].name, layers[0].collection.description
+        min_zoom, max_zoom = layers[0].min_zoom, layers[0].max_zoom
+    template = url_for("tiles.tile", layer_name=name, z=0, x=0, y=0, _external=True)
     template = template.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
-    bounds = (read_store(lambda engine: tiles.extent(engine, layer))
-              or (-180.0, -85.0511, 180.0, 85.0511))
+    extents = [box for box in (read_store(lambda engine, layer=layer: tiles.extent(engine, layer)) for layer in layers)
+               if box]
+    bounds = ((min(box[0] for box in extents), min(box[1] for box in extents), max(box[2] for box in extents),
+               max(box[3] for box in extents)) if extents else (-180.0, -85.0511, 180.0, 85.0511))
     return jsonify({
         "tilejson": "3.0.0",
-        "name": layer.name,
-        "description": layer.collection.description,
+        "name": name,
+        "description": description,
         "scheme": "xyz",
         "tiles": [template],
-        "minzoom": layer.min_zoom,
-        "maxzoom": layer.max_zoom,
+        "minzoom": min_zoom,
+        "maxzoom": max_zoom,
         "bounds": list(bounds),
-        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(layer.min_zoom, 14)],
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(min_zoom, 14)],
         "vector_layers": [{"id": layer.name, "fields": layer.fields(), "minzoom": layer.min_zoom,
-                           "maxzoom": layer.max_zoom}],
+                           "maxzoom": layer.max_zoom} for layer in layers],
     })

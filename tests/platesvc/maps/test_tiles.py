@@ -120,8 +120,7 @@ def test_the_map_style_validates_and_draws_every_layer_from_this_server(issued_a
     saved.write_text(answer.text, encoding="utf-8")
     checked = subprocess.run([style_validator, saved], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert {source["url"] for source in style["sources"].values()} == {
-        f"http://localhost/tiles/{layer}.json" for layer in tiles.LAYERS}
+    assert {source["url"] for source in style["sources"].values()} == {"http://localhost/tiles/map.json"}
     drawn = {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
     assert drawn == set(tiles.LAYERS)
     for source in style["sources"].values():  # every source is a TileJSON this server answers
@@ -272,3 +271,20 @@ def test_the_styles_glyphs_are_built_from_a_local_font_and_served_here(issued_ap
     # Chinese comes from the device's font: no ideograph range is served, nor anything outside the folder.
     assert client.get(f"/tiles/glyphs/{glyphs.FONTSTACK}/19968-20223.pbf").status_code == 404
     assert client.get("/tiles/glyphs/../0-255.pbf").status_code == 404
+
+
+def test_the_composite_tile_holds_every_layer_of_its_zoom_as_each_layers_own_tile_does(issued_app, client):
+    document = client.get("/tiles/map.json").json
+    assert {layer["id"] for layer in document["vector_layers"]} == set(tiles.LAYERS)
+    assert document["tiles"][0].endswith("/tiles/map/{z}/{x}/{y}.mvt") and document["maxzoom"] == 16
+    for z in (8, 14, 16):
+        x, y = _busiest_tile(z)
+        answer = client.get(f"/tiles/map/{z}/{x}/{y}.mvt")
+        assert answer.status_code == 200
+        together = mapbox_vector_tile.decode(answer.data)
+        shown = {name for name, layer in tiles.LAYERS.items() if layer.min_zoom <= z}
+        assert set(together) == {name for name in shown if _decoded(client, name, z, x, y)}
+        for name in together:
+            assert {f["id"] for f in together[name]["features"]} == set(_decoded(client, name, z, x, y))
+    assert client.get("/tiles/map/17/0/0.mvt").status_code == 404  # drawn from zoom 16's beyond it
+    assert client.get("/tiles/map/7/0/0.mvt").status_code == 404
