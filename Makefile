@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/lighthouse.py
+	$(BIN)/python bench/map_page.py
 	$(BIN)/python bench/print_plates.py
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
 	$(BIN)/python bench/ogc_vs_tipg.py

@@ -1,12 +1,11 @@
-// The web map: plates, service points, police beats and roads from this server's vector tiles,
-// drawn by the style at /tiles/style.json.
+// The web map: the city's basemap (divisions, buildings, roads and their names), plates, service
+// points and police beats from this server's vector tiles, drawn by the style at /tiles/style.json.
 // No third-party host: MapLibre GL JS is served from static/vendor, the basemap is this server's
 // own tiles, and labels are drawn with the glyphs it builds (digits, Latin) and the device's own
 // CJK font (Chinese), so the map works on an intranet with nothing else.
 const element = document.getElementById("map");
-// The library, its styles and its worker by the fingerprinted names the page gives (cached for good),
-// fetched once the page is drawn: its words and controls do not wait for 1.5 MB of map.
-// The page's own words are painted first: on a slow phone the map's work would hold them back.
+// The page's own words are painted first: on a slow phone the map's work would hold them back. Then
+// the library, its styles and its worker, by the fingerprinted names the page gives (cached for good).
 await new Promise((painted) => requestAnimationFrame(() => setTimeout(painted, 0)));
 const libraryStyles = Object.assign(document.createElement("link"), { rel: "stylesheet", href: element.dataset.libraryCss });
 const stylesLoaded = new Promise((done) => { libraryStyles.onload = done; libraryStyles.onerror = done; });
