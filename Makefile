@@ -31,9 +31,10 @@ static/cache_manifest.json: $(VENDOR)/maplibre-gl.mjs $(wildcard static/*.js sta
 	$(BIN)/python -m platesvc.web.static_files
 
 # The map's Latin and digit glyphs (signed distance fields), drawn from Debian's Noto Sans CJK;
-# Chinese characters come from the phone's own font.
+# Chinese characters come from the phone's own font. Without the font (it is optional, as for
+# printing) the map draws digits with the device's font too.
 $(GLYPHS): platesvc/maps/glyphs.py | $(BIN)/platesvc fonts
-	$(BIN)/python -m platesvc.maps.glyphs static/glyphs
+	-$(BIN)/python -m platesvc.maps.glyphs static/glyphs
 
 $(VENDOR)/maplibre-gl.mjs: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
