@@ -44,6 +44,15 @@ class PatientWorker(GeventWorker):
         AsyncWorker.handle(self, listener, client, addr)
 
 
+def post_worker_init(worker) -> None:
+    """A new worker has loaded the app: warm it before it takes a request (its templates, the reference data)."""
+    from flask import Flask
+
+    from platesvc.web import warm_up
+    if isinstance(worker.wsgi, Flask) and "platesvc" in worker.wsgi.extensions:
+        warm_up(worker.wsgi)
+
+
 def child_exit(_server, worker) -> None:
     """A worker is gone: its live gauges stop counting (its counters stay in the totals)."""
     multiprocess.mark_process_dead(worker.pid)

@@ -92,11 +92,27 @@ def _from_staff() -> bool:
         "HTTP_COOKIE" in environ and current_app.config["SESSION_COOKIE_NAME"] in request.cookies)
 
 
+# The pages a resident opens first, compiled before a worker takes its first request.
+FIRST_TEMPLATES = ("plate.html", "map.html", "service.html", "route_to_service.html", "help.html")
+
+
+def warm_up(app: Flask) -> None:
+    """Compile the resident pages' templates and read the reference snapshot, so that a worker's first
+    scan or map costs what every later one does (gunicorn calls it as each worker starts)."""
+    with app.app_context():
+        for name in FIRST_TEMPLATES:
+            app.jinja_env.get_template(name)
+        try:
+            worker().reads.run_on(worker().references.current)
+        except OperationalError as error:  # no database yet: the first request will say so
+            log.warning("the reference snapshot was not read at start: %s", error)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
     i18n.init_app(app)
     from platesvc.ops import rate_limits
-    from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
+    from platesvc.web import api, health, ogc, open311, openapi, staff, static_files, tiles
     from platesvc.web.resident import pages, reports
     from platesvc.web.staff import api as staff_api
 
@@ -119,6 +135,7 @@ def init_app(app: Flask) -> None:
     CORS(app, resources={path: {"origins": app.config["CORS_ORIGINS"].split(",")} for path in PUBLIC_READS},
          methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link", "Content-Crs"], max_age=86400,
          send_wildcard=True)
+    static_files.init_app(app)  # WhiteNoise, inside the wrapper: static answers get its headers and log lines
     wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
                           app.config["ACCESS_LOG"])
     if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)

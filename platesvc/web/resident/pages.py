@@ -1,12 +1,16 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
+import statistics
+
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from gis.navigation import walking_urls
+from gis.navigation import location, walking_urls
 from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
+from platesvc.maps.style import CATEGORY_COLOURS
+from platesvc.messages import Message
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.scan.walking import RoadNames, route_picture, route_with_streets
 from platesvc.search.engine import MAX_QUERY, feature_collection, reverse_plates, search_plates
@@ -164,6 +168,39 @@ def _route_page(plate: dict, place: dict, kind: str, walk_m: float | None = None
                                            place["name"]))
 
 
+YOUR_LOCATION = Message("Your location")  # where a walking route from the map's "near me" starts
+
+
+class From(Form):
+    origin = Text(data_key="from", load_default="",
+                  metadata={"description": "Where a walking route starts: longitude,latitude (WGS84)"})
+
+
+@bp.get("/services/<int:service_id>", parameters=[
+    {"in": "path", "name": "service_id", "description": "A service point's id", "example": 1}])
+@resident_page((200, "The service point's page"))
+@bp.arguments(From, location="query", as_kwargs=True)
+def service(service_id: int, origin: str):
+    """A service point: what it is, its hours, a call button and navigation, and, given where the reader
+    stands (?from=lon,lat, as the map's "near me" passes it), walking routes from there."""
+    row = reference_snapshot().services.get(service_id)
+    if row is None:
+        abort(404)
+    shown = row.shown.entry
+    start = _lonlat(origin)
+    routes = walking_urls(location(*start), str(YOUR_LOCATION), shown["location"], shown["name"]) if start else None
+    return render_page("service.html", service=shown, routes=routes)
+
+
+def _lonlat(text: str) -> tuple[float, float] | None:
+    """"lon,lat" as two numbers on the Earth, or None (a malformed start is no route, not an error)."""
+    try:
+        lon, lat = (float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else None
+
+
 @bp.get("/map")
 @resident_page((200, "The map"))
 def plate_map():
@@ -175,8 +212,21 @@ def map_context(plate_link: str) -> dict:
     """What a map page shows (map_parts.html), where tapping a plate opens `plate_link` with PLATE replaced by
     its ID."""
     bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
-    return {"bounds": bounds, "categories": [category.value for category in ServiceCategory],
-            "plate_link": plate_link}
+    return {"bounds": bounds, "center": opening_view(reference_snapshot().services.values()),
+            "categories": [category.value for category in ServiceCategory], "plate_link": plate_link,
+            "colours": {category.value: colour for category, colour in CATEGORY_COLOURS.items()}}
+
+
+OPENING_ZOOM = 14  # services, road names and plates all show; a phone sees some 3 km across
+
+
+def opening_view(services) -> list[float] | None:
+    """[longitude, latitude, zoom] where the map opens: the median service point's place, which lies
+    where they are thickest (the city centre), from the worker's reference snapshot."""
+    points = [(service.lon, service.lat) for service in services]
+    if not points:
+        return None
+    return [statistics.median(lon for lon, _ in points), statistics.median(lat for _, lat in points), OPENING_ZOOM]
 
 
 @bp.get("/p/")
