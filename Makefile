@@ -13,6 +13,7 @@ TEST_PACKAGES := chromium poppler-utils gdal-bin nginx
 # MapLibre GL JS for /map, from the npm registry (package-lock.json), served from static/vendor.
 VENDOR := static/vendor/maplibre-gl
 MAPLIBRE := node_modules/maplibre-gl
+GLYPHS := static/glyphs/Noto\ Sans\ CJK\ SC\ Regular/0-255.pbf
 
 .PHONY: install fonts run test lint bench clean
 
@@ -22,7 +23,18 @@ $(BIN)/platesvc: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs
+install: $(BIN)/platesvc fonts $(VENDOR)/maplibre-gl.mjs $(GLYPHS) static/cache_manifest.json
+
+# Every static file again under a name with its MD5, with gzip and brotli copies (static_files.py):
+# pages name those, served with immutable caching.
+static/cache_manifest.json: $(VENDOR)/maplibre-gl.mjs $(wildcard static/*.js static/*.css static/*.svg) | $(BIN)/platesvc
+	$(BIN)/python -m platesvc.web.static_files
+
+# The map's Latin and digit glyphs (signed distance fields), drawn from Debian's Noto Sans CJK;
+# Chinese characters come from the phone's own font. Without the font (it is optional, as for
+# printing) the map draws digits with the device's font too.
+$(GLYPHS): platesvc/maps/glyphs.py | $(BIN)/platesvc fonts
+	-$(BIN)/python -m platesvc.maps.glyphs static/glyphs
 
 $(VENDOR)/maplibre-gl.mjs: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -51,11 +63,15 @@ bench: install
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/lighthouse.py
+	$(BIN)/python bench/map_page.py
 	$(BIN)/python bench/print_plates.py
 	$(BIN)/python bench/search.py --addok
+	$(BIN)/python bench/links.py
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
 	$(BIN)/python bench/ogc_vs_tipg.py
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor
+	find static \( -name '*.gz' -o -name '*.br' -o -regex '.*-[0-9a-f]\{32\}\.[a-z]*' \) -delete
+	rm -f static/cache_manifest.json
+	rm -rf $(VENV) .venv-pygeoapi .venv-tipg instance *.egg-info .pytest_cache .hypothesis node_modules static/vendor static/glyphs

@@ -14,6 +14,7 @@ XLSX sheet at once, so those come whole (Excel holds at most 1,048,576 rows anyw
 
 import codecs
 import csv
+import re
 import struct
 import zipfile
 from collections.abc import Iterator
@@ -45,6 +46,9 @@ TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 reads GBK and GB2312 too
 MAX_COLUMNS = 1000
 MAX_LINE_BYTES = 2 ** 20
 MAX_WORKBOOK_BYTES = 2 ** 30
+EXCEL_MAX_ROWS = 1_048_576  # a sheet's rows, as Excel itself has them: GDAL reads a whole sheet at once
+_SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 
 
 class Said:
@@ -90,31 +94,37 @@ class ReadResult:
 
 
 def read_features(path: str | Path, layer: str | None = None, encoding: str | None = None,
-                  crs: str | None = None, require_geometry: bool = True) -> ReadResult:
+                  crs: str | None = None, require_geometry: bool = True, max_rows: int | None = None) -> ReadResult:
     """Read one layer or table into WGS84.
 
     `crs` (an EPSG code, any pyproj definition, or GCJ02/BD09) says what the coordinates
     are when the file does not, and overrides what it says when given. A table with
-    no coordinate columns is refused unless `require_geometry` is False.
+    no coordinate columns is refused unless `require_geometry` is False. A file of more than
+    `max_rows` rows is refused once that many have been read, never read whole.
     """
-    return next(read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None))
+    return next(read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None,
+                                    max_rows=max_rows))
 
 
 def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: str | None = None,
                         crs: str | None = None, require_geometry: bool = True,
-                        chunk_rows: int | None = 20_000) -> Iterator[ReadResult]:
+                        chunk_rows: int | None = 20_000, max_rows: int | None = None) -> Iterator[ReadResult]:
     """read_features a chunk of at most `chunk_rows` rows at a time (None: all), in the file's order;
-    at least one chunk, empty for a file without rows."""
+    at least one chunk, empty for a file without rows. Past `max_rows` rows (blank lines of a table
+    counted) it stops, refusing the file, having held no more than a chunk, or `max_rows` + 1 rows."""
     path = Path(path)
     if not path.exists():
         raise FileReadError("%(file)s does not exist.", file=path.name)
     suffix = path.suffix.lower()
+    # Read whole (chunk_rows None) under a cap: in pieces of one more row than the cap, so that the first
+    # piece is either the whole file or proof that it is too long.
+    read_rows = chunk_rows or (max_rows + 1 if max_rows is not None else None)
     if suffix in TABLE_SUFFIXES:
-        _check_columns(path, _table_columns(path, encoding, layer))
-        frames = _read_table(path, encoding, layer, require_geometry, chunk_rows)
+        _check_columns(path, _table_columns(path, encoding, layer, max_rows))
+        frames = _read_table(path, encoding, layer, require_geometry, read_rows, max_rows)
     elif suffix in LAYER_SUFFIXES:
         _check_columns(path, _layer_columns(path, layer))
-        frames = _read_layer(path, layer, encoding, chunk_rows)
+        frames = _read_layer(path, layer, encoding, read_rows, max_rows)
     else:
         raise FileReadError("%(file)s cannot be read: give a Shapefile, GeoPackage, GeoJSON, CSV or Excel (.xlsx) "
                             "file.", file=path.name)
@@ -128,17 +138,23 @@ def read_feature_chunks(path: str | Path, layer: str | None = None, encoding: st
         yield from read_feature_chunks(path, layer, encoding, crs, require_geometry, chunk_rows=None)
 
 
+def _refuse_rows(path: Path, most: int) -> None:
+    raise FileReadError("%(file)s has more than %(most)s rows: a file of this kind may have at most %(most)s; split "
+                        "it.", file=path.name, most=most)
+
+
 def _check_columns(path: Path, count: int) -> None:
     if count > MAX_COLUMNS:
         raise FileReadError("%(file)s has %(count)s columns: a file may have at most %(most)s (keep the columns the "
                             "import needs).", file=path.name, count=count, most=MAX_COLUMNS)
 
 
-def _table_columns(path: Path, encoding: str | None, layer: str | None) -> int:
+def _table_columns(path: Path, encoding: str | None, layer: str | None, max_rows: int | None = None) -> int:
     """How many columns a CSV's first line names (its lines checked first), or an XLSX sheet has (GDAL's count,
-    once its unpacked size is checked)."""
+    once its unpacked size and its sheets' rows are checked)."""
     if path.suffix.lower() == ".xlsx":
         _check_workbook(path)
+        _check_sheet_rows(path, min(max_rows, EXCEL_MAX_ROWS - 1) if max_rows is not None else EXCEL_MAX_ROWS - 1)
         return _layer_columns(path, layer)
     _check_lines(path)
     with open(path, "rb") as data:
@@ -181,6 +197,23 @@ def _check_workbook(path: Path) -> None:
                             most=MAX_WORKBOOK_BYTES // 2 ** 30)
 
 
+def _check_sheet_rows(path: Path, most: int) -> None:
+    """Refuse a workbook with a sheet of more than `most` rows under its header, counted in its XML as it unpacks,
+    before GDAL reads a whole sheet into memory."""
+    with zipfile.ZipFile(path) as workbook:
+        for member in workbook.infolist():
+            if not _SHEET.fullmatch(member.filename):
+                continue
+            rows, carry = 0, b""
+            with workbook.open(member) as sheet:
+                while block := sheet.read(2 ** 20):
+                    text = carry + block  # a tag cut by the block's end is whole here, and counted once
+                    rows += sum(1 for found in _ROW_TAG.finditer(text) if found.end() > len(carry))
+                    carry = text[-64:]
+                    if rows > most + 1:
+                        _refuse_rows(path, most)
+
+
 def _layer_columns(path: Path, layer: str | None) -> int:
     try:
         if layer is None and len(list_layers(path)) > 1:
@@ -215,8 +248,8 @@ def _readable_layers(path: Path) -> list[str]:
         return []
 
 
-def _read_layer(path: Path, layer: str | None, encoding: str | None,
-                chunk_rows: int | None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
+def _read_layer(path: Path, layer: str | None, encoding: str | None, chunk_rows: int | None,
+                max_rows: int | None = None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
     if layer is None and path.suffix.lower() == ".gpkg":
         layers = list_layers(path)
         if len(layers) > 1:
@@ -229,6 +262,8 @@ def _read_layer(path: Path, layer: str | None, encoding: str | None,
         frame = _gdal_read(path, layer, encoding=encoding, skip_features=done, max_features=chunk_rows)
         if done and not len(frame):
             return
+        if max_rows is not None and done + len(frame) > max_rows:
+            _refuse_rows(path, max_rows)
         frame[SOURCE_ROW] = np.arange(done + 1, done + len(frame) + 1)
         yield frame, encoding
         done += len(frame)
@@ -265,7 +300,7 @@ def _decodes(path: Path, encoding: str, start: int = 0, before: bytes = b"") -> 
 
 
 def _read_table(path: Path, encoding: str | None, layer: str | None, require_geometry: bool,
-                chunk_rows: int | None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
+                chunk_rows: int | None, max_rows: int | None = None) -> Iterator[tuple[gpd.GeoDataFrame, str | None]]:
     if path.suffix.lower() == ".xlsx":
         # GDAL guesses whether row 1 holds names (with text under text it guesses wrong) and
         # the cell types (an ID typed as a number would lose its leading zeros): say both.
@@ -273,21 +308,60 @@ def _read_table(path: Path, encoding: str | None, layer: str | None, require_geo
         encoding = None
     else:
         encoding = _text_encoding(path, encoding)
+        _check_cells(path, encoding)
         try:
             # Blank lines are kept (and dropped after numbering) so row numbers match the file.
             read = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, na_values=[""],
                                skip_blank_lines=False, chunksize=chunk_rows)
         except pd.errors.EmptyDataError as error:
             raise FileReadError("%(file)s is empty: it has neither column names nor rows.", file=path.name) from error
-        tables = [read] if chunk_rows is None else read
+        except pd.errors.ParserError as error:
+            raise _unparsable(path) from error
+        tables = [read] if chunk_rows is None else _parsed(path, read)
     row = 2  # row 1 holds the column names
     for table in tables:
+        if max_rows is not None and row - 2 + len(table) > max_rows:
+            _refuse_rows(path, max_rows)
         table.columns = [str(column).strip() for column in table.columns]
         table[SOURCE_ROW] = np.arange(row, row + len(table))
         row += len(table)
         values = table.drop(columns=SOURCE_ROW)
         table = table[~(values.isna() | (values.astype(str).apply(lambda c: c.str.strip()) == "")).all(axis=1)]
         yield gpd.GeoDataFrame(table, geometry=_table_geometry(table, path.name, require_geometry)), encoding
+
+
+def _parsed(path: Path, chunks) -> Iterator[pd.DataFrame]:
+    """pandas' chunks of a CSV, a line it cannot parse told in words."""
+    try:
+        yield from chunks
+    except pd.errors.ParserError as error:
+        raise _unparsable(path) from error
+
+
+def _unparsable(path: Path) -> "FileReadError":
+    return FileReadError("%(file)s cannot be read as a table: a quote is left open, or a line has more cells than "
+                         "the first line names columns.", file=path.name)
+
+
+def _check_cells(path: Path, encoding: str) -> None:
+    """Refuse a CSV with a line of more cells than its first line names columns, counted line by line (quotes
+    read as pandas reads them) before pandas reads any: no line makes more columns than the header's, however
+    ragged the file."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(MAX_LINE_BYTES)  # no cell is longer than a line may be (_check_lines)
+    try:
+        with open(path, encoding=encoding, newline="") as text:
+            lines = csv.reader(text)
+            columns = len(next(lines, []))
+            for cells in lines:
+                if len(cells) > columns:
+                    raise FileReadError("%(file)s: line %(line)s has %(count)s cells, but the first line names only "
+                                        "%(columns)s columns.", file=path.name, line=lines.line_num,
+                                        count=len(cells), columns=columns)
+    except csv.Error as error:
+        raise _unparsable(path) from error
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _text_encoding(path: Path, encoding: str | None) -> str:

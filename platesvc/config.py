@@ -33,6 +33,10 @@ DEFAULTS = {
     "ASSISTANCE_APP_EN": "Ningxia Jiuzhutong",
     "ASSISTANCE_APP_URL": "",
     "ASSISTANCE_HOTLINE": "12345",
+    # Walking: the pace walking times are given at (km/h; 3 is an older person's, see the README) and how far
+    # from every street a point given to /api/v1/route or nearby?by=walk may lie (metres; more is a 422).
+    "WALK_SPEED_KMH": 3.0,
+    "WALK_MAX_ACCESS_M": 500.0,
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
@@ -78,6 +82,9 @@ DEFAULTS = {
     # Where staff jobs keep uploads, progress and reports, and where print batches go
     # ("" is a folder in instance/); both must be shared by every worker.
     "JOBS_DIR": "",
+    # The address space a job's runner may take (RLIMIT_AS), in MiB; 0 for no limit. A hostile file fails
+    # its job, not the machine. A runner is some 400 MiB of it before it reads anything.
+    "JOB_MEMORY_MB": 4096,
     # The job queue: "" is a SQLite file in JOBS_DIR (one machine); redis://… for servers on several.
     "QUEUE_URL": "",
     "PRINT_DIR": "",
@@ -102,6 +109,26 @@ def allowed_hosts(config) -> list[str]:
     configured."""
     configured = [name.strip().lower() for name in str(config["ALLOWED_HOSTS"]).split(",") if name.strip()]
     return [urlsplit(config["PUBLIC_URL"]).hostname or "localhost", "localhost", "127.0.0.1", "::1", *configured]
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def host_port_allowed(host: str, config) -> bool:
+    """Whether a request's `host:port` (its name already one of allowed_hosts) may be written into links: a host
+    without a port, loopback on any port (a developer's or a probe's), the public URL's host on its port, or a
+    `name:port` listed in ALLOWED_HOSTS. werkzeug checks only the name, so `plates.example:6666` had passed."""
+    name, colon, port = host.lower().rpartition(":")
+    if not colon or not port.isdigit() or name.endswith(":"):  # no port (a bare IPv6 address has colons too)
+        return True
+    if name in LOOPBACK_NAMES:
+        return True
+    public = urlsplit(config["PUBLIC_URL"])
+    public_port = public.port or (443 if public.scheme == "https" else 80)
+    if name == (public.hostname or "") and int(port) == public_port:
+        return True
+    configured = {entry.strip().lower() for entry in str(config["ALLOWED_HOSTS"]).split(",")}
+    return f"{name}:{int(port)}" in configured
 
 
 def default_database_url(instance_path: str) -> str:

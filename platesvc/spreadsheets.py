@@ -4,8 +4,10 @@ language when downloaded.
 
 A text cell that begins with = + - @ (or a tab or carriage return) is a formula to Excel and
 WPS: a building name or a refused row's value from an imported file could run one
-(OWASP "CSV injection"). Such a cell gets a leading apostrophe, which the spreadsheet shows
-as text and does not display.
+(OWASP "CSV injection"). In a CSV such a cell gets a leading apostrophe, which the spreadsheet shows
+as text and does not display. In a workbook it is kept as written, a text cell with Excel's quote
+prefix (the style an apostrophe typed into Excel sets): openpyxl would otherwise store it as a
+formula, and an apostrophe in the text itself would be shown.
 """
 
 import csv
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from platesvc.messages import Message
 
@@ -31,7 +35,22 @@ def cell(value):
 
 
 def row(values) -> list:
+    """A CSV row: each cell as `cell` gives it."""
     return [cell(value) for value in values]
+
+
+def workbook_row(sheet: WriteOnlyWorksheet, values) -> list:
+    """A row for a write-only sheet: text that would start a formula as a text cell with the quote prefix, the
+    rest as given."""
+    cells = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            text = WriteOnlyCell(sheet, value)
+            text.data_type = "s"  # not "f", which openpyxl makes of a leading =
+            text.quotePrefix = True
+            value = text
+        cells.append(value)
+    return cells
 
 
 @dataclass(frozen=True)
@@ -82,19 +101,20 @@ def note_rows(notes: Iterable[RowNote]) -> Iterator[list]:
     """The report's rows, in the reader's language: the header, then a row a note."""
     yield [str(header) for header in HEADERS]
     for note in notes:
-        yield row([note.row or "", note.key or "", note.column or "", str(ACTIONS[note.action]), str(note.reason)])
+        yield [note.row or "", note.key or "", note.column or "", str(ACTIONS[note.action]), str(note.reason)]
 
 
 def write_rows(rows: Iterable[list], out: BinaryIO, form: str) -> None:
-    """Rows as a CSV (UTF-8 with a BOM, so Excel and WPS read the Chinese) or an Excel workbook."""
+    """Rows as a CSV (UTF-8 with a BOM, so Excel and WPS read the Chinese) or an Excel workbook, no text cell of
+    either a formula."""
     if form == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-        csv.writer(text).writerows(rows)
+        csv.writer(text).writerows(row(values) for values in rows)
         text.flush()
         text.detach()
         return
     book = Workbook(write_only=True)  # streams: a list of a million rows is written as it is read
     sheet = book.create_sheet()
     for values in rows:
-        sheet.append(values)
+        sheet.append(workbook_row(sheet, values))
     book.save(out)

@@ -287,8 +287,11 @@ def _free_port() -> int:
 
 def _environment(app, **settings) -> dict:
     """What a process of ours needs to run on the test app's settings."""
-    return {**os.environ, **environment_for({**app.config, **settings}), "PLATESVC_SECRET_KEY": "test",
-            "PLATESVC_ACCESS_LOG": "0"}
+    quiet = {} if "ACCESS_LOG" in settings else {"PLATESVC_ACCESS_LOG": "0"}
+    limits = {f"PLATESVC_{name}": str(int(value) if isinstance(value, bool) else value)  # not passed to jobs
+              for name, value in settings.items() if name.startswith("RATELIMIT_")}
+    return {**os.environ, **environment_for({**app.config, **settings}), "PLATESVC_SECRET_KEY": "test", **quiet,
+            **limits}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -314,12 +317,15 @@ def served(app):
     """Start `platesvc serve` (gunicorn, and the job worker it starts) on the test app's settings; its URL."""
     servers = []
 
-    def serve(workers: int = 2, **settings) -> str:
+    def serve(workers: int = 2, log: Path | None = None, **settings) -> str:
+        """`log`: a file for everything the server writes (its log lines), else nowhere."""
         port = _free_port()
+        output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the server holds it open)
         servers.append(subprocess.Popen(
             [sys.executable, "-m", "platesvc", "serve", "--port", str(port), "--workers", str(workers)],
-            env=_environment(app, **settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True))
+            env=_environment(app, **settings), stdout=output, stderr=output, start_new_session=True))
+        if log:
+            output.close()
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:

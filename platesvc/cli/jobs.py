@@ -17,7 +17,10 @@ jobs_cli = AppGroup("jobs", help="Imports and print batches started from the sta
 @jobs_cli.command("run")
 @click.argument("job_id", type=int)
 def jobs_run(job_id):
-    """Run a queued staff job (the staff pages start this themselves, in the background)."""
+    """Run a queued staff job (the staff pages start this themselves, in the background), its memory capped at
+    PLATESVC_JOB_MEMORY_MB."""
+    cap = jobs.limit_memory(current_app.config)
+    click.echo(f"job {job_id}: " + (f"memory capped at {cap // 2 ** 20} MiB" if cap else "memory not capped"))
     job = fail_on_domain_error(lambda: jobs.run(db.session, current_app.config, job_id))
     for line in jobs.summary_of(job).get("lines", []):
         click.echo(line)

@@ -31,11 +31,12 @@ from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import line_along, representative_points, to_multilinestrings, to_multipolygons
+from gis.streets import GAP_TOLERANCE_M
 from platesvc import labels, spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import loading
 from platesvc.messages import Message
-from platesvc.reference import links
+from platesvc.reference import links, streets
 from platesvc.registry import audit
 from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import buildings_awaiting_plates
@@ -60,6 +61,9 @@ from platesvc.store.spatial import active_buildings_near
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
 SAME_BUILDING_METRES = 3.0
 IMPORT_CHUNK_ROWS = 20_000  # buildings read, checked and stored at a time
+# Every other kind is read whole (a city's divisions, roads, services, beats and notes are thousands of rows):
+# a file of more rows is refused once this many are read.
+REFERENCE_MAX_ROWS = 100_000
 ROWS_FILE = "rows.jsonl"  # what became of each row the import did not simply take
 ABSENT_FILE = "absent.jsonl"  # the stored records the file lacks
 NOT_IN_FILE = Message("Stored, but not in this file.")
@@ -117,6 +121,21 @@ _GEOMETRY_TYPES = {"Point": Message("a point"), "MultiPoint": Message("points"),
                    "MultiLineString": Message("lines"), "Polygon": Message("an area (polygon)"),
                    "MultiPolygon": Message("areas (polygons)"), "GeometryCollection": Message("a mixed geometry")}
 PREVIEW_ROWS = 10
+# The column each field is stored in, whose length is the longest value a row may give it.
+_STORED_IN = {
+    "divisions": {"code": Division.code, "name": Division.name, "level": Division.level, "parent_code": Division.code},
+    "roads": {"source_id": Road.source_id, "name": Road.name, "pinyin": Road.pinyin},
+    "buildings": {"source_id": Building.source_id, "road": Road.name, "number": Building.number,
+                  "community": Division.name, "subdistrict": Division.name, "division_code": Building.division_code,
+                  "name": Building.name},
+    "services": {"source_id": ServicePoint.source_id, "name": ServicePoint.name, "category": ServicePoint.category,
+                 "phone": ServicePoint.phone, "hours": ServicePoint.hours},
+    "beats": {"source_id": PoliceBeat.source_id, "name": PoliceBeat.name, "station": PoliceBeat.station,
+              "officer": Officer.name, "phone": Officer.phone},
+    "culture": {"source_id": CultureNote.source_id, "title": CultureNote.title, "road": Road.name},
+}
+FIELD_LENGTHS = {kind: {field: column.type.length for field, column in columns.items()}
+                 for kind, columns in _STORED_IN.items()}
 
 Progress = Callable[[int, int], None]  # rows just done, rows in all
 Stage = Callable[[Message], None]
@@ -241,7 +260,8 @@ def import_file(session: Session, kind: str, path: str | Path, *, layer: str | N
         try:
             for read in read_feature_chunks(path, layer=layer, encoding=encoding, crs=crs,
                                             require_geometry=kind != "culture",
-                                            chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None):
+                                            chunk_rows=IMPORT_CHUNK_ROWS if kind == "buildings" else None,
+                                            max_rows=None if kind == "buildings" else REFERENCE_MAX_ROWS):
                 notes = [said_message(note) for note in read.notes]
                 result.notes.extend(note for note in notes if note not in result.notes)
                 result.source_crs, result.encoding = read.source_crs, read.encoding
@@ -444,6 +464,11 @@ def _attribute_problem(kind: str, frame: gpd.GeoDataFrame, i: int) -> tuple[Mess
     for name in REQUIRED[kind]:
         if row.get(name) is None:
             return Message("%(field)s is missing.", field=labels.FIELDS[name]), name
+    for name, most in FIELD_LENGTHS[kind].items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > most:
+            return Message("%(field)s is %(length)s characters long: at most %(most)s fit.", field=labels.FIELDS[name],
+                           length=len(value), most=most), name
     if kind == "divisions" and row["level"] not in _LEVELS:
         return Message("Level %(level)s is none of 区, 县, 县级市, 街道, 镇, 乡, 社区, 村 (or district, subdistrict, "
                        "community).", level=row["level"]), "level"
@@ -566,6 +591,7 @@ class _BuildingChunks:
     def __init__(self, session: Session, result: ImportResult, options: _Options, keys: _FileKeys):
         self.session, self.result, self.options, self.keys = session, result, options, keys
         self.placer = loading.BuildingPlacer(session)
+        self.created_roads = False  # roads were made for this file's buildings, and not yet walked
 
     def store(self, frame: gpd.GeoDataFrame) -> None:
         session, result = self.session, self.result
@@ -593,6 +619,9 @@ class _BuildingChunks:
         result.updated += int(existing.sum())
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
+        if self.created_roads:  # before its buildings are linked, so they walk it
+            _remake_streets(session, result, self.options)
+            self.created_roads = False
         links.refresh_links(session, new_ids + changed)
         refresh_entries(session, changed)  # new buildings are found once issued their plates
 
@@ -657,6 +686,7 @@ class _BuildingChunks:
                     division_code=frame["division_code"].iloc[at[0]] if "division_code" in frame.columns else None,
                     geom=geom).returning(Road.id))
                 self.placer.add_road(road_id, road, geom)
+                self.created_roads = True
                 self.result.roads_created[road] = self.result.roads_created.get(road, 0) + len(at)
             return frame
         rows, ids = frame[SOURCE_ROW].to_numpy(), frame["source_id"].to_numpy(dtype=object)
@@ -777,6 +807,22 @@ def _store_roads(session, frame, result, options: _Options) -> None:
     changed = _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
     if changed:  # a road renamed renames the addresses along it
         refresh_entries(session, buildings_on_roads(session, [road.id for road in changed]))
+    if changed or result.imported:
+        _remake_streets(session, result, options)
+
+
+def _remake_streets(session, result, options: _Options) -> None:
+    """Make the walkable network again and relink the buildings whose walks the changed lines can change."""
+    options.stage(Message("Making the street network again"))
+    made = streets.rebuild_streets(session)
+    result.notes.append(Message("The street network: %(edges)s pieces of street in %(components)s connected "
+                                "parts; %(gaps)s gaps of under %(metres)s m between streets were closed.",
+                                edges=made.edges, components=made.components, gaps=len(made.gaps),
+                                metres=int(GAP_TOLERANCE_M)))
+    relinked = links.refresh_after_street_change(session, made.changed)
+    if relinked:
+        result.notes.append(Message("%(count)s buildings' walks to their nearest services were worked out again.",
+                                    count=relinked))
 
 
 def _store_services(session, frame, result, options: _Options) -> None:

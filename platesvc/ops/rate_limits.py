@@ -34,18 +34,32 @@ def _setting(name: str):
 
 @cache
 def share(limit: str, workers: int) -> str:
-    """`limit` for one of `workers` processes that each count in their own memory: its share of every
-    amount (at least 1), so that all together allow no more than the limit. A client whose requests
-    land unevenly is refused a little early, never late; a shared store (Redis) counts exactly."""
+    """`limit` for one of `workers` processes that each count in their own memory: a share of every amount
+    such that all the shares together allow no more than the limit. An amount that divides into whole
+    shares is divided (10 a minute over 5 workers: 2 each); a smaller one is one request over a longer
+    window (3 a minute over 5 workers: 1 each per 100 s, 3 a minute together). A client whose requests land
+    unevenly is refused a little early, never late; a shared store (Redis) counts exactly."""
     if workers <= 1:
         return limit
-    return ";".join(f"{max(1, item.amount // workers)} per {item.multiples} {item.GRANULARITY.name}"
-                    for item in parse_many(limit))
+    shares = []
+    for item in parse_many(limit):
+        if item.amount >= workers:
+            shares.append(f"{item.amount // workers} per {item.multiples} {item.GRANULARITY.name}")
+        else:  # at most `amount` a window from all together: each worker 1 per window × workers / amount
+            seconds = -(-item.multiples * item.GRANULARITY.seconds * workers // item.amount)
+            shares.append(f"1 per {seconds} second")
+    return ";".join(shares)
 
 
 def _account() -> str:
     """Sign-in guesses at one account, from however many addresses (the form's username as sign-in reads it)."""
     return "account:" + request.form.get("username", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    """A sign-in that did not let anyone in: only guesses count against an account, so its owner signing in
+    (and out) all day is never locked out by their own successes."""
+    return response.status_code >= 400
 
 
 @cache
@@ -65,7 +79,8 @@ def _limits(open311_client: Callable[[], str | None]) -> dict[str, object]:
         "open311.create_request": limiter.limit(_setting("RATELIMIT_OPEN311"),
                                                 key_func=lambda: open311_client() or get_remote_address()),
         "staff.sign_in.sign_in": (limiter.limit(_setting("RATELIMIT_SIGN_IN")),
-                                  limiter.limit(_setting("RATELIMIT_SIGN_IN_ACCOUNT"), key_func=_account)),
+                                  limiter.limit(_setting("RATELIMIT_SIGN_IN_ACCOUNT"), key_func=_account,
+                                                deduct_when=_failed)),
     }
 
 

@@ -6,17 +6,27 @@ plates on it) is one PDF and one unit of work for a worker (printing.render_file
 artwork is kept in `OUT/.artwork`, so a rerun after an interruption, or a reprint, redraws
 only what changed. The database changes only at the end, in one transaction: the batch,
 where each plate was placed, and each plate's status moving to `printed`.
+
+While a batch is being made its printer holds a lock on `OUT/.NAME.lock` (a POSIX record lock: the kernel
+lets go when the printer dies, and its drawing workers, forked with the file open, do not hold it), taken
+before its folder exists and let go only once the batch is recorded; clearing
+away unfinished batches (`remove_unfinished`) passes over any batch whose lock is held, and reads which
+are recorded only once it holds the others', so it never removes a batch being made or made.
 """
 
+import contextlib
 import csv
 import difflib
+import errno
+import fcntl
 import json
 import multiprocessing
 import os
 import re
 import shutil
+import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -193,16 +203,59 @@ def print_plates(session: Session, config, out_dir: str | Path, selection: Selec
                              reasons=[Message("%(plate)s: %(reason)s", plate=plate_id, reason=reason)
                                       for plate_id, reason in refused[:5]])
         raise PrintError("No plates to print for %(selection)s.", selection=selection.describe())
+    out_dir.mkdir(parents=True, exist_ok=True)
     name = _batch_name(session, config, out_dir)
     result = PrintResult(name, out_dir / name, refused=refused)
-    result.folder.mkdir(parents=True)
-    try:
-        _draw_and_record(session, result, selection, settings, sheet, plates, font_path, out_dir, progress, stage,
-                         actor)
-    except BaseException:  # stopped, cancelled or failed: no half-made batch is left to be sent
-        _remove_batch_files(out_dir, name)
-        raise
+    with _making(out_dir, name):
+        result.folder.mkdir(parents=True)
+        try:
+            _draw_and_record(session, result, selection, settings, sheet, plates, font_path, out_dir, progress,
+                             stage, actor)
+        except BaseException:  # stopped, cancelled or failed: no half-made batch is left to be sent
+            _remove_batch_files(out_dir, name)
+            raise
     return result
+
+
+def _lock_path(out_dir: Path, name: str) -> Path:
+    return out_dir / f".{name}.lock"
+
+
+@contextlib.contextmanager
+def _making(out_dir: Path, name: str) -> Iterator[None]:
+    """Hold the batch's lock while it is made and recorded (see the module's doc)."""
+    path = _lock_path(out_dir, name)
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.lockf(descriptor, fcntl.LOCK_EX)
+        try:  # the file a remover took and removed before this lock was had is not the batch's lock any more
+            if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(descriptor)
+
+
+def _try_lock(out_dir: Path, name: str, deadline: float) -> int | None:
+    """The batch's lock, held (its descriptor), if no printer holds it by `deadline` (time.monotonic); else None.
+    A printer just killed lets go only once the last of its threads has ended, a moment after it is a zombie."""
+    descriptor = os.open(_lock_path(out_dir, name), os.O_RDWR | os.O_CREAT, 0o644)
+    while True:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return descriptor
+        except OSError as held:
+            if held.errno not in (errno.EACCES, errno.EAGAIN) or time.monotonic() >= deadline:
+                os.close(descriptor)
+                if held.errno in (errno.EACCES, errno.EAGAIN):
+                    return None
+                raise
+            time.sleep(0.05)
 
 
 def _draw_and_record(session: Session, result: PrintResult, selection: Selection, settings: PrintSettings, sheet,
@@ -231,18 +284,36 @@ def _draw_and_record(session: Session, result: PrintResult, selection: Selection
     result.printed = len(plates)
 
 
-def remove_unfinished(session: Session, out_dir: str | Path) -> list[str]:
-    """Remove the files of every batch under `out_dir` that was never recorded (its printing was killed),
-    and say whose; a batch is recorded last, once all its files are made."""
+def remove_unfinished(session: Session, out_dir: str | Path, patience: float = 0) -> list[str]:
+    """Remove the files of every batch under `out_dir` that no printer is making and that was never recorded
+    (its printing was killed), and say whose; a batch is recorded last, once all its files are made.
+
+    Which batches are recorded is read afresh, on a connection of its own, once their locks are held: the
+    caller's transaction may have begun before a batch's was committed (a SQLite snapshot would not see it).
+    A lock still held is waited for up to `patience` seconds in all (a printer just killed)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return []
-    recorded = set(session.scalars(select(PrintBatch.name)))
-    unfinished = sorted({path.name.removeprefix(".").split(".")[0] for path in out_dir.iterdir()
-                         if path.name.lstrip(".").startswith("batch-")} - recorded)
-    for name in unfinished:
-        _remove_batch_files(out_dir, name)
-    return unfinished
+    candidates = sorted({path.name.removeprefix(".").split(".")[0] for path in out_dir.iterdir()
+                         if path.name.lstrip(".").startswith("batch-")})
+    held, deadline = {}, time.monotonic() + patience
+    try:
+        for name in candidates:
+            descriptor = _try_lock(out_dir, name, deadline)
+            if descriptor is not None:  # else a printer is making it
+                held[name] = descriptor
+        if not held:
+            return []
+        with session.get_bind().connect() as connection:
+            recorded = set(connection.scalars(select(PrintBatch.name).where(PrintBatch.name.in_(list(held)))))
+        unfinished = [name for name in held if name not in recorded]
+        for name in unfinished:
+            _remove_batch_files(out_dir, name)
+        return unfinished
+    finally:
+        for name, descriptor in held.items():
+            _lock_path(out_dir, name).unlink(missing_ok=True)
+            os.close(descriptor)
 
 
 def _remove_batch_files(out_dir: Path, name: str) -> None:
@@ -456,7 +527,7 @@ def _write_xlsx(path: Path, rows: list[dict]) -> None:
     sheet = book.create_sheet("plates")
     sheet.append(list(MANIFEST_COLUMNS))
     for row in rows:
-        sheet.append(spreadsheets.row(row[column] for column in MANIFEST_COLUMNS))
+        sheet.append(spreadsheets.workbook_row(sheet, [row[column] for column in MANIFEST_COLUMNS]))
     book.save(path)
 
 

@@ -229,17 +229,14 @@ def plate_ids_in_file(path: str | Path) -> list[tuple[int, str]]:
     :raises DataError: the file cannot be read or lists nothing.
     """
     try:
-        table = read_features(path, require_geometry=False).frame
+        table = read_features(path, require_geometry=False, max_rows=BULK_MAX_ROWS).frame  # refused as it streams
     except FileReadError as error:
-        raise DataError(error.words) from error
+        raise DataError(Message(error.said.text, **error.said.values)) from error  # gis' words, translated
     columns = [column for column in table.columns if column not in (SOURCE_ROW, table.geometry.name)]
     by_name = {str(column).strip().lower(): column for column in columns}
     column = next((by_name[name] for name in PLATE_ID_COLUMNS if name in by_name), columns[0] if columns else None)
     if column is None or table.empty:
         raise DataError("%(file)s lists no plate IDs.", file=Path(path).name)
-    if len(table) > BULK_MAX_ROWS:
-        raise DataError("%(file)s lists %(count)s rows: at most %(most)s fit in one list; split it.",
-                        file=Path(path).name, count=len(table), most=BULK_MAX_ROWS)
     return [(int(row), str(text).strip()) for row, text in zip(table[SOURCE_ROW], table[column])
             if isinstance(text, str) and text.strip()]
 

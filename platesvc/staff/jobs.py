@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -60,6 +61,7 @@ INPUT_FOLDER = "input"
 CANCEL_FILE = "cancel"
 HEARTBEAT_SECONDS = 5
 STALLED_SECONDS = 120  # a running job silent this long has lost its runner (or hangs), wherever it runs
+BURY_PATIENCE_SECONDS = 10  # how long a dead print runner's batch lock may take to be let go (its last threads)
 UNSTARTED_SECONDS = 60  # a queued job no consumer has begun in this long: none is running
 DIED = Message("The job stopped before it finished (its process was killed or crashed): nothing it did was kept. "
                "Start it again; if it stops again, tell the administrator.")
@@ -405,6 +407,18 @@ class _Progress:
             self.write(force=True)
 
 
+def limit_memory(config: Mapping) -> int | None:
+    """Cap this process's address space (RLIMIT_AS) at JOB_MEMORY_MB, so that a job that would take more fails
+    with a MemoryError rather than the machine (and the OOM killer) failing; the cap in bytes, or None."""
+    mib = int(config["JOB_MEMORY_MB"])
+    if mib <= 0:
+        return None
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = mib * 2 ** 20 if hard == resource.RLIM_INFINITY else min(mib * 2 ** 20, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    return cap
+
+
 def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
     """Run a queued job to its end, recording success (with its summary) or failure (with the reason)."""
     job = find(session, job_id)
@@ -423,6 +437,11 @@ def run(session: Session, config: Mapping, job_id: int) -> StaffJob:
         outcome, error = JobStatus.CANCELLED, Message("Cancelled by staff: nothing it did was kept.")
     except PlatesvcError as failure:
         error = failure.words
+    except MemoryError:  # under JOB_MEMORY_MB (limit_memory): what it held is let go as the stack unwinds
+        log.exception("job %s ran out of memory", job_id)
+        error = Message("The job needed more memory than a job may take (%(mib)s MiB): nothing it did was kept. Is "
+                        "the file what it should be? If so, split it, or ask the administrator to raise "
+                        "PLATESVC_JOB_MEMORY_MB.", mib=config["JOB_MEMORY_MB"])
     except BaseException:
         log.exception("job %s stopped", job_id)
         error = STOPPED
@@ -482,7 +501,7 @@ def _bury(session: Session, config: Mapping, job: StaffJob, state: dict | None, 
     log.warning("job %s: %s", job.id, reason)
     _end(session, job, JobStatus.FAILED, reason, audit.SYSTEM)
     if job.kind == "print":
-        for name in batches.remove_unfinished(session, config["PRINT_DIR"]):
+        for name in batches.remove_unfinished(session, config["PRINT_DIR"], patience=BURY_PATIENCE_SECONDS):
             log.warning("job %s: removed the unfinished print batch %s", job.id, name)
 
 

@@ -5,9 +5,19 @@ The consumer is `platesvc worker`, which `platesvc serve` starts beside its web 
 take a job off the queue and hand it to the job's own function, which runs it in a process of its own;
 once a minute it also ends the jobs whose runner is gone, so nothing waits on a page being opened.
 A job stays queued while no consumer runs, and is taken when one starts.
+
+huey's consumer replaces a thread of its own that has died (its worker health check, every
+HEALTH_CHECK_SECONDS), and `platesvc serve` starts the consumer again should the whole process die
+(ops/serving.py). Every HEARTBEAT_SECONDS the consumer writes how it is (`worker.json` in the jobs
+folder: its process, and whether each of its threads is alive), which /readyz reports.
 """
 
+import json
 import logging
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -22,6 +32,10 @@ NAME = "platesvc-jobs"
 FILE = "queue.sqlite3"
 CONSUMER_THREADS = 2  # an import and a print at once (jobs allow one of each kind)
 POLL_SECONDS = (0.1, 1.0)  # SQLite is polled: from this often when busy to this often when idle
+HEALTH_CHECK_SECONDS = 5  # how often huey's consumer looks for a dead thread of its own, and replaces it
+HEARTBEAT_SECONDS = 2
+HEARTBEAT_FILE = "worker.json"
+SILENT_SECONDS = 15  # a consumer that has not written its heartbeat for this long is taken for gone
 
 JobFunction = Callable[[Session, Mapping, int], object]
 SweepFunction = Callable[[Session, Mapping], object]
@@ -56,11 +70,19 @@ class JobQueue:
     def consume(self, app: Flask, threads: int = CONSUMER_THREADS) -> None:
         """Run jobs as they come, until a signal stops the consumer (SIGINT after the running jobs, SIGTERM now)."""
         self._app = app
-        initial, most = POLL_SECONDS
-        consumer = self.huey.create_consumer(workers=threads, worker_type="thread", periodic=True,
-                                             initial_delay=initial, max_delay=most, backoff=1.5)
+        consumer = self.consumer(threads)
         log.info("job worker taking jobs from %s", self.where)
+        beat = threading.Thread(target=_beat, args=(consumer, heartbeat_path(app.config)), name="job-worker-heartbeat",
+                                daemon=True)
+        beat.start()
         consumer.run()
+
+    def consumer(self, threads: int = CONSUMER_THREADS):
+        """huey's consumer, its threads watched (and a dead one replaced) every HEALTH_CHECK_SECONDS."""
+        initial, most = POLL_SECONDS
+        return self.huey.create_consumer(workers=threads, worker_type="thread", periodic=True,
+                                         initial_delay=initial, max_delay=most, backoff=1.5,
+                                         check_worker_health=True, health_check_interval=HEALTH_CHECK_SECONDS)
 
     def _run_job(self, job_id: int) -> None:
         self._in_app(self._run, job_id)
@@ -74,3 +96,50 @@ class JobQueue:
                 function(db.session, self._app.config, *args)
             finally:
                 db.session.remove()
+
+
+def heartbeat_path(config: Mapping) -> Path:
+    return Path(config["JOBS_DIR"]) / HEARTBEAT_FILE
+
+
+def consumer_state(consumer) -> dict:
+    """How a consumer is: its process, and how many of its threads (workers and scheduler) are alive."""
+    threads = [thread for _, thread in consumer.worker_threads] + [consumer.scheduler]
+    return {"pid": os.getpid(), "host": socket.gethostname(), "updated": time.time(),
+            "threads": len(threads), "alive": sum(thread.is_alive() for thread in threads)}
+
+
+def _beat(consumer, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(consumer_state(consumer)))
+        os.replace(partial, path)
+        time.sleep(HEARTBEAT_SECONDS)
+
+
+def worker_status(config: Mapping) -> str:
+    """The job worker as its last heartbeat tells it: "ok", "degraded" (a thread dead, not yet replaced),
+    or "down" (no heartbeat, a stale one, or its process gone)."""
+    try:
+        state = json.loads(heartbeat_path(config).read_text())
+    except (OSError, ValueError):
+        return "down"
+    if time.time() - state.get("updated", 0) > SILENT_SECONDS:
+        return "down"
+    if state.get("host") == socket.gethostname() and not _alive(state.get("pid", 0)):
+        return "down"
+    return "ok" if state.get("alive") == state.get("threads") else "degraded"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet collected) is no worker
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -1,4 +1,17 @@
-"""The database extension and what every connection needs on each backend."""
+"""The database extension and what every connection needs on each backend.
+
+SQLite takes one writer at a time, and a connection that finds the database locked waits in C (its
+busy timeout) without letting any other greenlet of a gevent worker run: were the writer that holds the
+lock a greenlet of the same worker, paused on any cooperative I/O (Redis, a socket) between its first
+write and its commit, the whole worker froze for the busy timeout and the second writer failed with
+"database is locked". So each process lets its connections write one at a time: a lock (gevent's,
+where gevent has patched threading) taken at a transaction's first write and let go at its end, on
+which another writer waits cooperatively. Between processes SQLite's own lock and busy timeout decide.
+"""
+
+import os
+import re
+import threading
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -43,11 +56,65 @@ def begin_sqlite_transaction(connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+_WITH_WRITE = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE | re.DOTALL)
+_WRITER = "platesvc_writer"
+
+
+class _Writers:
+    """This process's one writer at a time. Made afresh in each process (a fork must not inherit a held lock) and
+    at first use (after gevent has patched threading, so that a waiting greenlet lets the others run)."""
+
+    def __init__(self):
+        self._pid, self._lock = None, None
+
+    def lock(self):
+        if self._pid != os.getpid():
+            self._pid, self._lock = os.getpid(), threading.RLock()  # one thread's second connection is let by
+        return self._lock
+
+
+WRITERS = _Writers()
+
+
+def take_writer_lock(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    """Before a transaction's first write: wait (cooperatively) until no other connection of this process writes."""
+    if _WRITER in connection.info or not (_WRITE.match(statement) or _WITH_WRITE.match(statement)):
+        return
+    lock = WRITERS.lock()
+    lock.acquire()
+    connection.info[_WRITER] = lock
+
+
+def release_writer_lock(connection) -> None:
+    """At a transaction's end (commit or rollback, just before SQLite's; nothing yields in between)."""
+    lock = connection.info.pop(_WRITER, None)
+    if lock is not None:
+        try:
+            lock.release()
+        except RuntimeError:  # not this thread's: its own ended (a pool's clean-up); the lock went with its process
+            pass
+
+
+def _release_on_checkin(_dbapi_connection, record) -> None:
+    """A connection given back without a commit or rollback having been seen lets the lock go too."""
+    lock = record.info.pop(_WRITER, None)
+    if lock is not None:
+        try:
+            lock.release()
+        except RuntimeError:
+            pass
+
+
 def configure_engine(engine: Engine) -> Engine:
     """Attach the per-backend connection setup to an engine."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", prepare_sqlite_connection)
         event.listen(engine, "begin", begin_sqlite_transaction)
+        event.listen(engine, "before_cursor_execute", take_writer_lock)
+        event.listen(engine, "commit", release_writer_lock)
+        event.listen(engine, "rollback", release_writer_lock)
+        event.listen(engine, "checkin", _release_on_checkin)
     return engine
 
 

@@ -4,7 +4,7 @@ staff users and their API tokens, the audit trail, resident reports and staff jo
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from shapely import MultiLineString, MultiPolygon, Point
+from shapely import LineString, MultiLineString, MultiPolygon, Point
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -129,6 +129,21 @@ class Road(Base):
     pinyin: Mapped[str] = mapped_column(String(200))
     division_code: Mapped[str | None] = mapped_column(String(6))
     geom: Mapped[MultiLineString] = mapped_column(GeometryColumn("MULTILINESTRING"))
+
+
+class StreetEdge(Base):
+    """A piece of a street between two crossings (or ends) of the walkable network, made from the roads
+    (reference/streets.py); a closed gap between two roads that nearly meet has no road."""
+
+    __tablename__ = "street_edges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id", ondelete="SET NULL"), index=True)
+    source: Mapped[int] = mapped_column(Integer)  # node numbers, as pgRouting reads them
+    target: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Float)  # geodesic
+    component: Mapped[int] = mapped_column(Integer)  # edges of one component reach each other
+    geom: Mapped[LineString] = mapped_column(GeometryColumn("LINESTRING"))
 
 
 class Building(Base):
@@ -335,7 +350,7 @@ class BuildingZone(Base):
 
 
 class BuildingNearest(Base):
-    """One of a building's k nearest service points of a category, rank 1 nearest."""
+    """One of a building's k nearest service points of a category by walking distance, rank 1 nearest."""
 
     __tablename__ = "building_nearest"
 
@@ -343,7 +358,11 @@ class BuildingNearest(Base):
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id", ondelete="CASCADE"), index=True)
-    distance_m: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)  # straight line (geodesic)
+    # Along the streets, door to door; where the network does not join them (on_network false), the
+    # straight line again. The rank is by this.
+    walk_m: Mapped[float | None] = mapped_column(Float)
+    on_network: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class SearchEntry(Base):

@@ -63,6 +63,10 @@ def _intersects_box(wkb: bytes | None, min_x: float, min_y: float, max_x: float,
     return int(shapely.intersects(shapely.from_wkb(wkb), shapely.box(min_x, min_y, max_x, max_y)))
 
 
+def _point_on_surface(wkb: bytes | None) -> bytes | None:
+    return None if wkb is None else shapely.to_wkb(shapely.point_on_surface(shapely.from_wkb(wkb)))
+
+
 RELATIONS = {"INTERSECTS": shapely.intersects, "DISJOINT": shapely.disjoint, "CONTAINS": shapely.contains,
              "WITHIN": shapely.within, "TOUCHES": shapely.touches, "CROSSES": shapely.crosses,
              "OVERLAPS": shapely.overlaps, "EQUALS": shapely.equals}
@@ -82,11 +86,12 @@ def _relates(wkb: bytes | None, other: bytes | None, predicate: str) -> int | No
 def sqlite_functions() -> dict:
     """name → (number of arguments, function) for one connection: the bounds the R*Tree triggers
     read (each connection has its own memo), and the exact tests of a geometry against a box and against
-    another geometry (CQL2's spatial predicates)."""
+    another geometry (CQL2's spatial predicates), and a point inside a polygon (where a place's name goes)."""
     bounds = _Bounds()
 
     def bound(index):
         return 1, lambda wkb: None if wkb is None else bounds.of(wkb)[index]
 
     return {"ST_MinX": bound(0), "ST_MinY": bound(1), "ST_MaxX": bound(2), "ST_MaxY": bound(3),
-            "ST_IntersectsBox": (5, _intersects_box), "ST_Relates": (3, _relates)}
+            "ST_IntersectsBox": (5, _intersects_box), "ST_Relates": (3, _relates),
+            "ST_PointOnSurface": (1, _point_on_surface)}

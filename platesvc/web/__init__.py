@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from platesvc import config as config_module
 from platesvc import labels
 from platesvc.errors import PlatesvcError
 from platesvc.messages import Message
@@ -48,7 +49,7 @@ RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart or a failover takes a few second
 log = logging.getLogger(__name__)
 
 # The public read APIs, as regular expressions of their paths (Flask-CORS's resources).
-PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|search|reverse|openapi\.json)")
+PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|search|reverse|route|openapi\.json)")
 
 
 
@@ -91,11 +92,27 @@ def _from_staff() -> bool:
         "HTTP_COOKIE" in environ and current_app.config["SESSION_COOKIE_NAME"] in request.cookies)
 
 
+# The pages a resident opens first, compiled before a worker takes its first request.
+FIRST_TEMPLATES = ("plate.html", "map.html", "service.html", "route_to_service.html", "help.html")
+
+
+def warm_up(app: Flask) -> None:
+    """Compile the resident pages' templates and read the reference snapshot, so that a worker's first
+    scan or map costs what every later one does (gunicorn calls it as each worker starts)."""
+    with app.app_context():
+        for name in FIRST_TEMPLATES:
+            app.jinja_env.get_template(name)
+        try:
+            worker().reads.run_on(worker().references.current)
+        except OperationalError as error:  # no database yet: the first request will say so
+            log.warning("the reference snapshot was not read at start: %s", error)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
     i18n.init_app(app)
     from platesvc.ops import rate_limits
-    from platesvc.web import api, health, ogc, open311, openapi, staff, tiles
+    from platesvc.web import api, health, ogc, open311, openapi, staff, static_files, tiles
     from platesvc.web.resident import pages, reports
     from platesvc.web.staff import api as staff_api
 
@@ -104,6 +121,7 @@ def init_app(app: Flask) -> None:
     openapi.init_app(app, [health.bp, api.bp, ogc.bp, tiles.bp, pages.bp, reports.bp, open311.bp, staff_api.bp])
     staff.init_app(app)
     rate_limits.init_app(app, open311_client=open311.client_account)
+    app.before_request_funcs.setdefault(None, []).insert(0, _check_host_port)  # before any other hook
     app.register_error_handler(PlatesvcError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
@@ -117,6 +135,7 @@ def init_app(app: Flask) -> None:
     CORS(app, resources={path: {"origins": app.config["CORS_ORIGINS"].split(",")} for path in PUBLIC_READS},
          methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link", "Content-Crs"], max_age=86400,
          send_wildcard=True)
+    static_files.init_app(app)  # WhiteNoise, inside the wrapper: static answers get its headers and log lines
     wsgi = RequestWrapper(app.wsgi_app, process_metrics() if app.config["METRICS_ENABLED"] else None,
                           app.config["ACCESS_LOG"])
     if app.config["TRUSTED_PROXIES"]:  # outside, so the wrapper sees the client's scheme (for HSTS)
@@ -152,6 +171,13 @@ class CookieOnDemandSessions(SecureCookieSessionInterface):
         if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+
+def _check_host_port() -> None:
+    """Refuse a Host whose port the service is not served on: links are written with the host a request came by,
+    and werkzeug's trusted hosts check its name alone."""
+    if not config_module.host_port_allowed(request.host, current_app.config):
+        raise BadRequest(Message("This address is not one the service is served at: use its public address."))
 
 
 def _domain_error(error: PlatesvcError):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from platesvc.errors import AuthenticationError
 from platesvc.ops import metrics as metrics_module
+from platesvc.staff import queue
 from platesvc.store import migrations
 from platesvc.store.database import db
 from platesvc.store.figures import DatabaseFigures
@@ -27,6 +28,8 @@ class Health(Schema):
     schema = fields.String(allow_none=True)
     expected = fields.String()
     message = fields.String()
+    jobs = fields.String(metadata={"description": "The staff jobs' worker: ok, degraded (a thread of its own being "
+                                                  "replaced), or down (no heartbeat lately)"})
 
 
 @bp.get("/healthz")
@@ -54,7 +57,13 @@ def readyz():
     if current != head:
         return jsonify(status="not ready", database="ok", schema=current, expected=head,
                        message="run `platesvc db upgrade`"), 503
-    return jsonify(status="ready", database="ok", schema=current)
+    return jsonify(status="ready", database="ok", schema=current, jobs=_job_worker())
+
+
+def _job_worker() -> str:
+    """The job worker's state, as its heartbeat tells it: reported, not required (a web worker serves without
+    it, and it may run as a service of its own)."""
+    return queue.worker_status(current_app.config)
 
 
 @bp.get("/metrics")

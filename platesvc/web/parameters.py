@@ -215,6 +215,21 @@ class Place(Text):
                 Decimal(-90, 90)._deserialize(parts[1], attr, data, **kwargs))
 
 
+class PlaceOrId(Text):
+    """A place: `longitude,latitude` (read as Place reads it), or an id of the kind the parameter names."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float] | str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ValidationError([Message("is required")])
+        if "," in text.translate(FULL_WIDTH):
+            return Place()._deserialize(text, attr, data, **kwargs)
+        return text
+
+
 class Moment(Text):
     """An ISO 8601 / W3C date-time; one without an offset is in the city's time zone."""
 

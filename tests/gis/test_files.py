@@ -12,6 +12,7 @@ import pyogrio
 import pytest
 import shapely
 
+from gis import files as gis_files
 from gis.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from gis.files import SOURCE_ROW, FileReadError, read_feature_chunks, read_features
 from gis.nearest import geodesic_distance
@@ -242,4 +243,54 @@ def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read(tmp
     _entity_bomb_xlsx(tmp_path / "list.xlsx")
     monkeypatch.setattr("gis.files.MAX_WORKBOOK_BYTES", 1000)
     with pytest.raises(FileReadError, match="a workbook may unpack to at most"):
+        read_features(tmp_path / "list.xlsx", require_geometry=False)
+
+
+def test_a_ragged_table_is_refused_in_words_naming_the_line(tmp_path):
+    """A line of more cells than the header names: pandas' ParserError had reached staff as an error page."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("编号,名称\n1,凤凰助餐点\n2,x" + "," * 999_990 + "\n3,y\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="ragged.csv: line 3 has 999,992 cells, but the first line names only 2"):
+        read_features(path, require_geometry=False)
+    path.write_text('编号,名称\n1,"凤凰助餐点\n2,x\n', encoding="utf-8")  # a quote left open
+    with pytest.raises(FileReadError, match="cannot be read as a table: a quote is left open"):
+        read_features(path, require_geometry=False)
+    path.write_text('编号,名称\n1,"凤凰, 助餐点"\n2,x\n', encoding="utf-8")  # a comma in quotes is no cell
+    assert list(read_features(path, require_geometry=False).frame["名称"]) == ["凤凰, 助餐点", "x"]
+
+
+@pytest.mark.parametrize("name", ["list.csv", "list.xlsx", "list.gpkg"])
+def test_a_file_past_its_row_cap_is_refused_having_read_no_more_than_the_cap(tmp_path, monkeypatch, name):
+    """A cap on rows holds while the file streams: at most the cap and one more row are ever held."""
+    frame = gpd.GeoDataFrame({"plate_id": [f"64010400{n:04d}" for n in range(50)]},
+                             geometry=shapely.points(np.full(50, 106.28), np.full(50, 38.47)), crs="EPSG:4326")
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        frame.drop(columns="geometry").to_csv(path, index=False)
+    elif name.endswith(".xlsx"):
+        pd.DataFrame(frame.drop(columns="geometry")).to_excel(path, index=False)
+    else:
+        frame.to_file(path)
+    held = []
+    real = gis_files._gdal_read
+    monkeypatch.setattr(gis_files, "_gdal_read", lambda *a, **k: held.append(len(found := real(*a, **k))) or found)
+    real_csv = pd.read_csv
+    monkeypatch.setattr(gis_files.pd, "read_csv", lambda *a, **k: _counting(real_csv(*a, **k), held))
+    with pytest.raises(FileReadError, match=f"{name} has more than 10 rows: a file of this kind may have at most 10"):
+        read_features(path, require_geometry=False, max_rows=10)
+    assert max(held, default=0) <= 11  # the XLSX never reached GDAL: its rows were counted in its XML
+    assert len(read_features(path, require_geometry=False, max_rows=50).frame) == 50
+
+
+def _counting(chunks, held: list):
+    for chunk in chunks:
+        held.append(len(chunk))
+        yield chunk
+
+
+def test_a_workbook_sheet_of_more_rows_than_excel_holds_is_refused_before_gdal_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(gis_files, "EXCEL_MAX_ROWS", 20)
+    pd.DataFrame({"plate_id": [f"P{n}" for n in range(30)]}).to_excel(tmp_path / "list.xlsx", index=False)
+    monkeypatch.setattr(gis_files, "_gdal_read", lambda *a, **k: pytest.fail("GDAL read the sheet"))
+    with pytest.raises(FileReadError, match="more than 19 rows"):
         read_features(tmp_path / "list.xlsx", require_geometry=False)

@@ -1,12 +1,18 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+import statistics
 
-from gis.navigation import walking_urls
+from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from gis.navigation import location, walking_urls
 from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
+from platesvc.maps.style import CATEGORY_COLOURS
+from platesvc.messages import Message
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.scan.walking import RoadNames, route_picture, route_with_streets
 from platesvc.search.engine import MAX_QUERY, feature_collection, reverse_plates, search_plates
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
@@ -118,24 +124,25 @@ def help_now(plate_text: str):
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
 @bp.get("/P/<plate_text>/to/<int:service_id>", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate or service point"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate or service point"), (410, "Retired"))
 def route_to_service(plate_text: str, service_id: int):
-    """Walking directions in each map app from the plate's door to one service point (also /p/)."""
+    """The walking route from the plate's door to one service point, drawn, with its turns in words and
+    directions in each map app (also /p/)."""
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
     plate = resolve(plate_text).document
     entry = service.shown.entry
     listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
-    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]],
-                       listed[0]["distance_m"] if listed else None)
+    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]], listed[0]["walk_m"] if listed else None)
 
 
 @bp.get("/p/<plate_text>/assistance")
 @bp.get("/P/<plate_text>/assistance", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
 def route_to_assistance(plate_text: str):
-    """Walking directions in each map app from the plate's door to its social-assistance window (also /p/)."""
+    """The walking route from the plate's door to its social-assistance window, and directions in each map app
+    (also /p/)."""
     plate = resolve(plate_text).document
     window = plate["assistance"]["window"]
     if window is None or window["location"] is None:
@@ -143,12 +150,55 @@ def route_to_assistance(plate_text: str):
     return _route_page(plate, window, labels.ASSISTANCE_WINDOW)
 
 
-def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = None):
+def _route_page(plate: dict, place: dict, kind: str, walk_m: float | None = None):
     """The walking-route page from the plate's door to `place` (a service point or a window, as shown)."""
+    road_names = RoadNames(reference_snapshot().roads)
+    start, end = plate["location"]["wgs84"], place["location"]["wgs84"]
+
+    def walk(engine):
+        with Session(engine) as session:
+            return route_with_streets(session, tuple(start), tuple(end), road_names, place["name"], reach_m=walk_m)
+
+    route, streets = read_store(walk)
+    speed = current_app.config["WALK_SPEED_KMH"]
     return render_page("route_to_service.html", service=place, kind=kind, plate_text=plate["id"],
-                       origin=plate["address"]["short"], distance_m=distance_m,
+                       origin=plate["address"]["short"], route=route, minutes=route.minutes(speed),
+                       picture=route_picture(route, streets),
                        routes=walking_urls(plate["location"], plate["address"]["short"], place["location"],
                                            place["name"]))
+
+
+YOUR_LOCATION = Message("Your location")  # where a walking route from the map's "near me" starts
+
+
+class From(Form):
+    origin = Text(data_key="from", load_default="",
+                  metadata={"description": "Where a walking route starts: longitude,latitude (WGS84)"})
+
+
+@bp.get("/services/<int:service_id>", parameters=[
+    {"in": "path", "name": "service_id", "description": "A service point's id", "example": 1}])
+@resident_page((200, "The service point's page"))
+@bp.arguments(From, location="query", as_kwargs=True)
+def service(service_id: int, origin: str):
+    """A service point: what it is, its hours, a call button and navigation, and, given where the reader
+    stands (?from=lon,lat, as the map's "near me" passes it), walking routes from there."""
+    row = reference_snapshot().services.get(service_id)
+    if row is None:
+        abort(404)
+    shown = row.shown.entry
+    start = _lonlat(origin)
+    routes = walking_urls(location(*start), str(YOUR_LOCATION), shown["location"], shown["name"]) if start else None
+    return render_page("service.html", service=shown, routes=routes)
+
+
+def _lonlat(text: str) -> tuple[float, float] | None:
+    """"lon,lat" as two numbers on the Earth, or None (a malformed start is no route, not an error)."""
+    try:
+        lon, lat = (float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else None
 
 
 @bp.get("/map")
@@ -162,8 +212,21 @@ def map_context(plate_link: str) -> dict:
     """What a map page shows (map_parts.html), where tapping a plate opens `plate_link` with PLATE replaced by
     its ID."""
     bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
-    return {"bounds": bounds, "categories": [category.value for category in ServiceCategory],
-            "plate_link": plate_link}
+    return {"bounds": bounds, "center": opening_view(reference_snapshot().services.values()),
+            "categories": [category.value for category in ServiceCategory], "plate_link": plate_link,
+            "colours": {category.value: colour for category, colour in CATEGORY_COLOURS.items()}}
+
+
+OPENING_ZOOM = 14  # services, road names and plates all show; a phone sees some 3 km across
+
+
+def opening_view(services) -> list[float] | None:
+    """[longitude, latitude, zoom] where the map opens: the median service point's place, which lies
+    where they are thickest (the city centre), from the worker's reference snapshot."""
+    points = [(service.lon, service.lat) for service in services]
+    if not points:
+        return None
+    return [statistics.median(lon for lon, _ in points), statistics.median(lat for _, lat in points), OPENING_ZOOM]
 
 
 @bp.get("/p/")

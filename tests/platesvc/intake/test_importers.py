@@ -7,12 +7,14 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from platesvc import spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import importers
 from platesvc.reference import links
+from platesvc.registry import lifecycle
 from platesvc.registry.plate_ids import issue_plates
 from platesvc.store.database import db
 from platesvc.store.models import (
@@ -26,6 +28,7 @@ from platesvc.store.models import (
     PoliceBeat,
     Road,
     ServicePoint,
+    StreetEdge,
 )
 
 CATEGORY_NAMES = {"elderly_care": "养老服务中心", "day_care": "日间照料中心", "meal_point": "老年助餐点",
@@ -143,6 +146,11 @@ def test_refused_and_repaired_rows_are_reported_and_the_rest_go_in(app, small_ci
         written = list(csv.DictReader(rows))
     assert [int(row["Row"]) for row in written] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert written[4]["Code in the file"] == "'" + '=HYPERLINK("http://evil.example")'  # shown as text, never run
+    refusals_xlsx = tmp_path / "report.xlsx"  # the job page's Excel download, written as it writes it
+    with open(refusals_xlsx, "wb") as out:
+        spreadsheets.write_rows(spreadsheets.note_rows(sorted(result.rows, key=lambda note: note.row)), out, "xlsx")
+    formula = load_workbook(refusals_xlsx).active.cell(6, 2)
+    assert (formula.value, formula.data_type, formula.quotePrefix) == ('=HYPERLINK("http://evil.example")', "s", True)
 
 
 def test_a_reimport_updates_in_place_and_never_changes_a_plate_id(app, small_city, city_files, tmp_path):
@@ -383,3 +391,77 @@ def test_a_chunked_import_that_fails_late_leaves_no_trace(app, city_files, monke
     assert _count(Building) == 0 and _count(BuildingNearest) == 0
     monkeypatch.setattr(links, "refresh_links", refresh)
     assert _import("buildings", city_files["buildings"]).imported > 0  # nothing of the first is in its way
+
+
+def _walks() -> list[tuple]:
+    return sorted((row[0], row[1], row[2], row[3], round(row[4], 3), bool(row[5])) for row in db.session.execute(
+        select(BuildingNearest.building_id, BuildingNearest.category, BuildingNearest.rank,
+               BuildingNearest.service_point_id, BuildingNearest.walk_m, BuildingNearest.on_network)))
+
+
+def test_imported_roads_make_the_street_network_and_a_moved_road_relinks_only_the_buildings_near_it(
+        app, small_city, city_files, tmp_path):
+    _import("divisions", city_files["divisions"])
+    roads = _import("roads", city_files["roads"])
+    assert any(note.text.startswith("The street network:") for note in roads.notes)
+    assert _count(StreetEdge) > len(small_city.roads)  # split at every crossing
+    for kind, name in [("buildings", "buildings"), ("services", "services")]:
+        _import(kind, city_files[name])
+    walked = db.session.scalar(select(func.count()).select_from(BuildingNearest)
+                               .where(BuildingNearest.on_network.is_(True)))
+    assert walked > 0.5 * _count(BuildingNearest)  # the walks appeared with the buildings
+
+    shortest = small_city.roads.geometry.length.to_numpy().argmin()  # a road across the city reaches most of it
+    moved = small_city.roads.iloc[[shortest]].copy()
+    moved["geometry"] = moved.geometry.translate(0.0003, 0.0003)  # some 30 m north-east
+    moved.to_file(tmp_path / "moved.geojson")
+    result = _import("roads", tmp_path / "moved.geojson")
+    relinked = [note for note in result.notes if "walks to their nearest services" in note.text]
+    assert relinked and 0 < relinked[0].values["count"] < _count(Building)
+    incremental = _walks()
+    links.refresh_links(db.session, containment=False)
+    assert _walks() == incremental  # exactly what a full recompute gives
+
+
+SERVICES_HEADER = "编号,名称,类别,电话,开放时间,经度,纬度\n"
+
+
+def test_a_value_longer_than_its_column_holds_is_refused_in_its_row(app, city_files, tmp_path):
+    """Each field is capped at its column's length: PostgreSQL had failed the whole import on one long name
+    (a 500 from the database), and SQLite had stored it as given."""
+    _import("divisions", city_files["divisions"])
+    path = tmp_path / "services.csv"
+    path.write_text(SERVICES_HEADER + f"S-1,{'长' * 101},老年助餐点,0951-6000001,11:00-13:00,106.2781,38.4702\n"
+                    f"S-2,凤凰助餐点,老年助餐点,{'9' * 33},11:00-13:00,106.2781,38.4702\n"
+                    "S-3,凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,106.2781,38.4702\n", encoding="utf-8")
+    result = _import("services", path)
+    reasons = {note.row: (str(note.reason), note.column) for note in result.rows}
+    assert reasons == {2: ("Name is 101 characters long: at most 100 fit.", "名称"),  # the file's column
+                       3: ("Phone is 33 characters long: at most 32 fit.", "电话")}
+    assert result.imported == 1 and _count(ServicePoint) == 1
+
+
+def test_a_reference_file_of_more_rows_than_a_city_has_is_refused_as_it_is_read(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(importers, "REFERENCE_MAX_ROWS", 3)
+    path = tmp_path / "services.csv"
+    path.write_text(SERVICES_HEADER + "".join(f"S-{n},凤凰助餐点,老年助餐点,0951-6000001,11:00-13:00,106.2781,38.4702\n"
+                                              for n in range(5)), encoding="utf-8")
+    with pytest.raises(DataError, match="services.csv has more than 3 rows"):
+        _import("services", path)
+    assert _count(ServicePoint) == 0
+
+
+def test_a_list_of_plates_is_refused_in_words_as_it_is_read(app, tmp_path, monkeypatch):
+    """A list past its cap is refused before it is read whole, and a file gis refuses says why (it had been an
+    AttributeError: the refusal's words were looked for where they are not)."""
+    path = tmp_path / "list.csv"
+    path.write_text("plate_id\n" + "".join(f"6401040A3KX{n}\n" for n in range(10)), encoding="utf-8")
+    monkeypatch.setattr(lifecycle, "BULK_MAX_ROWS", 5)
+    with pytest.raises(DataError, match="list.csv has more than 5 rows"):
+        lifecycle.plate_ids_in_file(path)
+    path.write_text("plate_id\n6401040A3KX1\n" + "x" * (2 ** 20 + 10) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3 is over 1 MiB long"):
+        lifecycle.plate_ids_in_file(path)
+    path.write_text("plate_id\n6401040A3KX1," + "," * 500_000 + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2 has 500,002 cells, but the first line names only 1 columns"):
+        lifecycle.plate_ids_in_file(path)

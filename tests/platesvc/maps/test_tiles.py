@@ -4,6 +4,7 @@ answers for empty, missing and unchanged tiles."""
 import math
 import subprocess
 import time
+from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
@@ -16,6 +17,7 @@ from platesvc.store.database import db
 from platesvc.store.models import (
     Building,
     BuildingStatus,
+    Division,
     Plate,
     PoliceBeat,
     Road,
@@ -118,8 +120,7 @@ def test_the_map_style_validates_and_draws_every_layer_from_this_server(issued_a
     saved.write_text(answer.text, encoding="utf-8")
     checked = subprocess.run([style_validator, saved], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert {source["url"] for source in style["sources"].values()} == {
-        f"http://localhost/tiles/{layer}.json" for layer in tiles.LAYERS}
+    assert {source["url"] for source in style["sources"].values()} == {"http://localhost/tiles/map.json"}
     drawn = {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
     assert drawn == set(tiles.LAYERS)
     for source in style["sources"].values():  # every source is a TileJSON this server answers
@@ -163,3 +164,127 @@ def test_a_kept_tile_is_made_again_only_when_the_map_changes_in_its_box(issued_a
             break
         time.sleep(0.05)
     assert len(made) == made_before
+
+
+def test_the_buildings_layer_holds_every_footprint_in_the_tile_with_its_door_number(issued_app, client):
+    z = 16
+    x, y = _busiest_tile(z)
+    tile_box = shapely.box(*mercator_bounds(z, x, y))
+    stored = {i: (to_mercator(footprint), number) for i, footprint, number in db.session.execute(
+        select(Building.id, Building.footprint, Building.number).where(
+            Building.status == BuildingStatus.ACTIVE, Building.footprint.is_not(None)))}
+    must_show = {i for i, (footprint, _) in stored.items() if footprint.intersects(tile_box)}
+    tile = _decoded(client, "buildings", z, x, y)
+    assert must_show and must_show <= set(tile)
+    assert all(tile[i]["properties"].get("number") == stored[i][1] for i in must_show)
+    assert {feature["geometry"]["type"] for feature in tile.values()} <= {"Polygon", "MultiPolygon"}
+    assert client.get(f"/tiles/buildings/14/{x // 4}/{y // 4}.mvt").status_code == 404  # footprints from 15
+
+
+def test_divisions_and_place_names_show_more_detail_as_the_map_zooms_in(issued_app, client):
+    divisions = {i: (level, name, geom) for i, level, name, geom in db.session.execute(
+        select(Division.id, Division.level, Division.name, Division.geom))}
+    x, y = _busiest_tile(8)
+    city = _decoded(client, "divisions", 8, x, y)
+    assert city and {feature["properties"]["level"] for feature in city.values()} == {"district"}
+    x, y = _busiest_tile(14)
+    close = _decoded(client, "divisions", 14, x, y)
+    assert {"district", "subdistrict", "community"} <= {feature["properties"]["level"] for feature in close.values()}
+    places = _decoded(client, "places", 14, x, y)
+    assert places
+    for division_id, feature in places.items():  # a name is drawn at a point inside its division
+        level, name, geom = divisions[division_id]
+        assert feature["geometry"]["type"] == "Point" and feature["properties"]["name"] == name
+        left, bottom, right, top = mercator_bounds(14, x, y)
+        gx, gy = feature["geometry"]["coordinates"]
+        point = shapely.Point(left + gx / 4096 * (right - left), bottom + gy / 4096 * (top - bottom))
+        assert to_mercator(geom).buffer(2 * PIXEL * (right - left)).contains(point)
+
+
+def test_division_tiles_are_made_again_after_a_division_changes(issued_app, client):
+    x, y = _busiest_tile(8)
+    before = _decoded(client, "places", 8, x, y)
+    district = db.session.get(Division, next(iter(before)))
+    district.name = "新名区"
+    db.session.commit()
+    assert _decoded(client, "places", 8, x, y)[district.id]["properties"]["name"] == "新名区"
+
+
+def _glyph_messages(data: bytes) -> dict[int, dict]:
+    """The glyphs of a glyph PBF (one fontstack) by code point: a small protobuf reader."""
+    def varint(at):
+        value = shift = 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value, at
+
+    def fields(start, end):
+        at = start
+        while at < end:
+            key, at = varint(at)
+            if key & 7 == 2:
+                length, at = varint(at)
+                yield key >> 3, (at, at + length)
+                at += length
+            else:
+                value, at = varint(at)
+                yield key >> 3, value
+
+    glyphs = {}
+    for _, (stack_start, stack_end) in fields(0, len(data)):
+        for number, value in fields(stack_start, stack_end):
+            if number == 3:
+                glyph = {}
+                for field, part in fields(*value):
+                    glyph[field] = data[part[0]:part[1]] if field == 2 else part
+                glyphs[glyph[1]] = glyph
+    return glyphs
+
+
+def test_the_styles_glyphs_are_built_from_a_local_font_and_served_here(issued_app, client, tmp_path, monkeypatch):
+    from platesvc.maps import glyphs
+    from platesvc.web import tiles as tile_views
+    font = next((path for path in glyphs.FONT_CANDIDATES if Path(path).exists()), None)
+    if font is None:
+        pytest.skip("fonts-noto-cjk is not installed")
+    written = glyphs.build(tmp_path, Path(font))
+    assert [path.name for path in written] == [f"{start}-{start + 255}.pbf" for start in glyphs.RANGES]
+    monkeypatch.setattr(tile_views, "GLYPHS_FOLDER", str(tmp_path))
+    style = client.get("/tiles/style.json").json
+    assert style["glyphs"] == "http://localhost/tiles/glyphs/{fontstack}/{range}.pbf"
+    fonts = {font for layer in style["layers"] for font in layer.get("layout", {}).get("text-font", [])}
+    assert fonts == {glyphs.FONTSTACK}
+    answer = client.get(f"/tiles/glyphs/{glyphs.FONTSTACK}/0-255.pbf", headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+    assert answer.headers["Cache-Control"] == "public, max-age=86400"
+    plain = client.get(f"/tiles/glyphs/{glyphs.FONTSTACK}/0-255.pbf").data
+    found = _glyph_messages(plain)
+    assert set(map(ord, "0123456789-ABCxyz")) <= set(found)
+    eight = found[ord("8")]
+    width, height = eight[3], eight[4]
+    assert 8 <= width <= 20 and 14 <= height <= 22 and len(eight[2]) == (width + 6) * (height + 6)
+    assert max(eight[2]) > 191 > min(eight[2])  # ink inside the edge, none outside
+    # Chinese comes from the device's font: no ideograph range is served, nor anything outside the folder.
+    assert client.get(f"/tiles/glyphs/{glyphs.FONTSTACK}/19968-20223.pbf").status_code == 404
+    assert client.get("/tiles/glyphs/../0-255.pbf").status_code == 404
+
+
+def test_the_composite_tile_holds_every_layer_of_its_zoom_as_each_layers_own_tile_does(issued_app, client):
+    document = client.get("/tiles/map.json").json
+    assert {layer["id"] for layer in document["vector_layers"]} == set(tiles.LAYERS)
+    assert document["tiles"][0].endswith("/tiles/map/{z}/{x}/{y}.mvt") and document["maxzoom"] == 16
+    for z in (8, 14, 16):
+        x, y = _busiest_tile(z)
+        answer = client.get(f"/tiles/map/{z}/{x}/{y}.mvt")
+        assert answer.status_code == 200
+        together = mapbox_vector_tile.decode(answer.data)
+        shown = {name for name, layer in tiles.LAYERS.items() if layer.min_zoom <= z}
+        assert set(together) == {name for name in shown if _decoded(client, name, z, x, y)}
+        for name in together:
+            assert {f["id"] for f in together[name]["features"]} == set(_decoded(client, name, z, x, y))
+    assert client.get("/tiles/map/17/0/0.mvt").status_code == 404  # drawn from zoom 16's beyond it
+    assert client.get("/tiles/map/7/0/0.mvt").status_code == 404

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from limits import parse_many
 from sqlalchemy import select
 
 from platesvc import create_app
@@ -23,7 +24,7 @@ from platesvc.registry.audit import SYSTEM
 from platesvc.staff import accounts
 from platesvc.store.database import db
 from platesvc.store.models import Plate, Role
-from tests.conftest import app_config
+from tests.conftest import STAFF_PASSWORD, app_config, csrf_token
 
 REDIS_URL_VARIABLE = "PLATESVC_TEST_REDIS_URL"
 
@@ -103,6 +104,22 @@ def test_sign_in_guesses_at_one_account_are_limited_from_every_address(limited, 
     assert other.status_code != 429
 
 
+def test_only_failed_sign_ins_count_against_an_account(limited, staff):
+    """The account's owner signing in all day is never throttled by their own successes; guesses still are."""
+    app = limited(RATELIMIT_SIGN_IN="100 per minute", RATELIMIT_SIGN_IN_ACCOUNT="3 per hour")
+
+    def sign_in(password: str) -> int:
+        client = app.test_client()
+        token = csrf_token(client.get("/staff/sign-in").text)
+        return client.post("/staff/sign-in", data={"username": "admin-user", "password": password,
+                                                   "csrf_token": token}).status_code
+
+    assert [sign_in(STAFF_PASSWORD) for _ in range(5)] == [303] * 5
+    wrong = [sign_in("guess") for _ in range(4)]
+    assert 429 not in wrong[:3] and wrong[3] == 429
+    assert sign_in(STAFF_PASSWORD) == 429  # a guesser is not told which is right
+
+
 def test_the_environment_turns_every_limit_off(issued_app, database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("PLATESVC_RATELIMIT_ENABLED", "0")
     config = app_config(database_url, tmp_path, RATELIMIT_SCANS="1 per minute")
@@ -167,7 +184,21 @@ def test_workers_counting_in_memory_each_take_their_share_so_the_limit_holds(app
         server.terminate()
         server.wait(10)
     assert share("10 per minute;100 per hour", 5) == "2 per 1 minute;20 per 1 hour"
-    assert share("3 per minute", 5) == "1 per 1 minute" and share("3 per minute", 1) == "3 per minute"
+
+
+@pytest.mark.parametrize("limit", ["1 per minute", "3 per minute", "10 per minute;100 per hour", "7 per 2 hours",
+                                   "20 per hour", "600 per minute", "119 per second"])
+@pytest.mark.parametrize("workers", [1, 2, 3, 5, 9, 40])
+def test_the_shares_of_a_limit_together_allow_no_more_than_the_limit(limit, workers):
+    """Each worker's share as a rate, times the workers: never over the limit (3 a minute over 5 workers had been
+    1 a minute each, 5 in all)."""
+    given = parse_many(limit)
+    shares = parse_many(share(limit, workers))
+    assert len(shares) == len(given)
+    for whole, part in zip(given, shares, strict=True):
+        assert part.amount >= 1
+        assert workers * part.amount / part.get_expiry() <= whole.amount / whole.get_expiry() + 1e-12
+    assert share("3 per minute", 5) == "1 per 100 second" and share("3 per minute", 1) == "3 per minute"
 
 
 def _free_port() -> int:

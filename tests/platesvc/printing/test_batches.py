@@ -4,8 +4,11 @@ every printed code read back by a real decoder from the rasterised PDF."""
 import csv
 import io
 import subprocess
+import sys
+import time
 import zipfile
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,6 +30,7 @@ from platesvc.store.models import (
     PrintBatch,
     Road,
 )
+from tests.conftest import _environment
 
 DECODER_DPI = 150
 
@@ -293,3 +297,29 @@ def test_roads_of_one_name_in_two_districts_are_two_files(issued_app, plate_font
     for row in rows:
         by_file.setdefault(row["file"], set()).add(row["district"])
     assert sorted(len(districts) for districts in by_file.values()) == [1, 1]
+
+
+def test_clearing_unfinished_batches_never_removes_one_being_made_or_made(issued_app, plate_font, tmp_path):
+    """A reaper clears away what killed printers left, while another printer (a real process) makes its batch:
+    it took that batch's files (its snapshot had not seen the batch recorded, or it was still being drawn), and
+    the batch was recorded without them."""
+    out = tmp_path / "prints"
+    road = _smallest_roads(1)[0]
+    killed = out / "batch-20200101-000000"  # what a printer killed long ago left
+    killed.mkdir(parents=True)
+    (out / "batch-20200101-000000.zip").write_bytes(b"partial")
+    db.session.scalar(select(func.count()).select_from(PrintBatch))  # a transaction begun before the batch is made
+    printer = subprocess.Popen([sys.executable, "-m", "platesvc", "plates", "print", "--out", str(out), "--road", road,
+                                "--format", "pdf,csv"], env=_environment(issued_app), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    removed = []
+    while printer.poll() is None:
+        removed += batches.remove_unfinished(db.session, out)
+        time.sleep(0.02)
+    removed += batches.remove_unfinished(db.session, out)  # once more, made and recorded
+    assert printer.wait() == 0, printer.stdout.read().decode()
+    db.session.rollback()
+    made = db.session.scalars(select(PrintBatch)).one()
+    assert removed == [killed.name] and not killed.exists()
+    assert Path(made.archive).exists() and (out / made.name / "manifest.csv").exists()
+    assert not list(out.glob(".*.lock"))

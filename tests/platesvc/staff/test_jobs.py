@@ -4,6 +4,7 @@ no half-made batch, and blocks nothing; staff cancel a job, queued or running.""
 import io
 import json
 import os
+import resource
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from platesvc.registry.audit import SYSTEM
-from platesvc.staff import jobs
+from platesvc.staff import jobs, queue
 from platesvc.store.database import db
 from platesvc.store.models import JobStatus, Plate, PlateStatus, PrintBatch, Role, ServicePoint, StaffJob
 
@@ -175,3 +176,52 @@ def test_a_job_whose_runner_never_started_or_went_silent_is_ended(app, staff, tm
         {"stage": "drawing", "pid": 2 ** 22 + 1, "host": "another-server", "updated": time.time() - 600}))
     assert sorted(jobs.reap(db.session, app.config)) == sorted([never.id, silent.id])
     assert _job(fresh.id).status == JobStatus.QUEUED  # its runner may yet start
+
+
+def test_a_dead_consumer_thread_is_replaced_and_readiness_says_so_meanwhile(app, client):
+    """huey's health check replaces a thread of the consumer that died; until then /readyz says `degraded`."""
+    consumer = jobs.job_queue(app.config).consumer(2)
+    path = queue.heartbeat_path(app.config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert client.get("/readyz").json["jobs"] == "down"  # no worker has ever beaten
+    try:
+        consumer.worker_threads[0][1].start()  # one of its threads runs; the other and the scheduler have died
+        path.write_text(json.dumps(queue.consumer_state(consumer)))
+        assert client.get("/readyz").json["jobs"] == "degraded"
+        assert not consumer.check_worker_health()  # what the consumer does every HEALTH_CHECK_SECONDS
+        path.write_text(json.dumps(queue.consumer_state(consumer)))
+        assert client.get("/readyz").json["jobs"] == "ok"
+    finally:
+        consumer.stop_flag.set()
+        for _, thread in [*consumer.worker_threads, (None, consumer.scheduler)]:
+            if thread.is_alive():
+                thread.join(10)
+
+
+MILLION_COLUMNS = {  # 10 MB each
+    "named": ",".join(f"c{n}" for n in range(1_000_000)).encode() + b"\n1\n",
+    "unnamed": b"," * 999_999 + b"\n" + b"," * 999_999 + b"\n",  # a first line under 1 MiB
+    "ragged": "编号,名称,类别,经度,纬度\n".encode() + (b"S-1" + b"," * 999_999 + b"\n") * 10,
+}
+
+
+@pytest.mark.parametrize("shape", list(MILLION_COLUMNS))
+def test_a_file_of_a_million_columns_fails_its_import_job_in_words_within_seconds_under_1_gib(app, staff, shape):
+    """The issue's file, as staff upload it, run as the job worker runs it: in a runner of its own whose address
+    space is capped (PLATESVC_JOB_MEMORY_MB); it had driven an import to 5 GB and never left "starting"."""
+    app.config["JOB_MEMORY_MB"] = 1024
+    user = staff[Role.OPERATOR]
+    draft = jobs.save_draft(app.config, user, [FileStorage(io.BytesIO(MILLION_COLUMNS[shape]), "wide.csv")])
+    job_id = jobs.start_import(db.session, app.config, user, draft, "services", dry_run=False).id
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    jobs.dispatch(db.session, app.config, job_id)  # the runner, a process of its own, as the worker starts it
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Its processor time, not the wall's: two shared cores under load make a start of 2 s of work take 7.
+    took = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    job = _job(job_id)
+    runner_said = (Path(job.folder) / jobs.LOG_FILE).read_text()
+    assert "memory capped at 1024 MiB" in runner_said, runner_said
+    assert job.status == JobStatus.FAILED, runner_said
+    assert str(job.failure).startswith("wide.csv") and ("over 1 MiB" in str(job.failure) or "columns" in str(
+        job.failure)), job.failure
+    assert took < 5, took  # the runner's start (its imports) included

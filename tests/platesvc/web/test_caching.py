@@ -2,7 +2,9 @@
 and what a client that takes gzip is given."""
 
 import gzip
+import re
 
+import brotli
 import pytest
 from sqlalchemy import select
 
@@ -74,3 +76,28 @@ def test_static_assets_go_gzipped_to_a_client_that_takes_it_and_revalidate(clien
     assert gzip.decompress(packed.data) == plain.data
     again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no database in it
+def test_pages_name_fingerprinted_static_files_that_are_cached_for_good_and_sent_compressed(issued_app, client):
+    from platesvc.web import static_files
+    manifest = static_files.STATIC / "cache_manifest.json"
+    if not manifest.exists():
+        pytest.skip("static files are not fingerprinted yet (make install)")
+    html = client.get("/map").text
+    named = re.findall(r'(?:href|src|data-library|data-worker)="(/static/[^"]+)"', html)
+    assert {name.rsplit("/", 1)[1].split("-")[0] for name in named} >= {"maplibre", "map"}
+    for url in named:
+        assert static_files.FINGERPRINTED.search(url), url
+        for encoding in ("br", "gzip"):
+            answer = client.get(url, headers={"Accept-Encoding": encoding})
+            assert answer.status_code == 200 and answer.headers["Content-Encoding"] == encoding, url
+            assert answer.headers["Cache-Control"] == "max-age=315360000, public, immutable"
+            assert "Accept-Encoding" in answer.headers["Vary"]
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    library = next(url for url in named if url.endswith(".mjs") and "worker" not in url)
+    plain = client.get(library).data
+    assert brotli.decompress(client.get(library, headers={"Accept-Encoding": "br"}).data) == plain
+    assert len(client.get(library, headers={"Accept-Encoding": "br"}).data) < len(plain) / 3
+    # A name without a fingerprint still works, but is fresh for a minute only.
+    assert client.get("/static/map.js").headers["Cache-Control"] == "max-age=60, public"

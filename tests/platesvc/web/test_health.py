@@ -1,3 +1,10 @@
+"""Health, readiness, hosts and the answers every route gives when the database is away."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from platesvc.config import allowed_hosts
 from platesvc.store import migrations
 from platesvc.store.database import db
 
@@ -72,6 +79,34 @@ def test_links_are_never_written_with_a_host_the_service_does_not_go_by(client):
     links = client.get("/ogc", base_url="https://plates.example").json["links"]
     assert all(link["href"].startswith("https://plates.example/") for link in links)
     assert client.get("/healthz", base_url="http://127.0.0.1:8000").status_code == 200  # loopback, for probes
+
+
+@pytest.mark.parametrize(("host", "taken"), [
+    ("plates.example:6666", False), ("plates.example:8443", False), ("10.0.0.5:9000", False),
+    ("plates.example", True), ("plates.example:80", True), ("localhost:6666", True), ("10.0.0.5:8000", True),
+    ("10.0.0.5", True)])
+def test_no_link_is_written_with_a_port_the_service_is_not_served_on(app, host, taken):
+    """werkzeug's trusted hosts check a Host's name, not its port: `plates.example:6666` passed and every link
+    went to port 6666. Only the public URL's port, loopback's any port, or a listed `name:port` is taken."""
+    app.config.update(PUBLIC_URL="https://plates.example", ALLOWED_HOSTS="10.0.0.5:8000,10.0.0.5")
+    app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config)
+    answer = app.test_client().get("/ogc", headers={"Host": host})
+    if taken:
+        assert answer.status_code == 200
+        assert {urlsplit(link["href"]).netloc for link in answer.json["links"]} == {host.removesuffix(":80")}
+    else:
+        assert answer.status_code == 400 and answer.json["code"]  # in OGC's shape, and no link at all
+        assert host not in answer.text
+
+
+def test_the_public_urls_own_port_is_taken(app):
+    app.config.update(PUBLIC_URL="https://plates.example")
+    app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config)
+    client = app.test_client()
+    assert client.get("/ogc", headers={"Host": "plates.example:443"}, base_url="https://plates.example").status_code \
+        == 200
+    page = client.get("/staff/sign-in", headers={"Host": "plates.example:6666", "Accept": "text/html"})
+    assert page.status_code == 400 and "地址" in page.text
 
 
 def test_a_value_the_database_cannot_store_is_a_400_not_a_500(app, signed_in):

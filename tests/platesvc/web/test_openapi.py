@@ -74,7 +74,8 @@ def test_every_documented_query_parameter_is_accepted(issued_app, client, tokens
     db.session.rollback()
     paths = {"plate_text": plate_id, "ticket": EXAMPLE_TICKET, "service_request_id": EXAMPLE_TICKET,
              "collectionId": "services", "featureId": "1", "layer_name": "roads", "service_code": "plate_damaged",
-             "service_id": "1", "z": "8", "x": "203", "y": "98", "format": "json"}
+             "service_id": "1", "z": "8", "x": "203", "y": "98", "format": "json",
+             "fontstack": "Noto Sans CJK SC Regular", "glyph_range": "0-255"}
     headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
     checked = 0
     for path, methods in document["paths"].items():

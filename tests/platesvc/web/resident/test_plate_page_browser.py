@@ -127,7 +127,8 @@ def test_every_resident_page_passes_axe_in_both_languages(live_server, client, b
     axe = AXE.read_text() if AXE.exists() else pytest.fail(f"{AXE} is missing: make install puts it there")
     # The report form, with an open report to add to; the look-up, listing what this browser sent.
     pages = [f"/P/{plate_id}", f"/P/{plate_id}?care=1", f"/P/{plate_id}?care=0", f"/P/{plate_id}/help",
-             f"/P/{plate_id}/to/{service}", f"/P/{plate_id}/assistance", f"/P/{plate_id}/report", "/reports/",
+             f"/P/{plate_id}/to/{service}", f"/services/{service}", f"/services/{service}?from=106.27,38.47",
+             f"/P/{plate_id}/assistance", f"/P/{plate_id}/report", "/reports/",
              f"/reports/{reports.display_ticket(reported.ticket)}", f"/P/{plate_id[:-1]}0", f"/P/{retired.id}"]
     context = browser.new_context(viewport=PHONE, bypass_csp=True)  # for axe's own script only
     context.add_cookies([{"name": "my_reports", "value": f"{plate_id}.{reported.ticket}", "url": live_server}])

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from platesvc import spreadsheets
+from platesvc.registry.audit import SYSTEM
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.staff import accounts
 from platesvc.store.database import db
 from platesvc.store.models import (
     AssistanceOffice,
@@ -90,6 +92,26 @@ def test_a_new_password_ends_every_session(app, signed_in, staff):
                                                    "password": "a brand new password"})
     assert changed.status_code == 303
     assert phone.get("/staff/").status_code == 401 and laptop.get("/staff/").status_code == 401
+
+
+def test_switching_a_user_off_ends_their_sessions_and_suspends_their_tokens(app, signed_in, staff):
+    """Switched off: every session ends and every token stops; switched on again, the tokens work (until they
+    expire), the sessions stay ended."""
+    phone, _ = signed_in(Role.OPERATOR)
+    secret = accounts.create_token(db.session, SYSTEM, staff[Role.OPERATOR], "installer app", 30, 365).secret
+    db.session.commit()
+    token = {"Authorization": f"Bearer {secret}"}
+    assert phone.get("/staff/").status_code == 200 and phone.get("/api/v1/staff/reports", headers=token).status_code \
+        == 200
+    admin, csrf = signed_in(Role.ADMIN)
+    user_id = staff[Role.OPERATOR].id
+    off = admin.post(f"/staff/users/{user_id}", data={"csrf_token": csrf, "active": "0"})
+    assert off.status_code == 303
+    assert phone.get("/staff/").status_code == 401 and phone.get("/api/v1/staff/reports", headers=token).status_code \
+        == 401
+    admin.post(f"/staff/users/{user_id}", data={"csrf_token": csrf, "active": "1"})
+    assert phone.get("/api/v1/staff/reports", headers=token).status_code == 200  # suspended, not revoked
+    assert phone.get("/staff/").status_code == 401  # the session stays ended
 
 
 def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in):
