@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/print_plates.py
+	$(BIN)/python bench/search.py --addok
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
 	$(BIN)/python bench/ogc_vs_tipg.py
 	$(BIN)/python bench/scale.py

@@ -58,6 +58,14 @@ class Town:
     block_m: float
     urban: bool
     subdistricts: tuple[str, ...]
+    river: bool = False  # a river runs north-south through the seat, bridged by one east-west road in BRIDGE_EVERY
+
+
+# The river through 金凤区's seat (as 典农河 runs through the real one): half a block east of its middle, RIVER_M
+# wide, crossed by one east-west road in BRIDGE_EVERY, so walking there differs from the straight line.
+RIVER_M = 80.0
+SEGMENT_M = 200.0
+BRIDGE_EVERY = 4
 
 
 TOWNS = {
@@ -66,7 +74,7 @@ TOWNS = {
         "前进街街道", "中山南街街道", "银古路街道", "胜利街街道", "丽景街街道")),
     "640106": Town(0.25, 6000, 420, True, (
         "满城北街街道", "黄河东路街道", "北京中路街道", "上海西路街道", "长城中路街道",
-        "阅海街道", "宝湖街道", "良田街道", "丰登街道")),
+        "阅海街道", "宝湖街道", "良田街道", "丰登街道"), river=True),
     "640105": Town(0.20, 6000, 450, True, (
         "西花园路街道", "北京西路街道", "文昌路街道", "朔方路街道", "宁华路街道",
         "贺兰山西路街道", "怀远路街道", "同心路街道")),
@@ -298,9 +306,13 @@ def _build_division(district, town, quota, road_names, rng, last: bool):
         centres = [(district.seat, town.radius_m)] + _new_town_centres(district, town, plan.new_towns, rng)
         if len(centres) - 1 < plan.new_towns:  # the division is full of towns
             plan = _Plan(plan.rows, len(centres) - 1)
-        roads = pd.concat([_grid_roads(district, centre, radius, town.block_m, road_names, rng, i)
+        roads = pd.concat([_grid_roads(district, centre, radius, town.block_m, road_names, rng, i,
+                                       river=town.river and i == 0)
                            for i, (centre, radius) in enumerate(centres)], ignore_index=True)
         slots = _slots(district, town, roads, plan.rows, rng)
+        if town.river:  # nobody builds in the river
+            west, east = river_banks(district.seat, town.block_m)
+            slots = slots[(slots["cx"] < west - 20) | (slots["cx"] > east + 20)].reset_index(drop=True)
         if len(slots) >= quota or len(centres) - 1 < plan.new_towns or plan.new_towns >= MAX_NEW_TOWNS:
             break
     if len(slots) < quota and last:
@@ -327,7 +339,14 @@ def _new_town_centres(district, town, count, rng) -> list[tuple[shapely.Point, f
     return taken[1:]
 
 
-def _grid_roads(district, centre, radius, block, road_names, rng, town_index: int) -> gpd.GeoDataFrame:
+def river_banks(centre, block: float) -> tuple[float, float]:
+    """The west and east bank (metres east, in WORK_CRS) of the river through a seat."""
+    middle = centre.x + block / 2
+    return middle - RIVER_M / 2, middle + RIVER_M / 2
+
+
+def _grid_roads(district, centre, radius, block, road_names, rng, town_index: int,
+                river: bool = False) -> gpd.GeoDataFrame:
     steps = np.arange(-np.floor(radius / block), np.floor(radius / block) + 1)
     jitter = rng.uniform(-0.1, 0.1, size=(2, len(steps))) * block
     xs = centre.x + steps * block + jitter[0]
@@ -339,6 +358,11 @@ def _grid_roads(district, centre, radius, block, road_names, rng, town_index: in
     east_west = np.array([True] * len(ys) + [False] * len(xs))
     major = np.concatenate([steps % 3 == 0, steps % 3 == 0])
     clipped = shapely.intersection(np.array(lines, dtype=object), district.geometry)
+    if river:  # east-west roads stop at the water, but for the bridges
+        west, east = river_banks(centre, block)
+        water = shapely.box(west, y0 - block, east, y1 + block)
+        unbridged = np.array([i < len(ys) and steps[i] % BRIDGE_EVERY != 0 for i in range(len(lines))])
+        clipped[unbridged] = shapely.difference(clipped[unbridged], water)
     lengths = shapely.length(clipped)
     keep = lengths >= 3 * block
     rows = []
@@ -539,7 +563,9 @@ def _assign(points, polygons) -> np.ndarray:
 
 def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf = gdf.copy()
-    gdf["geometry"] = to_multipolygons(gdf.geometry)
+    # A vertex every 200 m: a straight edge kilometres long bends a little when taken to WGS84, and a community
+    # and its subdistrict, drawn with different vertices along the edge they share, would part by slivers.
+    gdf["geometry"] = to_multipolygons(shapely.segmentize(gdf.geometry.to_numpy(), SEGMENT_M))
     return gdf
 
 

@@ -33,6 +33,10 @@ DEFAULTS = {
     "ASSISTANCE_APP_EN": "Ningxia Jiuzhutong",
     "ASSISTANCE_APP_URL": "",
     "ASSISTANCE_HOTLINE": "12345",
+    # Walking: the pace walking times are given at (km/h; 3 is an older person's, see the README) and how far
+    # from every street a point given to /api/v1/route or nearby?by=walk may lie (metres; more is a 422).
+    "WALK_SPEED_KMH": 3.0,
+    "WALK_MAX_ACCESS_M": 500.0,
     "TIMEZONE": "Asia/Shanghai",  # scans are counted per local day
     "SCAN_FLUSH_SECONDS": 10.0,  # scan counts reach the database in batches at most this old
     # Each worker keeps the finished pages and JSON of the plates scanned most, up to this
@@ -41,6 +45,8 @@ DEFAULTS = {
     "RENDER_CACHE_MB": 32,
     # …and the vector tiles it has made (a dense z15 plate tile is some 50 KiB).
     "TILE_CACHE_MB": 32,
+    # …and the search answers it has given (one is some 4 KiB), each good until the registry changes.
+    "SEARCH_CACHE_MB": 8,
     # PostGIS streaming replicas for public reads (comma-separated URLs), skipped while they
     # lag further behind the primary than this, asked how far at most this often.
     "DATABASE_REPLICA_URLS": "",

@@ -444,7 +444,8 @@ def check_an_import():
 
 
 # A field's select on the preview page and the column chosen in it.
-CHOSEN_COLUMNS = re.compile(r'<select name="field\.(\w+)">(?:(?!</select>).)*?<option selected>([^<]*)</option>', re.S)
+CHOSEN_COLUMNS = re.compile(
+    r'<select id="field-\w+" name="field\.(\w+)">(?:(?!</select>).)*?<option selected>([^<]*)</option>', re.S)
 
 
 def csrf_token(html: str) -> str:

@@ -3,12 +3,13 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from platesvc.cli import db, demo, imports, jobs, plates, serve, users
+from platesvc.cli import db, demo, imports, jobs, plates, search, serve, streets, users
 
 
 def init_app(app: Flask) -> None:
     for command in (db.db_cli, demo.demo_cli, plates.plates_cli, users.users_cli, users.tokens_cli, jobs.jobs_cli,
-                    imports.import_command, serve.serve, serve.worker):
+                    imports.import_command, search.geocode_command, serve.serve, serve.worker,
+                    streets.streets_cli):
         app.cli.add_command(command)
 
 

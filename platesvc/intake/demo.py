@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from gis.synthetic import City, generate_city
 from platesvc.errors import DataError
 from platesvc.intake import loading
-from platesvc.reference import links
+from platesvc.reference import links, streets
 from platesvc.store.bulk_writes import indexes_built_after
 from platesvc.store.models import Building
 
@@ -42,6 +42,8 @@ def store_city(session: Session, city: City, stage: Stage = lambda _: None,
         stage(f"storing {len(city.divisions)} divisions and {len(city.roads)} roads")
         loading.load_divisions(session, city.divisions)
         loading.load_roads(session, city.roads)
+        stage("noding the roads into a street network")
+        streets.rebuild_streets(session)
         stage(f"storing {len(city.building_table)} buildings")
         with indexes_built_after(session, ["buildings"]):  # the database is empty: see seed_demo_city
             loading.load_building_chunks(session, city.building_chunks(loading.BUILDING_CHUNK_ROWS), progress)
@@ -51,7 +53,7 @@ def store_city(session: Session, city: City, stage: Stage = lambda _: None,
         loading.load_services(session, city.services)
         loading.load_culture(session, city.culture)
         loading.load_assistance(session, city.assistance)
-        stage("linking every building to its beat, culture zones and nearest services")
+        stage("linking every building to its beat, culture zones and nearest services on foot")
         links.refresh_links(session)
         session.commit()
     except BaseException:

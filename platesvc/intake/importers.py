@@ -31,11 +31,12 @@ from gis.joins import containing_polygon
 from gis.nearest import geodesic_distance
 from gis.pinyin import road_pinyin
 from gis.shapes import line_along, representative_points, to_multilinestrings, to_multipolygons
+from gis.streets import GAP_TOLERANCE_M
 from platesvc import labels, spreadsheets
 from platesvc.errors import DataError
 from platesvc.intake import loading
 from platesvc.messages import Message
-from platesvc.reference import links
+from platesvc.reference import links, streets
 from platesvc.registry import audit
 from platesvc.registry.lifecycle import retire_building
 from platesvc.registry.plate_ids import buildings_awaiting_plates
@@ -54,6 +55,7 @@ from platesvc.store.models import (
     ServiceCategory,
     ServicePoint,
 )
+from platesvc.store.search_entries import buildings_on_roads, refresh_entries
 from platesvc.store.spatial import active_buildings_near
 
 KINDS = ("divisions", "roads", "buildings", "services", "beats", "culture")
@@ -589,6 +591,7 @@ class _BuildingChunks:
     def __init__(self, session: Session, result: ImportResult, options: _Options, keys: _FileKeys):
         self.session, self.result, self.options, self.keys = session, result, options, keys
         self.placer = loading.BuildingPlacer(session)
+        self.created_roads = False  # roads were made for this file's buildings, and not yet walked
 
     def store(self, frame: gpd.GeoDataFrame) -> None:
         session, result = self.session, self.result
@@ -616,7 +619,11 @@ class _BuildingChunks:
         result.updated += int(existing.sum())
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
+        if self.created_roads:  # before its buildings are linked, so they walk it
+            _remake_streets(session, result, self.options)
+            self.created_roads = False
         links.refresh_links(session, new_ids + changed)
+        refresh_entries(session, changed)  # new buildings are found once issued their plates
 
     def _match_by_footprint(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Give rows without a source_id the one of a stored building within a few metres, or a new one.
@@ -679,6 +686,7 @@ class _BuildingChunks:
                     division_code=frame["division_code"].iloc[at[0]] if "division_code" in frame.columns else None,
                     geom=geom).returning(Road.id))
                 self.placer.add_road(road_id, road, geom)
+                self.created_roads = True
                 self.result.roads_created[road] = self.result.roads_created.get(road, 0) + len(at)
             return frame
         rows, ids = frame[SOURCE_ROW].to_numpy(), frame["source_id"].to_numpy(dtype=object)
@@ -784,6 +792,7 @@ def _store_divisions(session, frame, result, options: _Options) -> None:
     if changed or result.imported:
         options.stage(Message("Placing every building in its community and district again"))
         moved = loading.relocate_buildings(session)
+        refresh_entries(session)  # a division's name or its buildings' places may have changed
         if moved:
             result.notes.append(Message("%(count)s buildings now lie in another community or district.",
                                         count=moved))
@@ -795,7 +804,25 @@ def _store_roads(session, frame, result, options: _Options) -> None:
         road.pinyin = row.get("pinyin") or road_pinyin(row["name"])
         road.geom = to_multilinestrings([row.geometry])[0]
 
-    _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
+    changed = _store_by_key(session, frame, result, Road, "source_id", loading.load_roads, update_one)
+    if changed:  # a road renamed renames the addresses along it
+        refresh_entries(session, buildings_on_roads(session, [road.id for road in changed]))
+    if changed or result.imported:
+        _remake_streets(session, result, options)
+
+
+def _remake_streets(session, result, options: _Options) -> None:
+    """Make the walkable network again and relink the buildings whose walks the changed lines can change."""
+    options.stage(Message("Making the street network again"))
+    made = streets.rebuild_streets(session)
+    result.notes.append(Message("The street network: %(edges)s pieces of street in %(components)s connected "
+                                "parts; %(gaps)s gaps of under %(metres)s m between streets were closed.",
+                                edges=made.edges, components=made.components, gaps=len(made.gaps),
+                                metres=int(GAP_TOLERANCE_M)))
+    relinked = links.refresh_after_street_change(session, made.changed)
+    if relinked:
+        result.notes.append(Message("%(count)s buildings' walks to their nearest services were worked out again.",
+                                    count=relinked))
 
 
 def _store_services(session, frame, result, options: _Options) -> None:

@@ -16,6 +16,7 @@ are recorded only once it holds the others', so it never removes a batch being m
 
 import contextlib
 import csv
+import difflib
 import errno
 import fcntl
 import json
@@ -33,7 +34,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from gis.pinyin import place_pinyin
@@ -60,6 +61,7 @@ from platesvc.store.models import (
     Building,
     BuildingStatus,
     Division,
+    DivisionLevel,
     Plate,
     PlatePrint,
     PlateStatus,
@@ -75,6 +77,8 @@ ARTWORK_CACHE = ".artwork"
 MANIFEST_COLUMNS = ("plate_id", "display_id", "url", "address", "district", "community", "road", "number",
                     "longitude", "latitude", "file", "page", "position", "sheet")
 # Already compressed inside; deflating them again costs time and saves nothing.
+NAME_CANDIDATES = 200  # registry names looked at for the nearest spelling of a name it does not hold
+GENERIC_NAME_CHARACTERS = set("路街巷道里弄段东西南北中大小新社区村")  # in too many names to tell one apart
 STORED_SUFFIXES = {".pdf", ".png", ".xlsx"}
 
 Stage = Callable[[str], None]
@@ -318,6 +322,56 @@ def _remove_batch_files(out_dir: Path, name: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def count_selected(session: Session, selection: Selection) -> int:
+    """How many plates a batch of `selection` would take up (those on no road or with no number among them,
+    which it would list as refused)."""
+    community = aliased(Division)
+    query = (select(func.count()).select_from(Plate).join(Building, Building.id == Plate.building_id)
+             .outerjoin(Road, Road.id == Building.road_id).outerjoin(community, community.id == Building.community_id))
+    return session.scalar(_where_selected(query, selection, community))
+
+
+def check_names(session: Session, selection: Selection) -> None:
+    """Refuse a road or community the registry does not hold, naming the spellings it does hold that are nearest.
+
+    :raises PrintError: a name not in the registry.
+    """
+    for name, column, level, unknown, suggested in (
+            (selection.road, Road.name, None, Message("There is no road named %(name)s in the registry."),
+             Message("There is no road named %(name)s in the registry. Did you mean %(nearest)s?")),
+            (selection.community, Division.name, DivisionLevel.COMMUNITY,
+             Message("There is no community named %(name)s in the registry."),
+             Message("There is no community named %(name)s in the registry. Did you mean %(nearest)s?"))):
+        if not name:
+            continue
+        query = select(column).where(Division.level == level) if level else select(column)
+        if session.scalar(query.where(column == name).limit(1)) is not None:
+            continue
+        # Candidates share two characters in a row, or one telling character, with the name: a bounded look,
+        # however many roads there are.
+        pieces = {name[i:i + 2] for i in range(len(name) - 1)} | {c for c in name if c not in GENERIC_NAME_CHARACTERS}
+        candidates = session.scalars(query.where(or_(*(column.contains(piece, autoescape=True)
+                                                       for piece in pieces or {name})))
+                                     .distinct().limit(NAME_CANDIDATES)).all()
+        nearest = difflib.get_close_matches(name, candidates, n=5, cutoff=0.4)
+        raise PrintError(Message(suggested.text, name=name, nearest=nearest) if nearest
+                         else Message(unknown.text, name=name))
+
+
+def _where_selected(query, selection: Selection, community):
+    """`query` (of plates, their buildings, roads and `community`) narrowed to `selection`."""
+    query = query.where(Plate.status.in_(selection.statuses), Building.status == BuildingStatus.ACTIVE)
+    if selection.district:
+        query = query.where(Building.division_code == selection.district)
+    if selection.road:
+        query = query.where(Road.name == selection.road)
+    if selection.community:
+        query = query.where(community.name == selection.community)
+    if selection.plate_ids:
+        query = query.where(Plate.id.in_(selection.canonical_ids))
+    return query
+
+
 def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_Plate | None, str, Message | None]]:
     """(plate, its ID, why it cannot be printed) for every selected plate, in walking order."""
     district, subdistrict, community = aliased(Division), aliased(Division), aliased(Division)
@@ -330,17 +384,8 @@ def _select(session: Session, config, selection: Selection) -> Iterable[tuple[_P
         .outerjoin(district, district.code == Building.division_code)
         .outerjoin(community, community.id == Building.community_id)
         .outerjoin(subdistrict, subdistrict.id == community.parent_id)
-        .where(Plate.status.in_(selection.statuses), Building.status == BuildingStatus.ACTIVE)
     )
-    if selection.district:
-        query = query.where(Building.division_code == selection.district)
-    if selection.road:
-        query = query.where(Road.name == selection.road)
-    if selection.community:
-        query = query.where(community.name == selection.community)
-    if selection.plate_ids:
-        query = query.where(Plate.id.in_(selection.canonical_ids))
-    rows = sorted(session.execute(query),
+    rows = sorted(session.execute(_where_selected(query, selection, community)),
                   key=lambda row: (row.road_pinyin or "", row.road or "", row.district or "",
                                    _walking_order(row.number), row.id))
     for row in rows:

@@ -24,6 +24,7 @@ from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.spreadsheets import RowNote
 from platesvc.store.bulk_writes import chunks
 from platesvc.store.models import Building, BuildingStatus, Plate, PlateStatus
+from platesvc.store.search_entries import drop_entries
 
 S = PlateStatus
 TRANSITIONS: dict[PlateStatus, frozenset[PlateStatus]] = {
@@ -117,6 +118,7 @@ def retire_building(session: Session, building: Building, actor: audit.Actor, re
                      reason=reason, details=details)
         plate.status = S.RETIRED
         plate.status_changed_at = now
+    drop_entries(session, [building.id])  # search no longer finds it
 
 
 def record_printing(session: Session, actor: audit.Actor, plate_ids: list[str], batch_name: str) -> None:

@@ -23,6 +23,7 @@ from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.store.bulk_writes import insert_rows
 from platesvc.store.models import Building, BuildingStatus, Plate, PlateSeries, PlateStatus
+from platesvc.store.search_entries import refresh_entries
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,7 @@ def _issue_batch(session: Session, prefix: str, batch_size: int, actor: audit.Ac
         ])
         audit.record_many(session, actor, "plate.issued", "plate", [(plate_id, None, PlateStatus.ISSUED.value)
                                                                     for plate_id in ids])
+        refresh_entries(session, building_ids)  # findable by address once it has an ID
         session.execute(
             update(PlateSeries).where(PlateSeries.prefix == prefix).values(next_serial=following)
             .execution_options(synchronize_session=False))

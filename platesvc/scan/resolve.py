@@ -78,7 +78,7 @@ class Resolution:
             "navigation": app_urls(where, address["short"], address["full"]),
             "culture": _culture(plate, snapshot),
             "police": snapshot.police.get(plate["beat_id"]),
-            "nearest": _nearest(plate["nearest"], snapshot),
+            "nearest": _nearest(plate["nearest"], snapshot, config["WALK_SPEED_KMH"]),
             "assistance": _assistance(plate, snapshot, config),
             "hotlines": [{"name": line["name"], "phone": line["phone"]} for line in config["HOTLINES"]],
         }
@@ -187,15 +187,23 @@ def _culture(plate: dict, snapshot: ReferenceSnapshot) -> list[dict]:
 
 def _lists_only_known_services(listed: str | None, snapshot: ReferenceSnapshot) -> bool:
     return all(service_id in snapshot.services
-               for services in orjson.loads(listed or "{}").values() for service_id, _ in services)
+               for services in orjson.loads(listed or "{}").values() for service_id, *_ in services)
 
 
-def _nearest(listed: str | None, snapshot: ReferenceSnapshot) -> dict[str, list[dict]]:
-    """The links row's {category: [[service id, metres], ...]} as entries to show, nearest first."""
+def _nearest(listed: str | None, snapshot: ReferenceSnapshot, speed_kmh: float) -> dict[str, list[dict]]:
+    """The links row's {category: [[service id, metres, walking metres, on the network], ...]} as entries to
+    show, nearest walk first: `walk_m` and `walk_minutes` at the elderly walking speed, `distance_m` in a
+    straight line, and `on_network` false where the streets do not join them (the walk is then the straight
+    line, and says so)."""
     nearest = {category.value: [] for category in ServiceCategory}
+    metres_a_minute = speed_kmh * 1000 / 60
     for category, services in sorted(orjson.loads(listed or "{}").items()):
-        for service_id, distance in services:
+        for service_id, distance, *walk in services:
             if service_id in snapshot.services:  # else removed since this row was read
-                nearest.setdefault(category, []).append({**snapshot.services[service_id].shown.entry,
-                                                         "distance_m": round(distance, 1)})
+                # A row linked before walking was (until `platesvc streets rebuild`): not known to be walkable or not.
+                walk_m, on_network = walk if walk else (distance, None)
+                nearest.setdefault(category, []).append({
+                    **snapshot.services[service_id].shown.entry, "walk_m": round(walk_m, 1),
+                    "walk_minutes": max(1, round(walk_m / metres_a_minute)), "distance_m": round(distance, 1),
+                    "on_network": None if on_network is None else bool(on_network)})
     return nearest

@@ -238,6 +238,7 @@ def start_print(session: Session, config: Mapping, user: User, selection: batche
         PlateStyle.parse(config["PLATE_SIZE"], config["PLATE_GROUND"], config["PLATE_INK"],
                          error_correction or config["PLATE_ERROR_CORRECTION"])
         _ = selection.canonical_ids  # a mistyped plate ID
+        batches.check_names(session, selection)  # a misspelt road or community
     except PlatesvcError as error:
         raise DataError(error.words) from error
     if not set(selection.statuses) <= set(batches.PRINTABLE_STATUSES):

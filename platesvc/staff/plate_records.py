@@ -1,12 +1,11 @@
 """What staff see of plates: finding them by ID, address or place, and one plate's whole record."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, aliased
 
 from platesvc.errors import InvalidPlateIdError
@@ -14,6 +13,7 @@ from platesvc.registry import audit, lifecycle
 from platesvc.registry.addresses import format_address
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.scan.counts import scans_by_day
+from platesvc.search.engine import only_exact, search_plates
 from platesvc.store.bulk_writes import chunks
 from platesvc.store.models import (
     AuditEvent,
@@ -27,8 +27,6 @@ from platesvc.store.models import (
     Road,
 )
 
-# "解放西街 12号", "解放西街12", "12号 解放西街" and the like: a road and a door number.
-_ROAD_AND_NUMBER = re.compile(r"^(?P<road>\D*?)\s*(?P<number>\d+[0-9A-Za-z\-]*)\s*号?\s*(?P<rest>\D*)$")
 _COMMUNITY, _SUBDISTRICT, _DISTRICT = aliased(Division), aliased(Division), aliased(Division)
 SEARCH_LIMIT = 100
 SCAN_DAYS = 60
@@ -61,28 +59,25 @@ def _summary(config: Mapping, row) -> PlateSummary:
     return PlateSummary(plate_id, parse_plate_id(plate_id).display, status, full, district, community)
 
 
-def search(session: Session, config: Mapping, text: str, limit: int = SEARCH_LIMIT) -> list[PlateSummary]:
-    """Plates matching an ID (any spelling), a road and door number, or a road, community or building name."""
+def search(session: Session, config: Mapping, text: str,
+           limit: int = SEARCH_LIMIT) -> tuple[list[PlateSummary], str | None]:
+    """Plates matching an ID (any spelling; retired ones too), else as search finds them: an address in characters,
+    Pinyin or initials, with a slip, or an ID one character off, best first; and the one plate matched exactly,
+    if just one was (a page opens it)."""
     text = " ".join((text or "").split())
     if not text:
-        return []
+        return [], None
     try:
-        conditions = [Plate.id == parse_plate_id(text).canonical]
+        exact = [_summary(config, row) for row in session.execute(
+            _summaries().where(Plate.id == parse_plate_id(text).canonical))]
     except InvalidPlateIdError:
-        conditions = _address_conditions(text)
-    rows = session.execute(_summaries().where(*conditions)
-                           .order_by(Road.name, Building.number, Plate.id).limit(limit)).all()
-    return [_summary(config, row) for row in rows]
-
-
-def _address_conditions(text: str) -> list:
-    match = _ROAD_AND_NUMBER.match(text)
-    if match and match["road"].strip():
-        conditions = [Road.name.contains(match["road"].strip(), autoescape=True), Building.number == match["number"]]
-        if match["rest"].strip():
-            conditions.append(Building.name.contains(match["rest"].strip(), autoescape=True))
-        return conditions
-    return [or_(*(column.contains(text, autoescape=True) for column in (Road.name, _COMMUNITY.name, Building.name)))]
+        exact = []
+    if exact:
+        return exact, exact[0].plate_id
+    found = search_plates(session, config, text, limit)
+    by_id = summaries(session, config, [item.entry.plate_id for item in found])
+    only = only_exact(found)
+    return [by_id[item.entry.plate_id] for item in found if item.entry.plate_id in by_id], only and only.entry.plate_id
 
 
 def summaries(session: Session, config: Mapping, plate_ids: list[str]) -> dict[str, PlateSummary]:

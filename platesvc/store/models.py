@@ -4,7 +4,7 @@ staff users and their API tokens, the audit trail, resident reports and staff jo
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from shapely import MultiLineString, MultiPolygon, Point
+from shapely import LineString, MultiLineString, MultiPolygon, Point
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -129,6 +129,21 @@ class Road(Base):
     pinyin: Mapped[str] = mapped_column(String(200))
     division_code: Mapped[str | None] = mapped_column(String(6))
     geom: Mapped[MultiLineString] = mapped_column(GeometryColumn("MULTILINESTRING"))
+
+
+class StreetEdge(Base):
+    """A piece of a street between two crossings (or ends) of the walkable network, made from the roads
+    (reference/streets.py); a closed gap between two roads that nearly meet has no road."""
+
+    __tablename__ = "street_edges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id", ondelete="SET NULL"), index=True)
+    source: Mapped[int] = mapped_column(Integer)  # node numbers, as pgRouting reads them
+    target: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Float)  # geodesic
+    component: Mapped[int] = mapped_column(Integer)  # edges of one component reach each other
+    geom: Mapped[LineString] = mapped_column(GeometryColumn("LINESTRING"))
 
 
 class Building(Base):
@@ -335,7 +350,7 @@ class BuildingZone(Base):
 
 
 class BuildingNearest(Base):
-    """One of a building's k nearest service points of a category, rank 1 nearest."""
+    """One of a building's k nearest service points of a category by walking distance, rank 1 nearest."""
 
     __tablename__ = "building_nearest"
 
@@ -343,7 +358,36 @@ class BuildingNearest(Base):
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id", ondelete="CASCADE"), index=True)
-    distance_m: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)  # straight line (geodesic)
+    # Along the streets, door to door; where the network does not join them (on_network false), the
+    # straight line again. The rank is by this.
+    walk_m: Mapped[float | None] = mapped_column(Float)
+    on_network: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class SearchEntry(Base):
+    """What search finds a standing plate by (store/search_entries.py keeps it in step with the registry): its address
+    parts to show, and the keys: Chinese tokens, Pinyin and initials (gis/spelling.py). The text index over
+    `py` and `ini` (FTS5's trigram tokenizer on SQLite, pg_trgm's GIN on PostGIS) is made by migration 0017."""
+
+    __tablename__ = "search_entries"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    plate_id: Mapped[str] = mapped_column(String(12), unique=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    subdistrict: Mapped[str | None] = mapped_column(String(100))
+    community: Mapped[str | None] = mapped_column(String(100))
+    road: Mapped[str | None] = mapped_column(String(100))
+    road_pinyin: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    longitude: Mapped[float] = mapped_column(Float)
+    latitude: Mapped[float] = mapped_column(Float)
+    zh: Mapped[str] = mapped_column(Text)
+    py: Mapped[str] = mapped_column(Text)
+    ini: Mapped[str] = mapped_column(Text)
+    syllables: Mapped[str] = mapped_column(Text)
 
 
 class Generations(Base):

@@ -49,7 +49,7 @@ RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart or a failover takes a few second
 log = logging.getLogger(__name__)
 
 # The public read APIs, as regular expressions of their paths (Flask-CORS's resources).
-PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|openapi\.json)")
+PUBLIC_READS = (r"/ogc(/.*)?", r"/tiles/.*", r"/api/v1/(plates/.*|nearby|search|reverse|route|openapi\.json)")
 
 
 

@@ -54,6 +54,17 @@ def distance_text(metres: float) -> str:
     return gettext("About %(kilometres)s km", kilometres=round(metres / 1000, 1))
 
 
+def walk_text(point: dict) -> str:
+    """How far a listed service is on foot (minutes, metres) and in a straight line, as a resident reads it."""
+    straight = distance_text(point["distance_m"])
+    if point.get("on_network") is None:  # linked before walking was: the straight line, as it always said
+        return straight
+    if not point["on_network"]:
+        return gettext("%(distance)s in a straight line (no walk along the streets joins them)", distance=straight)
+    return gettext("%(minutes)s min walk, %(distance)s (straight line %(straight)s)", minutes=point["walk_minutes"],
+                   distance=distance_text(point["walk_m"]), straight=straight)
+
+
 def number(value) -> str:
     """A count grouped as the reader's language groups it (12,345)."""
     return format_decimal(value) if has_request_context() else f"{value:,}"
@@ -64,6 +75,7 @@ def init_app(app: Flask) -> None:
                  default_translation_directories=str(CATALOGS))
     app.add_template_filter(number, "number")
     app.add_template_global(distance_text, "distance")
+    app.add_template_global(walk_text, "walk")
     app.add_template_global(labels, "labels")
     app.context_processor(lambda: {"lang": language(), "html_lang": labels.HTML_LANG[language()]})
 

@@ -199,6 +199,37 @@ class Choice(Text):
         return text
 
 
+class Place(Text):
+    """A point written `longitude,latitude` (WGS84), in ASCII or full-width digits and comma."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, metadata={"pattern": r"^\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*$",
+                                                  **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float]:
+        parts = super()._deserialize(value, attr, data, **kwargs).translate(FULL_WIDTH).split(",")
+        if len(parts) != 2:
+            raise ValidationError([Message("%(value)s is not a longitude and a latitude apart by a comma",
+                                           value=repr(value))])
+        return (Decimal(-180, 180)._deserialize(parts[0], attr, data, **kwargs),
+                Decimal(-90, 90)._deserialize(parts[1], attr, data, **kwargs))
+
+
+class PlaceOrId(Text):
+    """A place: `longitude,latitude` (read as Place reads it), or an id of the kind the parameter names."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float] | str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ValidationError([Message("is required")])
+        if "," in text.translate(FULL_WIDTH):
+            return Place()._deserialize(text, attr, data, **kwargs)
+        return text
+
+
 class Moment(Text):
     """An ISO 8601 / W3C date-time; one without an offset is in the city's time zone."""
 

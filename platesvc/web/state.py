@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 from platesvc.maps.tiles import TileCache
 from platesvc.reference.snapshot import ReferenceCache
 from platesvc.scan.counts import ScanCounter
+from platesvc.search.cache import AnswerCache
 from platesvc.store.database import REPLICA_CONNECT_TIMEOUT, db, engine_options
 from platesvc.store.replicas import ReadRouter, replica_urls
 from platesvc.web.caching import RenderCache
@@ -20,6 +21,7 @@ class Worker:
     references: ReferenceCache  # the reference snapshot, read again when it has moved
     renders: RenderCache  # finished plate pages and JSON, within a byte budget
     tiles: TileCache  # finished vector tiles, within a byte budget
+    searches: AnswerCache  # finished search answers, within a byte budget
 
     @classmethod
     def for_app(cls, app: Flask) -> "Worker":
@@ -33,7 +35,8 @@ class Worker:
                    scans=ScanCounter(primary, config["TIMEZONE"], config["SCAN_FLUSH_SECONDS"]),
                    references=ReferenceCache(),
                    renders=RenderCache(int(config["RENDER_CACHE_MB"] * 2 ** 20)),
-                   tiles=TileCache(int(config["TILE_CACHE_MB"] * 2 ** 20)))
+                   tiles=TileCache(int(config["TILE_CACHE_MB"] * 2 ** 20)),
+                   searches=AnswerCache(int(config["SEARCH_CACHE_MB"] * 2 ** 20)))
 
 
 def worker() -> Worker:

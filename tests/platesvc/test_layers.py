@@ -6,7 +6,8 @@ from pathlib import Path
 import platesvc
 
 # Lowest first. The modules at the top of platesvc (config, errors, spreadsheets, messages, labels) sit under all.
-LAYERS = ["ops", "store", "registry", "reference", "intake", "scan", "maps", "printing", "staff", "cli", "web"]
+LAYERS = ["ops", "store", "registry", "reference", "intake", "scan", "maps", "search", "printing", "staff", "cli",
+          "web"]
 SHARED = {"config", "errors", "spreadsheets", "messages", "labels"}
 ROOT = Path(platesvc.__file__).parent
 

@@ -1,18 +1,21 @@
 """The resident page a plate's QR code opens (server-rendered, no scripts, Chinese first), and the map."""
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
 from gis.navigation import walking_urls
 from platesvc import labels
 from platesvc.errors import PlatesvcError, RetiredPlateError, UnknownPlateError
 from platesvc.maps import features
 from platesvc.registry.plate_ids import parse_plate_id
+from platesvc.scan.walking import RoadNames, route_picture, route_with_streets
+from platesvc.search.engine import MAX_QUERY, feature_collection, reverse_plates, search_plates
 from platesvc.store.models import ServiceCategory
 from platesvc.web import read_store, reference_snapshot, rendered, resolve, worker
 from platesvc.web.caching import Tagged, revalidated, tagged
 from platesvc.web.i18n import LANGUAGES, choose_language
 from platesvc.web.openapi import HTML, PLATE_ID, Blueprint
-from platesvc.web.parameters import Form, Text
+from platesvc.web.parameters import Decimal, Form, Text
 
 bp = Blueprint("pages", __name__, errors=HTML, errors_type="text/html",
                description="The pages residents open from a plate's QR code")
@@ -36,6 +39,17 @@ def resident_page(*answers):
 
 class LookUp(Form):
     typed = Text(data_key="id", load_default="", metadata={"description": "A plate ID as typed"})
+
+
+class Find(Form):
+    typed = Text(data_key="q", max_length=MAX_QUERY, load_default="",
+                 metadata={"description": "An address in characters, Pinyin or initials, or a plate ID"})
+    lon = Decimal(-180, 180, metadata={"description": "Where the phone is (with lat): the plates nearest it"})
+    lat = Decimal(-90, 90)
+
+
+FOUND_ON_PAGE = 10
+NEAR_ME_METRES = 300
 
 
 def render_page(template: str, status: int = 200, **context):
@@ -106,24 +120,25 @@ def help_now(plate_text: str):
 
 @bp.get("/p/<plate_text>/to/<int:service_id>")
 @bp.get("/P/<plate_text>/to/<int:service_id>", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate or service point"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate or service point"), (410, "Retired"))
 def route_to_service(plate_text: str, service_id: int):
-    """Walking directions in each map app from the plate's door to one service point (also /p/)."""
+    """The walking route from the plate's door to one service point, drawn, with its turns in words and
+    directions in each map app (also /p/)."""
     service = reference_snapshot().services.get(service_id)
     if service is None:
         abort(404)
     plate = resolve(plate_text).document
     entry = service.shown.entry
     listed = [shown for shown in plate["nearest"].get(entry["category"], []) if shown["id"] == service_id]
-    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]],
-                       listed[0]["distance_m"] if listed else None)
+    return _route_page(plate, entry, labels.CATEGORIES[entry["category"]], listed[0]["walk_m"] if listed else None)
 
 
 @bp.get("/p/<plate_text>/assistance")
 @bp.get("/P/<plate_text>/assistance", parameters=[PLATE_ID])
-@resident_page((200, "The links"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
+@resident_page((200, "The route"), (404, "No such plate, or no window placed for it"), (410, "Retired"))
 def route_to_assistance(plate_text: str):
-    """Walking directions in each map app from the plate's door to its social-assistance window (also /p/)."""
+    """The walking route from the plate's door to its social-assistance window, and directions in each map app
+    (also /p/)."""
     plate = resolve(plate_text).document
     window = plate["assistance"]["window"]
     if window is None or window["location"] is None:
@@ -131,10 +146,20 @@ def route_to_assistance(plate_text: str):
     return _route_page(plate, window, labels.ASSISTANCE_WINDOW)
 
 
-def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = None):
+def _route_page(plate: dict, place: dict, kind: str, walk_m: float | None = None):
     """The walking-route page from the plate's door to `place` (a service point or a window, as shown)."""
+    road_names = RoadNames(reference_snapshot().roads)
+    start, end = plate["location"]["wgs84"], place["location"]["wgs84"]
+
+    def walk(engine):
+        with Session(engine) as session:
+            return route_with_streets(session, tuple(start), tuple(end), road_names, place["name"], reach_m=walk_m)
+
+    route, streets = read_store(walk)
+    speed = current_app.config["WALK_SPEED_KMH"]
     return render_page("route_to_service.html", service=place, kind=kind, plate_text=plate["id"],
-                       origin=plate["address"]["short"], distance_m=distance_m,
+                       origin=plate["address"]["short"], route=route, minutes=route.minutes(speed),
+                       picture=route_picture(route, streets),
                        routes=walking_urls(plate["location"], plate["address"]["short"], place["location"],
                                            place["name"]))
 
@@ -143,14 +168,15 @@ def _route_page(plate: dict, place: dict, kind: str, distance_m: float | None = 
 @resident_page((200, "The map"))
 def plate_map():
     """The web map: plates, services, beats and roads from the vector tiles."""
-    return map_page(url_for("pages.plate", plate_text="PLATE"))
+    return render_page("map.html", **map_context(url_for("pages.plate", plate_text="PLATE")))
 
 
-def map_page(plate_link: str):
-    """The map page, where tapping a plate opens `plate_link` with PLATE replaced by its ID."""
+def map_context(plate_link: str) -> dict:
+    """What a map page shows (map_parts.html), where tapping a plate opens `plate_link` with PLATE replaced by
+    its ID."""
     bounds = read_store(lambda engine: features.extent(engine, features.COLLECTIONS["plates"]))
-    return render_page("map.html", bounds=bounds, categories=[category.value for category in ServiceCategory],
-                       plate_link=plate_link)
+    return {"bounds": bounds, "categories": [category.value for category in ServiceCategory],
+            "plate_link": plate_link}
 
 
 @bp.get("/p/")
@@ -162,6 +188,23 @@ def look_up(typed: str):
     typed = typed.strip()
     lang = request.args.get("lang")
     return redirect(url_for("pages.plate", plate_text=typed or "-", lang=lang))
+
+
+@bp.get("/find")
+@resident_page((200, "A search box, and the plates found"))
+@bp.arguments(Find, location="query", as_kwargs=True)
+def find(typed: str, lon: float | None = None, lat: float | None = None):
+    """Find an address as people type it, or the plates nearest where the phone is (我在哪里)."""
+    config, typed, near = current_app.config, typed.strip(), lon is not None and lat is not None
+
+    def look(session):
+        if near:
+            return reverse_plates(session, config, lon, lat, NEAR_ME_METRES, FOUND_ON_PAGE)
+        return search_plates(session, config, typed, FOUND_ON_PAGE) if typed else []
+    collection = read_store(lambda engine: feature_collection(engine, config, look, FOUND_ON_PAGE))
+    found = [{"id": f["id"], **f["properties"], "distance_m": f["properties"].get("distance_m")}
+             for f in collection["features"]]
+    return render_page("find.html", typed=typed, asked=bool(typed) or near, near=near, found=found)
 
 
 @bp.errorhandler(UnknownPlateError)

@@ -10,6 +10,7 @@ from flask import current_app, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
 from platesvc.errors import DataError, NotFoundError, RetiredPlateError, UnknownPlateError
+from platesvc.messages import Message
 from platesvc.registry import audit
 from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.staff.reports import (
@@ -36,6 +37,9 @@ bp = Blueprint("reports", __name__, errors=HTML, errors_type="text/html",
 bp.register_error_handler(UnknownPlateError, pages.unknown_plate)
 bp.register_error_handler(RetiredPlateError, pages.retired_plate)
 FORM_OVERHEAD = 64 * 1024  # the form's other fields, beside the photo
+# A photo up to this many times the limit is read, so that the form comes back with what the resident wrote
+# and a word on the photo; only a bigger body is cut off unread (the page's script stops most before sending).
+PHOTO_READ_FACTOR = 4
 REMEMBERED_COOKIE = "my_reports"  # plate.ticket pairs, newest first, held only by the resident's browser
 REMEMBERED_REPORTS = 10
 REMEMBERED_DAYS = 365
@@ -74,16 +78,40 @@ class LookUpForPlate(LookUp):
 def _form(plate_text: str, status: int = 200, message: str | None = None, adding_to: str | None = None):
     document = resolve(plate_text).document
     open_reports = open_reports_of(db.session, document["id"])
+    limit = current_app.config["REPORT_PHOTO_MAX_BYTES"]
     return pages.render_page("report_form.html", status, plate_id=document["id"], display_id=document["display_id"],
                              address=document["address"]["full"], message=message, max_description=MAX_DESCRIPTION,
-                             photo_mb=current_app.config["REPORT_PHOTO_MAX_BYTES"] // 2 ** 20,
+                             photo_mb=_megabytes(limit), photo_bytes=limit, photo_too_big=_photo_too_big(limit),
                              open_reports=open_reports, adding_to=adding_to,
                              chosen=request.form.get("kind"), description=request.form.get("description"))
 
 
+def _read_limit() -> None:
+    request.max_content_length = current_app.config["REPORT_PHOTO_MAX_BYTES"] * PHOTO_READ_FACTOR + FORM_OVERHEAD
+
+
 def _photo() -> bytes | None:
+    """The photo sent, if any.
+
+    :raises DataError: it is over the limit.
+    """
     photo = request.files.get("photo")
-    return photo.read() if photo and photo.filename else None
+    if not photo or not photo.filename:
+        return None
+    limit = current_app.config["REPORT_PHOTO_MAX_BYTES"]
+    data = photo.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(_photo_too_big(limit))
+    return data
+
+
+def _photo_too_big(limit: int) -> Message:
+    return Message("The photo is larger than %(mb)s MB. Choose a smaller photo, or send the report without one: "
+                   "what you wrote is still in the form.", mb=_megabytes(limit))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2 ** 20:.1f}".removesuffix(".0")
 
 
 def _remembered() -> list[tuple[str, str]]:
@@ -123,7 +151,7 @@ def report_form(plate_text: str):
 def submit(plate_text: str):
     """Report a damaged, missing or wrong plate or wrong information: no account, no personal data; the
     answer redirects to the report's status page (also /p/)."""
-    request.max_content_length = current_app.config["REPORT_PHOTO_MAX_BYTES"] + FORM_OVERHEAD
+    _read_limit()
     document = resolve(plate_text).document
     place = Place(document["id"], *document["location"]["wgs84"], document["address"]["full"])
     try:
@@ -146,7 +174,7 @@ def submit(plate_text: str):
 def add_to(plate_text: str, ticket: str):
     """Add a note or a photo to an open report about this plate, rather than report the same problem again
     (nothing at all says "I see it too"); the answer redirects to the report's status page (also /p/)."""
-    request.max_content_length = current_app.config["REPORT_PHOTO_MAX_BYTES"] + FORM_OVERHEAD
+    _read_limit()
     document = resolve(plate_text).document
     try:
         report = find_report(db.session, ticket)

@@ -3,16 +3,16 @@
 import json
 import tempfile
 
-from flask import Blueprint, current_app, redirect, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, send_file, url_for
 from sqlalchemy import select
 
 from platesvc import spreadsheets
-from platesvc.errors import DataError, NotFoundError
+from platesvc.errors import DataError, NotFoundError, PlatesvcError
 from platesvc.intake import importers
 from platesvc.printing import batches
 from platesvc.staff import jobs
 from platesvc.store.database import db
-from platesvc.store.models import Division, DivisionLevel, JobStatus, PlateStatus, Role
+from platesvc.store.models import Division, DivisionLevel, JobStatus, PlateStatus, Road, Role
 from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("jobs", __name__)
@@ -22,6 +22,7 @@ bp = Blueprint("jobs", __name__)
 # other record hangs on, last.
 KINDS_IN_ORDER = ("buildings", "services", "roads", "beats", "culture", "divisions")
 FIELD_PREFIX = "field."
+ROAD_NAMES = 20  # offered at a time as staff type
 
 
 @bp.get("/imports/new")
@@ -50,7 +51,9 @@ def preview(token: str):
     """Step 2: the file's first rows as read, each field's column (matched as the command line matches them,
     changeable), and the options; its form starts the check (step 3)."""
     draft = jobs.find_draft(current_app.config, signed_in_user(), token)
-    settings = _settings(request.args)
+    asked = request.args.copy()
+    asked.setdefault("kind", KINDS_IN_ORDER[0])
+    settings = _settings(asked)
     try:
         shown = importers.preview_file(draft.path, settings["kind"], layer=settings["layer"], crs=settings["crs"],
                                        encoding=settings["encoding"], fields=settings["fields"])
@@ -104,10 +107,31 @@ def _settings(values) -> dict:
 @bp.get("/prints/new")
 @requires(Role.OPERATOR)
 def print_form():
+    return _print_page(batches.Selection())
+
+
+def _print_page(chosen: batches.Selection, count: int | None = None, problem: str | None = None,
+                status: int = 200):
+    """The print form with `chosen` in it; after its "count" button, how many plates that prints, or which name
+    the registry does not hold and the nearest it does."""
     districts = db.session.execute(select(Division.code, Division.name).where(
         Division.level == DivisionLevel.DISTRICT).order_by(Division.code)).all()
-    return page("print.html", districts=districts, statuses=batches.PRINTABLE_STATUSES,
-                formats=batches.FORMATS, default_formats=batches.DEFAULT_FORMATS)
+    return page("print.html", status, districts=districts, statuses=batches.PRINTABLE_STATUSES, chosen=chosen,
+                count=count, problem=problem, formats=batches.FORMATS, everything=request.form.get("everything"),
+                chosen_formats=request.form.getlist("format") or batches.DEFAULT_FORMATS)
+
+
+@bp.get("/roads")
+@requires(Role.VIEWER)
+def road_names():
+    """Road names holding `q`, for the print form's road picker: JSON, at most ROAD_NAMES of them."""
+    typed = request.args.get("q", "").strip()[:50]
+    query = select(Road.name).distinct().order_by(Road.name).limit(ROAD_NAMES)
+    if typed:
+        query = query.where(Road.name.contains(typed, autoescape=True))
+    if request.args.get("district"):
+        query = query.where(Road.division_code == request.args["district"])
+    return jsonify(db.session.scalars(query).all())
 
 
 @bp.post("/prints")
@@ -115,17 +139,29 @@ def print_form():
 def start_print():
     """The same batch as `platesvc plates print`, in the background; its ZIP is downloaded from the job page."""
     form = request.form
-    plate_ids = tuple(text for text in form.get("plates", "").replace(",", " ").split() if text)
-    selection = batches.Selection(form.get("district") or None, form.get("road", "").strip() or None,
-                                        form.get("community", "").strip() or None,
-                                        tuple(form.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
-    if not (selection.district or selection.road or selection.community or plate_ids) and not form.get("everything"):
+    selection = _selection(form)
+    if form.get("action") == "count":
+        try:
+            batches.check_names(db.session, selection)
+            return _print_page(selection, count=batches.count_selected(db.session, selection))
+        except PlatesvcError as error:
+            return _print_page(selection, problem=error.message, status=422)
+    if not (selection.district or selection.road or selection.community or selection.plate_ids) \
+            and not form.get("everything"):
         raise DataError("No district, road, community or plate ID is chosen. To print every plate of the chosen "
                         "statuses, tick “Print every plate” and send the form again.")
     job = jobs.start_print(db.session, current_app.config, signed_in_user(), selection,
                            ",".join(form.getlist("format")) or ",".join(batches.DEFAULT_FORMATS),
                            form.get("error_correction") or None)
     return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
+
+
+def _selection(values) -> batches.Selection:
+    """The plates a print form chose."""
+    plate_ids = tuple(text for text in values.get("plates", "").replace(",", " ").split() if text)
+    return batches.Selection(values.get("district") or None, values.get("road", "").strip() or None,
+                             values.get("community", "").strip() or None,
+                             tuple(values.getlist("status")) or (PlateStatus.ISSUED.value,), plate_ids)
 
 
 @bp.get("/jobs")

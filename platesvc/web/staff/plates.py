@@ -2,7 +2,9 @@
 
 import csv
 import io
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
@@ -13,14 +15,16 @@ from platesvc.errors import DataError
 from platesvc.registry import lifecycle
 from platesvc.registry.audit import recent
 from platesvc.scan import counts
+from platesvc.search.batch import geocode_file, geocoded_rows
 from platesvc.staff import jobs, plate_records, reports
 from platesvc.store.database import db
 from platesvc.store.models import PlateStatus, Role
 from platesvc.web.parameters import Form, Whole, parse
-from platesvc.web.resident.pages import map_page
+from platesvc.web.resident.pages import map_context
 from platesvc.web.staff import actor, page, requires, signed_in_user
 
 bp = Blueprint("plates", __name__)
+GEOCODE_MAX_ROWS = 5000  # answered while the page waits: some 2 ms a row
 QUIET_DAYS = 30  # an installed plate nobody scanned for this long may be gone or unreadable
 
 
@@ -68,11 +72,11 @@ def quiet_plates():
 @bp.get("/plates")
 @requires(Role.VIEWER)
 def search():
-    """Find plates by ID (any spelling) or address; one match opens it."""
+    """Find plates by ID (any spelling) or address as people type it; one exact match opens it."""
     text = request.args.get("q", "").strip()
-    found = plate_records.search(db.session, current_app.config, text)
-    if len(found) == 1 and text:
-        return redirect(url_for("staff.plates.detail", plate_text=found[0].plate_id))
+    found, exact = plate_records.search(db.session, current_app.config, text)
+    if exact:
+        return redirect(url_for("staff.plates.detail", plate_text=exact))
     return page("plates.html", query=text, found=found, limit=plate_records.SEARCH_LIMIT)
 
 
@@ -120,8 +124,34 @@ def bulk():
     return redirect(url_for("staff.jobs.job", job_id=job.id), 303)
 
 
+@bp.get("/geocode")
+@requires(Role.OPERATOR)
+def geocode_form():
+    return page("geocode.html", max_rows=GEOCODE_MAX_ROWS)
+
+
+@bp.post("/geocode")
+@requires(Role.OPERATOR, body_limit="IMPORT_MAX_BYTES")  # changes nothing, but staff's uploads are an operator's
+def geocode():
+    """The plate of every address in an uploaded list (CSV or XLSX), given back as the same kind of file with each
+    row's plate, address, score and coordinates, and why a row is unmatched."""
+    upload = request.files.get("file")
+    suffix = Path(upload.filename).suffix.lower() if upload is not None and upload.filename else ""
+    if suffix not in (".csv", ".txt", ".xlsx"):
+        raise DataError("Choose a CSV or Excel file listing addresses.")
+    form = "xlsx" if suffix == ".xlsx" else "csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"list{suffix}"
+        upload.save(path)
+        result = geocode_file(db.session, current_app.config, path, GEOCODE_MAX_ROWS)
+    out = io.BytesIO()
+    spreadsheets.write_rows(geocoded_rows(result, current_app.config), out, form)
+    return Response(out.getvalue(), mimetype=spreadsheets.FORMATS[form],
+                    headers={"Content-Disposition": f"attachment; filename=geocoded.{form}"})
+
+
 @bp.get("/map")
 @requires(Role.VIEWER)
 def staff_map():
     """The web map, where a tapped plate opens its staff record."""
-    return map_page(url_for("staff.plates.detail", plate_text="PLATE"))
+    return page("map.html", **map_context(url_for("staff.plates.detail", plate_text="PLATE")))

@@ -1,8 +1,12 @@
+import re
+
 import pytest
+import shapely
+import shapely.affinity
 from sqlalchemy import func, select
 
 from platesvc.store.database import db
-from platesvc.store.models import Building, Plate, PoliceBeat, ServicePoint
+from platesvc.store.models import Building, Plate, PoliceBeat, Road, ServicePoint
 
 
 def test_demo_seed_then_issue(runner):
@@ -41,6 +45,19 @@ def test_demo_seed_rejects_bad_arguments(runner):
 
 
 def test_every_command_explains_itself(runner):
-    for command in (["db", "upgrade"], ["demo", "seed"], ["plates", "issue"], ["serve"]):
+    for command in (["db", "upgrade"], ["demo", "seed"], ["plates", "issue"], ["serve"], ["streets", "rebuild"]):
         result = runner.invoke(args=[*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_streets_rebuild_reports_the_network_and_relinks_only_what_changed(seeded_app, runner):
+    road = db.session.scalars(select(Road).order_by(Road.id).limit(1)).one()
+    unchanged = runner.invoke(args=["streets", "rebuild"])
+    assert unchanged.exit_code == 0, unchanged.output
+    assert re.search(r"street network: \d+ edges in \d+ connected components; \d+ gaps closed; 0 edges changed; "
+                     r"0 buildings relinked", unchanged.output)
+    road.geom = shapely.affinity.translate(road.geom, 0.0004, 0.0004)
+    db.session.commit()
+    moved = runner.invoke(args=["streets", "rebuild"])
+    changed, relinked = map(int, re.search(r"(\d+) edges changed; (\d+) buildings relinked", moved.output).groups())
+    assert changed > 0 and 0 < relinked < db.session.scalar(select(func.count()).select_from(Building))

@@ -28,6 +28,7 @@ from platesvc.store.models import (
     PoliceBeat,
     Road,
     ServicePoint,
+    StreetEdge,
 )
 
 CATEGORY_NAMES = {"elderly_care": "养老服务中心", "day_care": "日间照料中心", "meal_point": "老年助餐点",
@@ -390,6 +391,36 @@ def test_a_chunked_import_that_fails_late_leaves_no_trace(app, city_files, monke
     assert _count(Building) == 0 and _count(BuildingNearest) == 0
     monkeypatch.setattr(links, "refresh_links", refresh)
     assert _import("buildings", city_files["buildings"]).imported > 0  # nothing of the first is in its way
+
+
+def _walks() -> list[tuple]:
+    return sorted((row[0], row[1], row[2], row[3], round(row[4], 3), bool(row[5])) for row in db.session.execute(
+        select(BuildingNearest.building_id, BuildingNearest.category, BuildingNearest.rank,
+               BuildingNearest.service_point_id, BuildingNearest.walk_m, BuildingNearest.on_network)))
+
+
+def test_imported_roads_make_the_street_network_and_a_moved_road_relinks_only_the_buildings_near_it(
+        app, small_city, city_files, tmp_path):
+    _import("divisions", city_files["divisions"])
+    roads = _import("roads", city_files["roads"])
+    assert any(note.text.startswith("The street network:") for note in roads.notes)
+    assert _count(StreetEdge) > len(small_city.roads)  # split at every crossing
+    for kind, name in [("buildings", "buildings"), ("services", "services")]:
+        _import(kind, city_files[name])
+    walked = db.session.scalar(select(func.count()).select_from(BuildingNearest)
+                               .where(BuildingNearest.on_network.is_(True)))
+    assert walked > 0.5 * _count(BuildingNearest)  # the walks appeared with the buildings
+
+    shortest = small_city.roads.geometry.length.to_numpy().argmin()  # a road across the city reaches most of it
+    moved = small_city.roads.iloc[[shortest]].copy()
+    moved["geometry"] = moved.geometry.translate(0.0003, 0.0003)  # some 30 m north-east
+    moved.to_file(tmp_path / "moved.geojson")
+    result = _import("roads", tmp_path / "moved.geojson")
+    relinked = [note for note in result.notes if "walks to their nearest services" in note.text]
+    assert relinked and 0 < relinked[0].values["count"] < _count(Building)
+    incremental = _walks()
+    links.refresh_links(db.session, containment=False)
+    assert _walks() == incremental  # exactly what a full recompute gives
 
 
 SERVICES_HEADER = "编号,名称,类别,电话,开放时间,经度,纬度\n"

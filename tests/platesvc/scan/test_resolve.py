@@ -16,6 +16,7 @@ from platesvc.registry.plate_ids import parse_plate_id
 from platesvc.store.database import db
 from platesvc.store.models import (
     Building,
+    BuildingNearest,
     Officer,
     Plate,
     PlateStatus,
@@ -66,19 +67,24 @@ def test_the_beat_is_the_polygon_that_contains_the_building(issued_app, client):
             assert police["officer"] and police["phone"]
 
 
-def test_each_listed_service_is_truly_the_nearest_of_its_category(issued_app, client):
-    services = db.session.execute(select(ServicePoint.id, ServicePoint.category, ServicePoint.geom)).all()
+def test_each_listed_service_is_the_links_nearest_on_foot_with_its_straight_line(issued_app, client):
+    """The links are checked against networkx in test_links; the page lists them in their order, each with its
+    straight-line distance measured on the ellipsoid."""
+    services = {i: g for i, g in db.session.execute(select(ServicePoint.id, ServicePoint.geom)).all()}
     for plate in _plates(SAMPLE):
         point = plate.building.point
         nearest = client.get(f"/api/v1/plates/{plate.id}").json["nearest"]
         assert set(nearest) == {category.value for category in ServiceCategory}
         for category, listed in nearest.items():
-            candidates = [(i, g) for i, c, g in services if c == category]
-            distance = geodesic_distance(np.full(len(candidates), point.x), np.full(len(candidates), point.y),
-                                         [g.x for _, g in candidates], [g.y for _, g in candidates])
-            order = np.argsort(distance, kind="stable")[:3]
-            assert [entry["id"] for entry in listed] == [candidates[j][0] for j in order]
-            assert [entry["distance_m"] for entry in listed] == pytest.approx(distance[order].tolist(), abs=0.1)
+            stored = db.session.execute(select(BuildingNearest.service_point_id, BuildingNearest.walk_m)
+                                        .where(BuildingNearest.building_id == plate.building_id,
+                                               BuildingNearest.category == category)
+                                        .order_by(BuildingNearest.rank)).all()
+            assert [(entry["id"], entry["walk_m"]) for entry in listed] == [
+                (service_id, pytest.approx(walk, abs=0.1)) for service_id, walk in stored]
+            distance = geodesic_distance(np.full(len(listed), point.x), np.full(len(listed), point.y),
+                                         [services[e["id"]].x for e in listed], [services[e["id"]].y for e in listed])
+            assert [entry["distance_m"] for entry in listed] == pytest.approx(distance.tolist(), abs=0.1)
             assert all(entry["category"] == category and entry["name"] for entry in listed)
 
 

@@ -90,10 +90,17 @@ def test_a_photo_that_is_not_a_picture_or_too_large_is_refused(issued_app, clien
                                                                  "photo": (io.BytesIO(b"GIF89a"), "x.gif")})
     assert english.status_code == 422 and "cannot be read as a picture" in english.text
     issued_app.config["REPORT_PHOTO_MAX_BYTES"] = 100_000
+    large = client.post(f"/P/{plate.id}/report", data={"kind": "plate_missing", "description": "门牌被风吹走了",
+                                                       "photo": (io.BytesIO(b"\xff" * 300_000), "big.jpg")})
+    assert large.status_code == 422 and "照片大于 0.1 MB" in large.text
+    assert "门牌被风吹走了</textarea>" in large.text  # what was typed is kept
+    assert 'value="plate_missing" required checked' in large.text
     huge = client.post(f"/P/{plate.id}/report", data={"kind": "plate_damaged",
-                                                      "photo": (io.BytesIO(b"\xff" * 300_000), "big.jpg")},
+                                                      "photo": (io.BytesIO(b"\xff" * 500_000), "big.jpg")},
                        headers={"Accept": "text/html"})
-    assert huge.status_code == 413 and "提交的内容太大" in huge.text
+    assert huge.status_code == 413 and "提交的内容太大" in huge.text  # past what is read at all
+    db.session.rollback()
+    assert db.session.scalar(select(ResidentReport.id)) is None
 
 
 def test_open311_lists_the_services_and_takes_a_request_with_an_api_key(issued_app, client, tokens):

@@ -14,8 +14,9 @@ from schemathesis import GenerationMode, checks
 from platesvc.store.models import Role
 
 EXAMPLES = 50  # per operation and mode (valid requests, and requests the document says are wrong)
-# Digits of other scripts and widths, NUL, and (in JSON, where a client can send one) a lone surrogate.
-ODD_VALUES = ["²", "١٢", "９", "𝟗", "a\x00b"]
+# Digits of other scripts and widths, NUL, the syntax of SQL and of full-text engines (FTS5's phrases, prefixes and
+# NEAR), an emoji and 500 characters, and (in JSON, where a client can send one) a lone surrogate.
+ODD_VALUES = ["²", "١٢", "９", "𝟗", "a\x00b", '"', "*", "NEAR(", "'", "😀", "路" * 500]
 ODD_IN_JSON = [*ODD_VALUES, "\ud800", "\u0000\ud800"]
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]

@@ -175,3 +175,23 @@ def test_the_report_form_fits_a_small_screen_with_a_large_file_picker(live_serve
         box = control.bounding_box()
         assert box["height"] >= 48 and box["x"] >= 0 and box["x"] + box["width"] <= width
     context.close()
+
+
+def test_a_photo_over_the_limit_is_caught_on_the_form_with_what_was_typed_kept(live_server, issued_app, browser):
+    issued_app.config["REPORT_PHOTO_MAX_BYTES"] = 100_000
+    plate_id = db.session.scalar(select(Plate.id).order_by(Plate.id).limit(1))
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    sent = []
+    page.on("request", lambda r: sent.append(r.method))
+    page.goto(f"{live_server}/P/{plate_id}/report", wait_until="load")
+    page.get_by_label("门牌丢失").check()
+    page.locator("#description").fill("门牌被风吹走了")
+    page.locator("#photo").set_input_files({"name": "big.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * 300_000})
+    notice = page.get_by_role("alert")
+    assert "照片大于 0.1 MB" in notice.inner_text()  # said as soon as it is chosen
+    page.get_by_role("button", name="提交").click()
+    page.wait_for_timeout(300)
+    assert "POST" not in sent and page.url.endswith("/report")  # nothing was sent
+    assert page.locator("#description").input_value() == "门牌被风吹走了"
+    context.close()

@@ -136,6 +136,21 @@ def test_finding_a_plate_by_id_or_address_and_moving_it_on(issued_app, signed_in
     assert "installed" in page.text and "operator-user" in page.text and "mounted on the building" in page.text
 
 
+def test_a_mistyped_id_or_address_in_staff_search_lists_the_candidates(issued_app, signed_in):
+    client, _ = signed_in(Role.VIEWER)
+    plate, number, road, pinyin = db.session.execute(select(Plate.id, Building.number, Road.name, Road.pinyin)
+                                                     .join(Building, Building.id == Plate.building_id)
+                                                     .join(Road, Road.id == Building.road_id)
+                                                     .order_by(Plate.id).limit(1)).one()
+    display = parse_plate_id(plate).display
+    at = next(i for i in range(6, 11) if plate[i] != plate[i + 1])
+    slipped = plate[:at] + plate[at + 1] + plate[at] + plate[at + 2:]  # two neighbours swapped
+    listed = client.get("/staff/plates", query_string={"q": slipped})
+    assert listed.status_code == 200 and display in listed.text
+    by_pinyin = client.get("/staff/plates", query_string={"q": f"{pinyin} {number}"})  # one exact match opens it
+    assert by_pinyin.status_code == 302 and by_pinyin.headers["Location"].endswith(f"/staff/plates/{plate}")
+
+
 def test_marking_plates_installed_from_an_uploaded_list(issued_app, signed_in, job_worker):
     client, csrf = signed_in(Role.OPERATOR)
     plates = db.session.scalars(select(Plate).order_by(Plate.id).limit(3)).all()
@@ -295,7 +310,8 @@ def test_an_import_is_checked_first_then_imported_as_checked(seeded_app, signed_
             "WEB-2,无名点,火箭发射场,,,106.28,38.47\n")
     check, preview = check_an_import(client, csrf, "services", (io.BytesIO(rows.encode("gbk")), "服务点.csv"))
     assert "凤凰助餐点" in preview and "GBK" in preview  # the first rows, read as what they are
-    assert re.search(r'<select name="field\.category">\s*<option value="">（文件中没有）</option>', preview)
+    assert re.search(r'<select id="field-category" name="field\.category">\s*<option value="">（文件中没有）</option>',
+                     preview)
     assert "<option selected>类别</option>" in preview  # matched by the column's Chinese name
     page = _finished(client, check)
     assert "导入将带来的变化" in page and "只检查：没有写入任何内容。" in page
@@ -353,6 +369,26 @@ def test_a_print_of_every_plate_needs_its_own_choice(issued_app, signed_in):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
     assert 'name="everything"' in client.get("/staff/prints/new").text
+
+
+def test_the_print_form_counts_the_plates_and_catches_a_misspelt_road(issued_app, signed_in):
+    client, csrf = signed_in(Role.OPERATOR)
+    road, plates = db.session.execute(
+        select(Road.name, func.count()).join(Building, Building.road_id == Road.id).join(Plate)
+        .where(Plate.status == PlateStatus.ISSUED).group_by(Road.name).order_by(func.count().desc()).limit(1)).one()
+    picked = client.get("/staff/roads", query_string={"q": road[1:3]}).json
+    assert road in picked and len(picked) <= 20 and all(road[1:3] in name for name in picked)
+    counted = client.post("/staff/prints", data={"csrf_token": csrf, "road": road, "status": "issued",
+                                                 "action": "count"})
+    assert counted.status_code == 200 and f"按此选择将印制的门牌：{plates:,} 块" in counted.text
+    assert f'value="{road}"' in counted.text  # the choice stays on the form
+    misspelt = road[:-2] + "X" + road[-1]
+    for action in ("count", "print"):
+        refused = client.post("/staff/prints", data={"csrf_token": csrf, "road": misspelt, "action": action})
+        assert refused.status_code == 422, action
+        assert f"登记簿中没有名为 {misspelt} 的道路。您要找的是不是" in refused.text and road in refused.text
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StaffJob)) == 0
 
 
 def test_a_print_batch_runs_in_the_background_and_its_zip_downloads(issued_app, signed_in, plate_font, job_worker):

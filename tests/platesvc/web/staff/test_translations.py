@@ -2,6 +2,7 @@
 Accept-Language), every word of theirs through the catalogs, none written into a template outside `_()`."""
 
 import html
+import io
 import logging
 import re
 from html.parser import HTMLParser
@@ -26,7 +27,10 @@ TEMPLATES = PACKAGE / "templates" / "staff"
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
 # Staff GET endpoints that answer something other than a page: a photo, a job's file, a CSV.
-NOT_PAGES = {"staff.reports.photo", "staff.jobs.download", "staff.jobs.report", "staff.plates.quiet_plates"}
+# A file being imported, whose words are data on the preview page: shown as they are, in any language.
+UPLOAD, UPLOAD_NAME = "编号,路名,门牌号,经度,纬度\nB-1,上海路,5,106.28,38.47\n", "楼.csv"
+NOT_PAGES = {"staff.reports.photo", "staff.jobs.download", "staff.jobs.report", "staff.plates.quiet_plates",
+             "staff.jobs.road_names"}
 
 
 def _template_text(source: str, environment) -> tuple[str, list[str]]:
@@ -161,13 +165,17 @@ def staff_pages(issued_app, signed_in):
     client.get(moved.headers["Location"])  # shows its note (in the language it was asked in) once
     started = client.post("/staff/prints", data={"csrf_token": csrf, "plates": road_plate.id, "status": "issued"})
     assert started.status_code == 303  # no worker takes it: its page shows a job waiting to start
+    uploaded = client.post("/staff/imports", data={"csrf_token": csrf, "kind": "buildings", "files": (
+        io.BytesIO(UPLOAD.encode()), UPLOAD_NAME)}, content_type="multipart/form-data")
+    assert uploaded.status_code == 303  # an upload being previewed
     db.session.rollback()
     values = {"plate_text": plate.id, "ticket": reports.display_ticket(reported.ticket),
               "job_id": db.session.scalars(select(StaffJob.id)).one(),
               "service_id": db.session.scalars(select(ServicePoint.id).limit(1)).one(),
               "beat_id": db.session.scalars(select(PoliceBeat.id).limit(1)).one(),
               "note_id": db.session.scalars(select(CultureNote.id).limit(1)).one(),
-              "division_id": db.session.scalars(select(Division.id).limit(1)).one()}
+              "division_id": db.session.scalars(select(Division.id).limit(1)).one(),
+              "token": uploaded.headers["Location"].split("/")[-1].split("?")[0]}
     pages = []
     with issued_app.test_request_context():
         for rule in issued_app.url_map.iter_rules():
@@ -179,7 +187,7 @@ def staff_pages(issued_app, signed_in):
 
 def test_every_staff_page_reads_in_english_when_asked_with_only_the_data_in_chinese(issued_app, staff_pages):
     client, pages = staff_pages
-    words = _data_words(issued_app)
+    words = sorted({*_data_words(issued_app), UPLOAD_NAME, *re.split(r"[,\n]", UPLOAD)}, key=len, reverse=True)
     found, unlabelled = {}, {}
     anonymous = issued_app.test_client()
     for path in [*pages, "/staff/sign-in"]:
