@@ -12,7 +12,6 @@ from platesvc.errors import DataError
 from platesvc.intake.importers import said_message
 from platesvc.messages import Message
 from platesvc.search.engine import Found, search_plates
-from platesvc.spreadsheets import row as safe_row
 
 # Columns a list names its addresses by, else its first column.
 ADDRESS_COLUMNS = ("地址", "门牌地址", "详细地址", "标准地址", "address", "addr", "门牌")
@@ -48,7 +47,7 @@ def geocode_file(session: Session, config: Mapping, path: str | Path, most_rows:
     :raises DataError: the file cannot be read, holds no rows, or more than `most_rows`.
     """
     try:
-        table = read_features(path, require_geometry=False).frame
+        table = read_features(path, require_geometry=False, max_rows=most_rows).frame  # refused as it streams
     except FileReadError as error:
         raise DataError(said_message(error.said)) from error
     columns = [column for column in table.columns if column not in (SOURCE_ROW, table.geometry.name)]
@@ -56,9 +55,6 @@ def geocode_file(session: Session, config: Mapping, path: str | Path, most_rows:
     column = next((by_name[name] for name in ADDRESS_COLUMNS if name in by_name), columns[0] if columns else None)
     if column is None or table.empty:
         raise DataError("%(file)s lists no addresses.", file=Path(path).name)
-    if len(table) > most_rows:
-        raise DataError("%(file)s lists %(count)s rows: at most %(most)s fit in one list; split it.",
-                        file=Path(path).name, count=len(table), most=most_rows)
     result = Geocoded([str(c) for c in columns])
     for values in table[[SOURCE_ROW, *columns]].itertuples(index=False):
         row, cells = int(values[0]), [None if _blank(value) else value for value in values[1:]]
@@ -89,11 +85,11 @@ def _geocoded(session: Session, config: Mapping, row: int, cells: list, text: st
 
 def geocoded_rows(result: Geocoded, config: Mapping) -> Iterator[list]:
     """The list again with the plate, its address, score and coordinates, and the note, in the reader's language."""
-    yield safe_row([*result.columns, *(str(header) for header in HEADERS)])
+    yield [*result.columns, *(str(header) for header in HEADERS)]  # write_rows keeps formulas from running
     for item in result.rows:
         plate = []
         if item.found is not None:
             properties = item.found.feature(config)["properties"]
             plate = [item.found.entry.plate_id, properties["address"], round(item.found.score, 3),
                      round(item.found.entry.longitude, 7), round(item.found.entry.latitude, 7)]
-        yield safe_row([*item.values, *(plate or [None] * 5), str(item.why) if item.why else None])
+        yield [*item.values, *(plate or [None] * 5), str(item.why) if item.why else None]

@@ -4,9 +4,12 @@ import csv
 import io
 
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
-from platesvc.search import query_set
+from platesvc import spreadsheets
+from platesvc.errors import DataError
+from platesvc.search import batch, query_set
 from platesvc.store.database import db
 from platesvc.store.models import Role
 
@@ -49,3 +52,22 @@ def test_the_staff_page_gives_the_list_back_in_chinese(issued_app, signed_in, tm
     refused = client.post("/staff/geocode", data={"csrf_token": csrf, "file": (io.BytesIO(b"x"), "survey.pdf")},
                           content_type="multipart/form-data")
     assert refused.status_code == 422 and "CSV" in refused.text
+
+
+def test_a_list_past_its_cap_is_refused_as_it_is_read_and_a_formula_in_it_stays_text(issued_app, tmp_path):
+    """The cap holds while the list streams; a formula staff's list carried comes back quoted once in a CSV and as
+    text with the quote prefix in a workbook (the rows had been quoted, and write_rows quotes again)."""
+    path = tmp_path / "survey.csv"
+    pd.DataFrame({"地址": [f"解放西街 {n}" for n in range(6)]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match="survey.csv has more than 5 rows"):
+        batch.geocode_file(db.session, issued_app.config, path, most_rows=5)
+    pd.DataFrame({"地址": ['=HYPERLINK("http://evil.example")']}).to_csv(path, index=False)
+    result = batch.geocode_file(db.session, issued_app.config, path, most_rows=5)
+    out = io.BytesIO()
+    spreadsheets.write_rows(batch.geocoded_rows(result, issued_app.config), out, "csv")
+    assert list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))[1][0] == \
+        "'" + '=HYPERLINK("http://evil.example")'
+    out = io.BytesIO()
+    spreadsheets.write_rows(batch.geocoded_rows(result, issued_app.config), out, "xlsx")
+    cell = load_workbook(io.BytesIO(out.getvalue())).active.cell(2, 1)
+    assert (cell.value, cell.quotePrefix) == ('=HYPERLINK("http://evil.example")', True)

@@ -10,7 +10,7 @@ from platesvc.store.models import Role
 
 # What residents and map clients reach without an account, by endpoint (or blueprint, ending in ".").
 PUBLIC = ("static", "health.healthz", "health.readyz", "api.plate", "api.nearby", "api.search", "api.reverse",
-          "openapi.", "ogc.", "tiles.",
+          "api.route", "openapi.", "ogc.", "tiles.",
           "pages.", "reports.", "open311.discovery",
           "open311.services", "open311.service_definition", "open311.list_requests",
           "open311.one_request", "staff.sign_in.",
