@@ -85,7 +85,7 @@ def main() -> None:
         started = time.monotonic()
         seed(url, args.buildings)
         print(f"city of {args.buildings:,} buildings ready in {time.monotonic() - started:.0f} s", flush=True)
-        queries, typed, addresses = _query_set(url)
+        queries, typed, addresses = _query_set(url, args.addok)
         ours = _accuracy(url, queries)
         addok = _Addok(args.redis, tmp) if args.addok else None
         if addok:
@@ -161,15 +161,15 @@ def _warm(base: str, typed: list[str]) -> None:
         list(pool.map(ask, typed[:64]))
 
 
-def _query_set(url: str) -> tuple[list[query_set.Query], list[str], list[dict]]:
-    """The query set, the search-as-you-type load (every prefix of typed queries, URL-encoded), and every
-    address as addok takes it."""
+def _query_set(url: str, for_addok: bool) -> tuple[list[query_set.Query], list[str], list[dict]]:
+    """The query set, the search-as-you-type load (every prefix of typed queries, URL-encoded), and (for addok)
+    every address as addok takes it."""
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         queries = query_set.make_queries(query_set.sample_entries(db.session, SAMPLE),
                                          query_set.named_entries(db.session, NAMED))
         addresses = []
-        for entry in db.session.scalars(_entries()):
+        for entry in db.session.scalars(_entries()) if for_addok else ():
             full, _ = format_address(app.config, entry.district, entry.subdistrict, entry.community, entry.road,
                                      entry.number, entry.name)
             addresses.append({"id": entry.plate_id, "type": "housenumber", "name": full, "importance": 0.5,

@@ -9,7 +9,7 @@ Nothing here touches the database; pypinyin and OpenCC load on first use.
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]+|[0-9]+(?:-[0-9]+)*|[a-z]+")
@@ -82,10 +82,23 @@ def tokens(text: str, skip: frozenset[str] = frozenset()) -> list[Token]:
             if last_kind == "num" and match.start() == last_end:
                 word = word.removeprefix(_NUMBER_WORD)
             for part in _split_parts(word) if word else []:
+                part = _without_places(part, skip)
                 if part and part != _NUMBER_WORD and part not in skip:
                     found.append(Token("zh", part, syllables(part)))
         last_end, last_kind = match.end(), ("num" if word[:1].isdigit() else "other")
     return found
+
+
+def _without_places(part: str, skip: frozenset[str]) -> str:
+    """The part without the province and city it begins with (宁夏银川上海路 → 上海路); "" if it is one of them."""
+    while True:
+        if part in skip:
+            return ""
+        begins = next((word for word in sorted(skip, key=len, reverse=True)
+                       if part.startswith(word) and len(part) > len(word)), None)
+        if begins is None:
+            return part
+        part = part[len(begins):]
 
 
 def place_words(province: str, city: str) -> frozenset[str]:
@@ -113,9 +126,14 @@ class Keys:
 
 def entry_keys(parts: list[str | None]) -> Keys:
     """The keys of an address given as its parts (district, subdistrict, community, road, number, name)."""
-    found = [token for part in parts if part for token in tokens(part)]
+    found = [token for part in parts if part for token in _part_tokens(part)]
     return Keys(zh=_spaced(t.text for t in found), py=_spaced(t.pinyin for t in found),
                 ini=_spaced(t.initials for t in found), syllables="|".join(" ".join(t.syllables) for t in found))
+
+
+@lru_cache(maxsize=65_536)  # a city's districts, communities and roads repeat in every address along them
+def _part_tokens(part: str) -> tuple[Token, ...]:
+    return tuple(tokens(part))
 
 
 def _spaced(words) -> str:

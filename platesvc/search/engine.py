@@ -83,7 +83,8 @@ def feature_collection(engine: Engine, config: Mapping, find: Callable[[Session]
     return {"type": "FeatureCollection", "numberReturned": len(features), "limit": limit, "features": features}
 
 
-# Conditions on the entries, as trees: ("key", text), ("and", [...]), ("or", [...]).
+# Conditions on the entries, as trees: ("key", text), ("number", text), ("and", [...]), ("or", [...]). A number's
+# key is the same in the Pinyin and the initials (both write numbers as they are).
 Condition = tuple
 
 
@@ -169,7 +170,7 @@ def _keys(token: Token, level: str) -> Condition | None:
     may be wrong (what is left on either side of a syllable, anchored at the word's ends)."""
     loose = level == "loose"
     if token.kind == "num":
-        return ("key", " " + token.text) if len(token.text) + 1 >= MIN_KEY else None
+        return ("number", " " + token.text) if len(token.text) + 1 >= MIN_KEY else None
     if token.kind == "zh":
         stem = without_generic(token.text)
         strict = "".join(token.syllables[:len(stem)])
@@ -228,7 +229,7 @@ def _candidates(session: Session, condition: Condition) -> list:
 def _fts(condition: Condition) -> str:
     """The condition as an FTS5 query: each key a quoted string (keys hold only letters, digits, - and space)."""
     kind, value = condition
-    if kind == "key":
+    if kind in ("key", "number"):
         return f'"{value}"'
     return "(" + f" {kind.upper()} ".join(_fts(part) for part in value) + ")"
 
@@ -236,6 +237,8 @@ def _fts(condition: Condition) -> str:
 def _sql(condition: Condition):
     """The condition as SQL, substrings of the Pinyin or the initials (LIKE, which pg_trgm's GIN index answers)."""
     kind, value = condition
+    if kind == "number":  # in the Pinyin alone, so the GIN index answers it together with the words' keys there
+        return SearchEntry.py.like(f"%{value}%")
     if kind == "key":
         pattern = f"%{value}%"  # keys hold no % or _
         return or_(SearchEntry.py.like(pattern), SearchEntry.ini.like(pattern))
