@@ -45,12 +45,11 @@ class PatientWorker(GeventWorker):
 
 
 def post_worker_init(worker) -> None:
-    """A new worker has loaded the app: warm it before it takes a request (its templates, the reference data)."""
-    from flask import Flask
-
-    from platesvc.web import warm_up
-    if isinstance(worker.wsgi, Flask) and "platesvc" in worker.wsgi.extensions:
-        warm_up(worker.wsgi)
+    """A new worker has loaded the app: warm it before it takes a request, with the warm-up the web layer keeps
+    in the app's extensions (its templates, the reference data)."""
+    warm_up = getattr(worker.wsgi, "extensions", {}).get("platesvc.warm_up")
+    if warm_up is not None:
+        warm_up()
 
 
 def child_exit(_server, worker) -> None:

@@ -1,6 +1,7 @@
 """Web blueprints and the one place domain errors become responses."""
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -110,6 +111,7 @@ def warm_up(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["platesvc"] = Worker.for_app(app)
+    app.extensions["platesvc.warm_up"] = functools.partial(warm_up, app)  # gunicorn's post_worker_init calls it
     i18n.init_app(app)
     from platesvc.ops import rate_limits
     from platesvc.web import api, health, ogc, open311, openapi, staff, static_files, tiles
