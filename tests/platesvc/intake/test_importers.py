@@ -414,3 +414,14 @@ def test_imported_roads_make_the_street_network_and_a_moved_road_relinks_only_th
     incremental = _walks()
     links.refresh_links(db.session, containment=False)
     assert _walks() == incremental  # exactly what a full recompute gives
+
+
+def test_roads_created_for_a_buildings_file_are_walked_before_its_buildings_are_linked(app, small_city, city_files):
+    _import("divisions", city_files["divisions"])
+    _import("services", city_files["services"])
+    result = _import("buildings", city_files["buildings"], create_roads=True)
+    assert result.roads_created and _count(StreetEdge) > 0
+    assert any(note.text.startswith("The street network:") for note in result.notes)
+    walked = db.session.scalar(select(func.count()).select_from(BuildingNearest)
+                               .where(BuildingNearest.on_network.is_(True)))
+    assert walked > 0
