@@ -60,6 +60,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/seed_and_issue.py
+	$(BIN)/python bench/links.py
 	$(BIN)/python bench/import_buildings.py
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/lighthouse.py

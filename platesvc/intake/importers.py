@@ -620,8 +620,11 @@ class _BuildingChunks:
         new_ids = [building_id for chunk in chunks(new["source_id"].tolist()) for building_id in session.scalars(
             select(Building.id).where(Building.source_id.in_(chunk)))]
         if self.created_roads:  # before its buildings are linked, so they walk it
-            _remake_streets(session, result, self.options)
+            made = _remake_network(session, result, self.options)
+            links.refresh_links(session, new_ids + changed)
+            _relink_near(session, result, made)
             self.created_roads = False
+            return
         links.refresh_links(session, new_ids + changed)
         refresh_entries(session, changed)  # new buildings are found once issued their plates
 
@@ -813,12 +816,21 @@ def _store_roads(session, frame, result, options: _Options) -> None:
 
 def _remake_streets(session, result, options: _Options) -> None:
     """Make the walkable network again and relink the buildings whose walks the changed lines can change."""
+    _relink_near(session, result, _remake_network(session, result, options))
+
+
+def _remake_network(session, result, options: _Options) -> streets.StreetsReport:
     options.stage(Message("Making the street network again"))
     made = streets.rebuild_streets(session)
     result.notes.append(Message("The street network: %(edges)s pieces of street in %(components)s connected "
                                 "parts; %(gaps)s gaps of under %(metres)s m between streets were closed.",
                                 edges=made.edges, components=made.components, gaps=len(made.gaps),
                                 metres=int(GAP_TOLERANCE_M)))
+    return made
+
+
+def _relink_near(session, result, made: streets.StreetsReport) -> None:
+    """Relink the buildings (already linked) whose walks the network's changed edges can change."""
     relinked = links.refresh_after_street_change(session, made.changed)
     if relinked:
         result.notes.append(Message("%(count)s buildings' walks to their nearest services were worked out again.",

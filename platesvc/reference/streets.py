@@ -94,9 +94,26 @@ class PgRoutingWalks:
     same network. Its inner queries carry their numbers as text, so it runs on a read-only replica too."""
 
     def __init__(self, session: Session, network: Network, whole: bool = False):
-        self.session, self.network = session, network
+        self.session, self.network, self.whole = session, network, whole
         listed = ",".join(map(str, network.ids.tolist() if network.ids is not None else []))
         self.edges_sql = _EDGES_SQL if whole else f"{_EDGES_SQL} WHERE id = ANY('{{{listed}}}'::integer[])"
+
+    def _staged(self, points: list[tuple], combinations: list[tuple]) -> tuple[str, str]:
+        """Points and pairs copied into temporary tables of this transaction; the queries that read them."""
+        connection = self.session.connection()
+        for table, columns in (("walk_points", "pid integer, edge_id integer, fraction float8"),
+                               ("walk_pairs", "source integer, target integer")):
+            connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DROP")
+            connection.exec_driver_sql(f"TRUNCATE {table}")
+        cursor_connection = connection.connection.driver_connection
+        with cursor_connection.cursor() as cursor:
+            with cursor.copy("COPY walk_points (pid, edge_id, fraction) FROM STDIN") as copy:
+                for row in points:
+                    copy.write_row(row)
+            with cursor.copy("COPY walk_pairs (source, target) FROM STDIN") as copy:
+                for row in combinations:
+                    copy.write_row(row)
+        return "SELECT pid, edge_id, fraction FROM walk_points", "SELECT source, target FROM walk_pairs"
 
     def costs(self, sources: Attachment, targets: Attachment, pairs, limit=None) -> np.ndarray:
         """As WalkGraph.costs: walking metres of each (source, target) pair, inf where they do not meet."""
@@ -117,10 +134,13 @@ class PgRoutingWalks:
                   + [(offset + int(j) + 1, int(ids[targets.edge[j]]), float(targets.fraction[j]))
                      for j in np.unique(kept[:, 1])])
         combinations = [(-(int(s) + 1), -(offset + int(t) + 1)) for s, t in np.unique(kept, axis=0)]
+        if self.whole:  # links at write time, on the primary: tens of thousands of points go faster by COPY
+            points_sql, pairs_sql = self._staged(points, combinations)
+        else:  # a request's few, on a replica too
+            points_sql, pairs_sql = _values(points, "pid, edge_id, fraction"), _values(combinations, "source, target")
         found = self.session.connection().execute(text(
             "SELECT start_pid, end_pid, agg_cost FROM pgr_withPointsCost(:edges, :points, :pairs, directed => false)"),
-            {"edges": self.edges_sql, "points": _values(points, "pid, edge_id, fraction"),
-             "pairs": _values(combinations, "source, target")}).all()
+            {"edges": self.edges_sql, "points": points_sql, "pairs": pairs_sql}).all()
         costs = {(-start - 1, -end - offset - 1): cost for start, end, cost in found}
         net = self.network
         for position in np.flatnonzero(on).tolist():

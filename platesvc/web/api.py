@@ -318,7 +318,7 @@ def _place(parameter: str, given) -> tuple[tuple[float, float], str | None, dict
                                                     "lon,lat)", value=repr(given))) from error
         walks = {entry["id"]: entry["walk_m"] for entries in document["nearest"].values() for entry in entries}
         return tuple(document["location"]["wgs84"]), None, walks
-    service = reference_snapshot().services.get(int(given)) if given.isdigit() and len(given) < 12 else None
+    service = reference_snapshot().services.get(int(given)) if given.isdecimal() and len(given) < 12 else None
     if service is None:
         raise BadParameterError("to", Message("%(value)s is no service point here (give its id or lon,lat)",
                                               value=repr(given)))

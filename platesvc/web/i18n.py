@@ -54,15 +54,26 @@ def distance_text(metres: float) -> str:
     return gettext("About %(kilometres)s km", kilometres=round(metres / 1000, 1))
 
 
-def walk_text(point: dict) -> str:
-    """How far a listed service is on foot (minutes, metres) and in a straight line, as a resident reads it."""
-    straight = distance_text(point["distance_m"])
+def walk_text(point: dict, straight: bool = True) -> str:
+    """How far a listed service is on foot (minutes, metres) and, unless `straight` is false, in a straight
+    line, as a resident reads it."""
     if point.get("on_network") is None:  # linked before walking was: the straight line, as it always said
-        return straight
+        return distance_text(point["distance_m"])
     if not point["on_network"]:
-        return gettext("%(distance)s in a straight line (no walk along the streets joins them)", distance=straight)
+        return gettext("%(distance)s in a straight line (no walk along the streets joins them)",
+                       distance=distance_text(point["distance_m"]))
+    if not straight:
+        return gettext("%(minutes)s min walk, %(distance)s", minutes=point["walk_minutes"],
+                       distance=_short_distance(point["walk_m"]))
     return gettext("%(minutes)s min walk, %(distance)s (straight line %(straight)s)", minutes=point["walk_minutes"],
-                   distance=distance_text(point["walk_m"]), straight=straight)
+                   distance=_short_distance(point["walk_m"]), straight=_short_distance(point["distance_m"]))
+
+
+def _short_distance(metres: float) -> str:
+    """A distance in few characters: to ten metres below a kilometre, then to a tenth of one."""
+    if metres < 1000:
+        return gettext("%(metres)s m", metres=max(10, round(metres / 10) * 10))
+    return gettext("%(kilometres)s km", kilometres=round(metres / 1000, 1))
 
 
 def number(value) -> str:

@@ -465,3 +465,14 @@ def test_a_list_of_plates_is_refused_in_words_as_it_is_read(app, tmp_path, monke
     path.write_text("plate_id\n6401040A3KX1," + "," * 500_000 + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 2 has 500,002 cells, but the first line names only 1 columns"):
         lifecycle.plate_ids_in_file(path)
+
+
+def test_roads_created_for_a_buildings_file_are_walked_before_its_buildings_are_linked(app, small_city, city_files):
+    _import("divisions", city_files["divisions"])
+    _import("services", city_files["services"])
+    result = _import("buildings", city_files["buildings"], create_roads=True)
+    assert result.roads_created and _count(StreetEdge) > 0
+    assert any(note.text.startswith("The street network:") for note in result.notes)
+    walked = db.session.scalar(select(func.count()).select_from(BuildingNearest)
+                               .where(BuildingNearest.on_network.is_(True)))
+    assert walked > 0

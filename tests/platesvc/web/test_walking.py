@@ -64,7 +64,8 @@ def test_the_api_route_between_points_and_its_refusals(issued_app, client):
     assert answer.status_code == 200
     assert answer.json["properties"]["walk_m"] == pytest.approx(edge.length_m, rel=0.02)
     for query, parameter in [("from=nowhere&to=1", "from"), ("from=106.2,38.4&to=99999999", "to"),
-                             ("from=200,38.4&to=1", "from"), ("to=1", "from"), (f"from={x1},{y1}", "to")]:
+                             ("from=1,2&to=²", "to"), ("from=200,38.4&to=1", "from"), ("to=1", "from"),
+                             (f"from={x1},{y1}", "to")]:
         refused = client.get(f"/api/v1/route?{query}")
         assert refused.status_code == 400 and refused.json["parameter"] == parameter, query
     far = client.get(f"/api/v1/route?from=106.9,37.6&to={x2},{y2}")  # in the desert, kilometres from any street
