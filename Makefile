@@ -67,7 +67,6 @@ bench: install
 	$(BIN)/python bench/map_page.py
 	$(BIN)/python bench/print_plates.py
 	$(BIN)/python bench/search.py --addok
-	$(BIN)/python bench/links.py
 	$(BIN)/python bench/ogc_vs_pygeoapi.py
 	$(BIN)/python bench/ogc_vs_tipg.py
 	$(BIN)/python bench/scale.py
