@@ -178,7 +178,7 @@ class From(Form):
 
 @bp.get("/services/<int:service_id>", parameters=[
     {"in": "path", "name": "service_id", "description": "A service point's id", "example": 1}])
-@resident_page((200, "The service point's page"))
+@resident_page((200, "The service point's page"), (404, "No such service point"))
 @bp.arguments(From, location="query", as_kwargs=True)
 def service(service_id: int, origin: str):
     """A service point: what it is, its hours, a call button and navigation, and, given where the reader
